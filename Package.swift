@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+// companion: a static-site host. One library (CompanionCore) holds the server;
+// CompanionCLI holds the subcommands so tests can call them; `companion` is a
+// one-line executable. C libraries come from the system through thin module maps.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "companion",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "companion", targets: ["companion"]),
+        .library(name: "CompanionCore", targets: ["CompanionCore"]),
+        .library(name: "CompanionCLI", targets: ["CompanionCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLinux", providers: [.apt(["libcrypt-dev"])]),
+        .target(
+            name: "CompanionCore",
+            dependencies: ["CSQLite", "CZlib", "CLinux"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CompanionCLI",
+            dependencies: [
+                "CompanionCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "companion", dependencies: ["CompanionCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "CompanionCoreTests", dependencies: ["CompanionCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "CompanionCLITests", dependencies: ["CompanionCLI", "CompanionCore"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,3 @@
+import CompanionCLI
+
+runCompanion()

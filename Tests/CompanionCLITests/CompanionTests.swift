@@ -1,0 +1,8 @@
+import Testing
+@testable import CompanionCLI
+
+@Suite struct CompanionTests {
+    @Test func rootCommandIsNamedCompanion() {
+        #expect(Companion.configuration.commandName == "companion")
+    }
+}
