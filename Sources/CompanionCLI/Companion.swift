@@ -13,6 +13,6 @@ public struct Companion: ParsableCommand {
 
 /// Entry point of the `companion` executable: parses the command line and runs
 /// the chosen subcommand. Errors are printed as one sentence, never a stack trace.
-public func runCompanion() -> Never {
+public func runCompanion() {
     Companion.main()
 }
