@@ -1,0 +1,74 @@
+// EpollBackend: EventBackend on Linux epoll, with an eventfd to wake the loop
+// from other threads (swift-nio SelectorEpoll's design).
+import CLinux
+import Glibc
+
+/// The token reserved for the backend's own wake-up eventfd.
+let wakeToken: UInt64 = .max
+
+public final class EpollBackend: EventBackend {
+    private let epollFD: Int32
+    private let eventFD: Int32
+    private var events: UnsafeMutablePointer<epoll_event>
+    private let capacity = 256
+
+    public init() throws(Errno) {
+        epollFD = try Syscall.check("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        eventFD = try Syscall.check("eventfd") { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
+        events = .allocate(capacity: capacity)
+        try registerLevelReadable(fd: eventFD, token: wakeToken)
+    }
+
+    deinit {
+        close(eventFD)
+        close(epollFD)
+        events.deallocate()
+    }
+
+    public func register(fd: Int32, token: UInt64) throws(Errno) {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+        event.data.u64 = token
+        try Syscall.check("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
+    }
+
+    public func registerLevelReadable(fd: Int32, token: UInt64) throws(Errno) {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = token
+        try Syscall.check("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
+    }
+
+    public func deregister(fd: Int32) {
+        var event = epoll_event()
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)
+    }
+
+    public func wait(timeoutMilliseconds: Int32, _ handler: (UInt64, IOEvents) -> Void) throws(Errno) {
+        let count: Int
+        switch try Syscall.io("epoll_wait", { Int(epoll_wait(epollFD, events, Int32(capacity), timeoutMilliseconds)) }) {
+        case .done(let n): count = n
+        case .wouldBlock: return
+        }
+        for i in 0..<count {
+            let raw = events[i].events
+            let token = events[i].data.u64
+            if token == wakeToken {
+                var value: UInt64 = 0
+                _ = read(eventFD, &value, 8)
+                continue
+            }
+            var normalised: IOEvents = []
+            if raw & EPOLLIN.rawValue != 0 { normalised.insert(.readable) }
+            if raw & EPOLLOUT.rawValue != 0 { normalised.insert(.writable) }
+            if raw & (EPOLLHUP.rawValue | EPOLLRDHUP.rawValue) != 0 { normalised.insert(.hangup) }
+            if raw & EPOLLERR.rawValue != 0 { normalised.insert(.error) }
+            handler(token, normalised)
+        }
+    }
+
+    public func wake() {
+        var one: UInt64 = 1
+        _ = write(eventFD, &one, 8)
+    }
+}

@@ -1,0 +1,227 @@
+// EventLoop: one thread, one EpollBackend, its own listeners (SO_REUSEPORT),
+// connections, deadline heap and Date cache. Nothing inside a loop is locked:
+// other threads talk to it only through `post(_:)` (a Mutex-guarded mailbox
+// plus an eventfd wake-up), which is how reloads and shutdown arrive.
+import CLinux
+import Glibc
+import Synchronization
+
+/// Messages other threads send to a loop.
+enum LoopMessage: Sendable {
+    case reload(ServerState)
+    case stop(graceMilliseconds: Int)
+}
+
+final class EventLoop: @unchecked Sendable {
+    // @unchecked Sendable: created on the main thread and then used only by its own
+    // thread (inside `run()`), except `post(_:)`, which goes through `mailbox`
+    // (a Mutex) and `backend.wake()` (an eventfd write, safe from any thread).
+    let index: Int
+    private let backend: EpollBackend
+    private let mailbox = Mutex<[LoopMessage]>([])
+    private var listeners: [Listener]
+    private var acceptPausedUntil: Int64?
+    private var loggedAcceptError = false
+
+    /// Connections by fd; a slot's generation is packed into the token.
+    private var connections: [Connection?] = []
+    private var generation: UInt64 = 0
+    private(set) var connectionCount = 0
+    private var deadlines = DeadlineHeap()
+
+    private(set) var state: ServerState
+    var dates = DateCache()
+    private(set) var nowMs: Int64 = monotonicMilliseconds()
+    private(set) var isStopping = false
+    private var stopDeadline: Int64 = 0
+
+    private static let listenerTokenBase: UInt64 = 1 << 62
+
+    init(index: Int, state: ServerState, listeners: [Listener]) throws(Errno) {
+        self.index = index
+        self.state = state
+        self.listeners = listeners
+        self.backend = try EpollBackend()
+        for (i, listener) in listeners.enumerated() {
+            try backend.registerLevelReadable(fd: listener.fd, token: Self.listenerTokenBase | UInt64(i))
+        }
+    }
+
+    /// Hands a message to the loop from any thread.
+    func post(_ message: LoopMessage) {
+        mailbox.withLock { $0.append(message) }
+        backend.wake()
+    }
+
+    /// Runs until a `.stop` message has been handled and every connection is done
+    /// (or the grace period ended).
+    func run() {
+        dates.refresh()
+        while true {
+            nowMs = monotonicMilliseconds()
+            let timeout = nextTimeout()
+            do {
+                try backend.wait(timeoutMilliseconds: timeout) { token, events in
+                    dispatch(token, events)
+                }
+            } catch {
+                fputs("companion: loop \(index): \(error)\n", stderr)
+            }
+            nowMs = monotonicMilliseconds()
+            dates.refresh()
+            drainMailbox()
+            fireDeadlines()
+            resumeAcceptingIfDue()
+            if isStopping {
+                if connectionCount == 0 { break }
+                if nowMs >= stopDeadline {
+                    for connection in connections { connection?.close() }
+                    break
+                }
+            }
+        }
+        listeners.removeAll()
+    }
+
+    private func nextTimeout() -> Int32 {
+        var earliest = deadlines.earliest
+        if let paused = acceptPausedUntil { earliest = min(earliest ?? paused, paused) }
+        if isStopping { earliest = min(earliest ?? stopDeadline, stopDeadline) }
+        guard let earliest else { return 1000 }
+        // Wake at least once a second so the Date cache stays fresh for idle loops.
+        return Int32(max(0, min(1000, earliest - nowMs + 1)))
+    }
+
+    private func dispatch(_ token: UInt64, _ events: IOEvents) {
+        if token & Self.listenerTokenBase != 0 {
+            acceptConnections(listenerIndex: Int(token & 0xFFFF))
+            return
+        }
+        let fd = Int(token & 0xFFFF_FFFF)
+        guard fd < connections.count, let connection = connections[fd], connection.token == token else {
+            return  // an event for a closed (and maybe reused) fd
+        }
+        connection.handleEvents(events)
+    }
+
+    // MARK: - Accepting
+
+    private func acceptConnections(listenerIndex: Int) {
+        guard listenerIndex < listeners.count, acceptPausedUntil == nil, !isStopping else { return }
+        let listener = listeners[listenerIndex]
+        for _ in 0..<64 {
+            let accepted: (fd: Int32, peer: sockaddr_storage)
+            do {
+                switch try Socket.accept(listener.fd) {
+                case .wouldBlock: return
+                case .done(let value): accepted = value
+                }
+            } catch {
+                handleAcceptError(error)
+                return
+            }
+            try? Socket.setOption(accepted.fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
+            adopt(fd: accepted.fd, client: Socket.hostString(accepted.peer))
+        }
+    }
+
+    /// EMFILE/ENFILE/ENOBUFS/ENOMEM: stop accepting for 100 ms instead of spinning on a
+    /// listener that stays readable; say so once per episode.
+    private func handleAcceptError(_ error: Errno) {
+        switch error.code {
+        case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+            if !loggedAcceptError {
+                fputs("companion: accept: \(error.message); pausing accepts for 100 ms\n", stderr)
+                loggedAcceptError = true
+            }
+            acceptPausedUntil = nowMs + 100
+            for listener in listeners { backend.deregister(fd: listener.fd) }
+        default:
+            break  // ECONNABORTED, EPROTO, ...: that client is gone; keep going.
+        }
+    }
+
+    private func resumeAcceptingIfDue() {
+        guard let until = acceptPausedUntil, nowMs >= until, !isStopping else { return }
+        acceptPausedUntil = nil
+        for (i, listener) in listeners.enumerated() {
+            try? backend.registerLevelReadable(fd: listener.fd, token: Self.listenerTokenBase | UInt64(i))
+        }
+    }
+
+    private func adopt(fd: Int32, client: String) {
+        generation &+= 1
+        let token = (generation & 0x3FFF_FFFF) << 32 | UInt64(UInt32(fd))
+        let connection = Connection(fd: fd, token: token, client: client, loop: self, now: nowMs)
+        do {
+            try backend.register(fd: fd, token: token)
+        } catch {
+            Glibc.close(fd)
+            return
+        }
+        let slot = Int(fd)
+        if slot >= connections.count {
+            connections.append(contentsOf: repeatElement(nil, count: slot - connections.count + 64))
+        }
+        connections[slot] = connection
+        connectionCount += 1
+        if loggedAcceptError { loggedAcceptError = false }
+        connection.updateDeadline()
+        // Data may already be waiting (edge-triggered: the edge may have passed).
+        connection.handleEvents([.readable])
+    }
+
+    /// Called by a connection when it closed its fd.
+    func connectionClosed(_ connection: Connection) {
+        let slot = Int(connection.fd)
+        if slot < connections.count, connections[slot] === connection {
+            connections[slot] = nil
+            connectionCount -= 1
+        }
+    }
+
+    // MARK: - Deadlines
+
+    /// Makes sure the heap has an entry no later than `connection.deadline`.
+    func schedule(_ connection: Connection) {
+        if let existing = connection.heapEntryAt, existing <= connection.deadline { return }
+        connection.heapEntryAt = connection.deadline
+        deadlines.push(.init(at: connection.deadline, token: connection.token))
+    }
+
+    private func fireDeadlines() {
+        while let entry = deadlines.popExpired(now: nowMs) {
+            let fd = Int(entry.token & 0xFFFF_FFFF)
+            guard fd < connections.count, let connection = connections[fd], connection.token == entry.token,
+                  connection.heapEntryAt == entry.at else { continue }
+            connection.heapEntryAt = nil
+            if connection.deadline > nowMs {
+                schedule(connection)  // moved later since it was pushed
+            } else {
+                connection.deadlineExpired()
+            }
+        }
+    }
+
+    // MARK: - Messages
+
+    private func drainMailbox() {
+        let messages = mailbox.withLock { box -> [LoopMessage] in
+            defer { box.removeAll() }
+            return box
+        }
+        for message in messages {
+            switch message {
+            case .reload(let newState):
+                state = newState
+            case .stop(let grace):
+                guard !isStopping else { continue }
+                isStopping = true
+                stopDeadline = nowMs + Int64(grace)
+                for listener in listeners { backend.deregister(fd: listener.fd) }
+                listeners.removeAll()
+                for connection in connections { connection?.beginShutdown() }
+            }
+        }
+    }
+}

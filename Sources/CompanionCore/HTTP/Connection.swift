@@ -1,0 +1,510 @@
+// Connection: one client socket, owned by one EventLoop thread. It reads into a
+// reusable buffer, parses request heads in place, runs each request through its
+// site's chain, and queues responses in order (pipelining) behind a write queue
+// with back-pressure. Bodies go out with sendfile; small files are read into
+// the head's buffer so a response is one send.
+//
+// Life cycle (darkhttpd's loop stages, as states):
+//   reading → (request complete) → queued response → writing → reading ...
+//   any error status from the parser → response with `Connection: close` → lingering close
+//   timeouts: header (partial head), idle (keep-alive, no bytes), write (no progress)
+import CLinux
+import Glibc
+
+final class Connection {
+    enum OutputItem {
+        /// Bytes with a send offset; `more` = a file segment follows (MSG_MORE).
+        case bytes([UInt8], offset: Int, more: Bool)
+        case file(OpenFile, offset: Int, end: Int)
+    }
+
+    /// A response whose bytes are still being written, for the access log.
+    struct InFlight {
+        var total: Int
+        var headLength: Int
+        var sent: Int = 0
+        var record: AccessLogRecord?
+        var startMicros: Int64
+    }
+
+    let fd: Int32
+    let token: UInt64
+    let client: String
+    unowned let loop: EventLoop
+
+    // Read side. Owned by the loop thread.
+    private var buffer: [UInt8]
+    private var readStart = 0
+    private var readEnd = 0
+    private var discardRemaining = 0
+    private var peerClosed = false
+    private var socketMayHaveData = false
+    private var headStartMs: Int64 = 0
+    private var requestStartMicros: Int64 = 0
+    private var servedAny = false
+    private var lastActivityMs: Int64
+
+    // Write side.
+    private var output: [OutputItem] = []
+    private var queuedBytes = 0
+    private var inFlight: [InFlight] = []
+    private var spare: [UInt8] = []
+    private(set) var closeAfterWrite = false
+    private var lingering = false
+    private(set) var isClosed = false
+
+    // Deadlines (see Deadlines.swift): `deadline` is current; `heapEntryAt` is the
+    // time of this connection's single entry in the loop's heap, if any.
+    var deadline: Int64 = 0
+    var heapEntryAt: Int64?
+
+    static let smallFileLimit = 16 * 1024
+    static let backPressureBytes = 256 * 1024
+
+    init(fd: Int32, token: UInt64, client: String, loop: EventLoop, now: Int64) {
+        self.fd = fd
+        self.token = token
+        self.client = client
+        self.loop = loop
+        self.buffer = [UInt8](repeating: 0, count: 4096)
+        self.lastActivityMs = now
+    }
+
+    var hasWorkInFlight: Bool { !output.isEmpty || (readEnd > readStart && !lingering) }
+
+    // MARK: - Events
+
+    func handleEvents(_ events: IOEvents) {
+        if events.contains(.writable) && !output.isEmpty { flush() }
+        if isClosed { return }
+        if events.contains(.readable) || events.contains(.hangup) || events.contains(.error) { readAvailable() }
+        if !isClosed { updateDeadline() }
+    }
+
+    private var isBackPressured: Bool {
+        guard !output.isEmpty else { return false }
+        if queuedBytes > Self.backPressureBytes { return true }
+        if case .file = output.last! { return true }
+        return false
+    }
+
+    private func readAvailable() {
+        while !isClosed {
+            if lingering {
+                if !drainLingering() { return }
+                continue
+            }
+            if isBackPressured || closeAfterWrite {
+                socketMayHaveData = true
+                return
+            }
+            if readEnd == buffer.count {
+                if readStart > 0 {
+                    compact()
+                } else if buffer.count < maxBufferSize {
+                    buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, maxBufferSize - buffer.count)))
+                } else {
+                    respondWithoutSite(.requestHeaderFieldsTooLarge)
+                    return
+                }
+            }
+            let wanted = buffer.count - readEnd
+            let start = readEnd
+            let result: IOResult<Int>
+            do {
+                result = try buffer.withUnsafeMutableBytes { raw throws(Errno) in
+                    try Syscall.io("read") { Glibc.read(fd, raw.baseAddress! + start, wanted) }
+                }
+            } catch {
+                close()
+                return
+            }
+            switch result {
+            case .wouldBlock:
+                socketMayHaveData = false
+                return
+            case .done(0):
+                peerClosed = true
+                socketMayHaveData = false
+                if output.isEmpty { close() }
+                return
+            case .done(let count):
+                lastActivityMs = loop.nowMs
+                if readStart == readEnd && discardRemaining == 0 {
+                    headStartMs = loop.nowMs
+                    requestStartMicros = monotonicMicroseconds()
+                }
+                readEnd += count
+                processBuffer()
+                flush()
+                if count < wanted {
+                    // A short read drained the socket (stream sockets); the next edge will tell us.
+                    socketMayHaveData = false
+                    return
+                }
+            }
+        }
+    }
+
+    private var maxBufferSize: Int {
+        let limits = loop.state.parserLimits
+        return limits.maxRequestLineBytes + limits.maxHeaderBytes + 4096
+    }
+
+    private func compact() {
+        let count = readEnd - readStart
+        if count > 0 {
+            buffer.withUnsafeMutableBytes { raw in
+                _ = memmove(raw.baseAddress!, raw.baseAddress! + readStart, count)
+            }
+        }
+        readStart = 0
+        readEnd = count
+    }
+
+    /// Parses and answers every complete request in the buffer, in order, until the
+    /// output needs to drain first (back-pressure) or the connection will close.
+    private func processBuffer() {
+        while readStart < readEnd && !closeAfterWrite && !isBackPressured && !isClosed {
+            if discardRemaining > 0 {
+                let take = min(discardRemaining, readEnd - readStart)
+                readStart += take
+                discardRemaining -= take
+                if discardRemaining == 0 && readStart < readEnd {
+                    headStartMs = loop.nowMs
+                    requestStartMicros = monotonicMicroseconds()
+                }
+                continue
+            }
+            let parser = RequestParser(limits: loop.state.parserLimits)
+            let start = readStart
+            let end = readEnd
+            let result = buffer.withUnsafeBytes { raw in
+                parser.parse(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+            }
+            switch result {
+            case .needMore:
+                if readStart > 0 && readEnd == buffer.count { compact() }
+                return
+            case .reject(let status):
+                respondWithoutSite(status)
+                return
+            case .complete(let head, let consumed):
+                readStart += consumed
+                handle(head)
+                if readStart < readEnd && discardRemaining == 0 {
+                    headStartMs = loop.nowMs
+                    requestStartMicros = monotonicMicroseconds()
+                }
+            }
+        }
+        if readStart == readEnd {
+            readStart = 0
+            readEnd = 0
+        }
+    }
+
+    // MARK: - Requests
+
+    private func handle(_ head: RequestHead) {
+        let state = loop.state
+        servedAny = true
+        var keepAlive = head.isKeepAlive && !loop.isStopping
+        if head.contentLength > state.config.limits.maxBodyBytes {
+            respond(.error(.contentTooLarge), head: head, site: nil, keepAlive: false, state: state)
+            return
+        }
+        discardRemaining = head.contentLength
+        if head.isAsteriskForm {
+            var response = Response(status: .noContent)
+            response.extraHeaders.append(("Allow", StaticFileMiddleware.allow))
+            respond(response, head: head, site: nil, keepAlive: keepAlive, state: state)
+            return
+        }
+        let site = state.sites[state.router.route(head.routingHost)]
+        let rawPath = head.bytes[head.path]
+        let normalized = rawPath.isEmpty ? Result<String, HTTPStatus>.success("/") : PathNormalizer.normalize(rawPath)
+        let response: Response
+        switch normalized {
+        case .failure(let status):
+            response = .error(status)
+            keepAlive = keepAlive && status != .badRequest
+        case .success(let path):
+            response = site.chain.respond(to: Request(head: head, path: path, site: site, client: client))
+        }
+        respond(response, head: head, site: site, keepAlive: keepAlive, state: state)
+    }
+
+    /// Finalizes `response` and queues its bytes behind earlier responses.
+    private func respond(_ response: Response, head: RequestHead, site: Site?, keepAlive: Bool, state: ServerState) {
+        var out = takeSpare()
+        let finalized = ResponseFinalizer.finalize(response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
+        let headLength = out.count
+        enqueue(finalized.body, head: out)
+        if !keepAlive { closeAfterWrite = true }
+        if state.accessLog != nil {
+            var record = response.logRecord
+                ?? AccessLogMiddleware.record(for: head, site: site, client: client, encoding: response.contentEncoding)
+            record.timeMicros = requestWallClockMicros()
+            record.status = finalized.status.code
+            inFlight.append(InFlight(total: headLength + finalized.bodyLength, headLength: headLength,
+                                     record: record, startMicros: requestStartMicros))
+        }
+    }
+
+    /// Answers a request the parser refused (or `OPTIONS *`-like requests without a
+    /// site): an error page, `Connection: close`, then a lingering close.
+    private func respondWithoutSite(_ status: HTTPStatus) {
+        let state = loop.state
+        var out = takeSpare()
+        let bodyLength = ResponseFinalizer.writeBare(.error(status), keepAlive: false, versionMinor: 1, isHead: false,
+                                                     dates: &loop.dates, into: &out)
+        queueBytes(out, more: false)
+        closeAfterWrite = true
+        readStart = 0
+        readEnd = 0
+        if state.accessLog != nil {
+            var record = AccessLogRecord(timeMicros: requestWallClockMicros(), client: client, status: status.code,
+                                         bytes: 0, durationMicros: 0)
+            record.site = nil
+            inFlight.append(InFlight(total: out.count, headLength: out.count - bodyLength, record: record,
+                                     startMicros: requestStartMicros))
+        }
+        flush()
+    }
+
+    private func enqueue(_ body: BodyPlan, head out: [UInt8]) {
+        var out = out
+        switch body {
+        case .none:
+            queueBytes(out, more: false)
+        case .bytes(let bytes, let range):
+            out.append(contentsOf: bytes[range])
+            queueBytes(out, more: false)
+        case .file(let file, let range):
+            if range.count <= Self.smallFileLimit, appendFile(file, range, to: &out) {
+                queueBytes(out, more: false)
+            } else {
+                queueBytes(out, more: true)
+                queueFile(file, range)
+            }
+        case .multipart(let source, let parts, let closing):
+            for part in parts {
+                out.append(contentsOf: part.header)
+                switch source {
+                case .empty: break
+                case .bytes(let bytes): out.append(contentsOf: bytes[part.range])
+                case .file(let file):
+                    if !appendFile(file, part.range, to: &out) {
+                        queueBytes(out, more: true)
+                        queueFile(file, part.range)
+                        out = []
+                    }
+                }
+            }
+            out.append(contentsOf: closing)
+            queueBytes(out, more: false)
+        }
+    }
+
+    /// Reads a small file range into `out` with pread (one send instead of send + sendfile).
+    private func appendFile(_ file: OpenFile, _ range: Range<Int>, to out: inout [UInt8]) -> Bool {
+        guard range.count <= Self.smallFileLimit else { return false }
+        let base = out.count
+        out.append(contentsOf: repeatElement(0, count: range.count))
+        var done = 0
+        let ok = out.withUnsafeMutableBytes { raw -> Bool in
+            while done < range.count {
+                let n = pread(file.fd, raw.baseAddress! + base + done, range.count - done, off_t(range.lowerBound + done))
+                if n < 0 && companion_errno() == EINTR { continue }
+                if n <= 0 { return false }
+                done += n
+            }
+            return true
+        }
+        if !ok { out.removeLast(out.count - base) }
+        return ok
+    }
+
+    private func takeSpare() -> [UInt8] {
+        var out = spare
+        spare = []
+        out.removeAll(keepingCapacity: true)
+        return out
+    }
+
+    private func queueBytes(_ bytes: [UInt8], more: Bool) {
+        guard !bytes.isEmpty else { return }
+        queuedBytes += bytes.count
+        output.append(.bytes(bytes, offset: 0, more: more))
+    }
+
+    private func queueFile(_ file: OpenFile, _ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        output.append(.file(file, offset: range.lowerBound, end: range.upperBound))
+    }
+
+    // MARK: - Writing
+
+    /// Writes queued output until the socket would block or the queue is empty.
+    func flush() {
+        while !output.isEmpty && !isClosed {
+            switch output[0] {
+            case .bytes(let bytes, let offset, let more):
+                let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
+                let result: IOResult<Int>
+                do {
+                    result = try bytes.withUnsafeBytes { raw throws(Errno) in
+                        try Syscall.io("send") { send(fd, raw.baseAddress! + offset, raw.count - offset, flags) }
+                    }
+                } catch {
+                    close()
+                    return
+                }
+                guard case .done(let n) = result else { return }
+                lastActivityMs = loop.nowMs
+                queuedBytes -= n
+                account(n)
+                if offset + n == bytes.count {
+                    output.removeFirst()
+                    if bytes.capacity <= 64 * 1024 { spare = bytes }
+                } else {
+                    output[0] = .bytes(bytes, offset: offset + n, more: more)
+                }
+            case .file(let file, let offset, let end):
+                var position = off_t(offset)
+                let result: IOResult<Int>
+                do {
+                    result = try Syscall.io("sendfile") { Glibc.sendfile(fd, file.fd, &position, min(end - offset, 1 << 21)) }
+                } catch {
+                    close()
+                    return
+                }
+                guard case .done(let n) = result else { return }
+                if n == 0 {
+                    // The file shrank under us: the promised Content-Length cannot be met.
+                    close()
+                    return
+                }
+                lastActivityMs = loop.nowMs
+                account(n)
+                if offset + n >= end {
+                    output.removeFirst()
+                } else {
+                    output[0] = .file(file, offset: offset + n, end: end)
+                }
+            }
+        }
+        if isClosed || !output.isEmpty { return }
+        if closeAfterWrite {
+            startLingeringClose()
+            return
+        }
+        if peerClosed {
+            close()
+            return
+        }
+        if readStart < readEnd { processBuffer() }
+        if !output.isEmpty {
+            flush()
+        } else if socketMayHaveData {
+            readAvailable()
+        }
+    }
+
+    /// Attributes `count` written bytes to the responses in flight and logs completed ones.
+    private func account(_ count: Int) {
+        guard !inFlight.isEmpty else { return }
+        var remaining = count
+        while remaining > 0, !inFlight.isEmpty {
+            let need = inFlight[0].total - inFlight[0].sent
+            let take = min(need, remaining)
+            inFlight[0].sent += take
+            remaining -= take
+            if inFlight[0].sent == inFlight[0].total { completeLog(inFlight.removeFirst()) }
+        }
+    }
+
+    private func completeLog(_ entry: InFlight) {
+        guard var record = entry.record, let writer = loop.state.accessLog else { return }
+        record.bytes = max(0, entry.sent - entry.headLength)
+        record.durationMicros = Int(max(0, monotonicMicroseconds() - entry.startMicros))
+        writer.append(record)
+    }
+
+    // MARK: - Closing and timeouts
+
+    /// SECURITY/robustness: after an error response we stop reading requests but keep
+    /// draining what the client still sends for a moment, so the kernel does not
+    /// answer unread bytes with a RST that would destroy our response in flight.
+    private func startLingeringClose() {
+        lingering = true
+        shutdown(fd, Int32(SHUT_WR))
+        readStart = 0
+        readEnd = 0
+        deadline = loop.nowMs + 2000
+        loop.schedule(self)
+        _ = drainLingering()
+    }
+
+    /// Returns true when more may be read now.
+    private func drainLingering() -> Bool {
+        let n = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress!, raw.count) }
+        if n > 0 { return true }
+        if n < 0 && (companion_errno() == EAGAIN || companion_errno() == EINTR) { return false }
+        close()
+        return false
+    }
+
+    /// Recomputes the connection's deadline from its state and tells the loop.
+    func updateDeadline() {
+        guard !isClosed, !lingering else { return }
+        let limits = loop.state.config.limits
+        let next: Int64
+        if !output.isEmpty {
+            next = lastActivityMs + Int64(limits.idleTimeoutMs)
+        } else if readEnd > readStart || discardRemaining > 0 {
+            next = headStartMs + Int64(limits.headerTimeoutMs)
+        } else {
+            next = lastActivityMs + Int64(servedAny ? limits.idleTimeoutMs : limits.headerTimeoutMs)
+        }
+        deadline = next
+        loop.schedule(self)
+    }
+
+    /// Called by the loop when `deadline` has passed.
+    func deadlineExpired() {
+        if lingering || !output.isEmpty {
+            close()
+        } else if readEnd > readStart {
+            respondWithoutSite(.requestTimeout)   // some bytes of a head arrived: 408
+        } else {
+            close()   // nothing of a request arrived: a silent close
+        }
+    }
+
+    /// The wall-clock time at which the current request's first byte was read.
+    private func requestWallClockMicros() -> Int64 {
+        wallClockMicroseconds() - (monotonicMicroseconds() - requestStartMicros)
+    }
+
+    /// Graceful shutdown: idle connections close now; busy ones finish their
+    /// current response and then close.
+    func beginShutdown() {
+        if output.isEmpty && readEnd == readStart {
+            close()
+        } else {
+            closeAfterWrite = true
+        }
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        for entry in inFlight { completeLog(entry) }
+        inFlight.removeAll()
+        output.removeAll()
+        Glibc.close(fd)
+        loop.connectionClosed(self)
+    }
+}

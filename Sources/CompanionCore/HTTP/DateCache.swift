@@ -1,0 +1,32 @@
+// DateCache: the `Date:` header value, rendered once per second per loop
+// (hummingbird's DateCache idea), plus a small cache of Last-Modified values.
+import Glibc
+
+/// Per-loop; not thread-safe (owned by one EventLoop).
+struct DateCache {
+    private var second: Int = -1
+    private(set) var dateBytes: [UInt8] = []
+    private var lastModified: [Int: [UInt8]] = [:]
+
+    /// Refreshes the Date value when the wall-clock second changed.
+    mutating func refresh() {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts)
+        let now = Int(ts.tv_sec)
+        if now != second {
+            second = now
+            dateBytes.removeAll(keepingCapacity: true)
+            HTTPDate.write(epochSeconds: now, into: &dateBytes)
+        }
+    }
+
+    /// The IMF-fixdate bytes for `epochSeconds`, cached (bounded) for Last-Modified.
+    mutating func lastModifiedBytes(_ epochSeconds: Int) -> [UInt8] {
+        if let cached = lastModified[epochSeconds] { return cached }
+        var bytes: [UInt8] = []
+        HTTPDate.write(epochSeconds: epochSeconds, into: &bytes)
+        if lastModified.count > 4096 { lastModified.removeAll(keepingCapacity: true) }
+        lastModified[epochSeconds] = bytes
+        return bytes
+    }
+}

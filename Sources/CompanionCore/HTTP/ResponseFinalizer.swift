@@ -1,0 +1,171 @@
+// ResponseFinalizer: turns the chain's full representation into what goes on the
+// wire, in this order (like nginx's header filters):
+//   1. conditionals: If-Match / If-Unmodified-Since → 412, If-None-Match /
+//      If-Modified-Since → 304 (RFC 9110 §13.2.2), on the final variant's ETag;
+//   2. ranges: Range (+ If-Range) → 206 single or multipart/byteranges, 416, or 200
+//      (RFC 9110 §14);
+//   3. the head: status line, Date, Server, typed and extra headers, Connection;
+//   4. HEAD: the same head, no body.
+
+/// What follows the head on the wire.
+enum BodyPlan {
+    case none
+    case bytes([UInt8], Range<Int>)
+    case file(OpenFile, Range<Int>)
+    /// multipart/byteranges: each part's header bytes, then its range of the body; then the closing delimiter.
+    case multipart(source: ResponseBody, parts: [(header: [UInt8], range: Range<Int>)], closing: [UInt8])
+}
+
+struct FinalizedResponse {
+    var status: HTTPStatus
+    var body: BodyPlan
+    /// Body bytes that will be sent (0 for HEAD, 304, 204).
+    var bodyLength: Int
+}
+
+enum ResponseFinalizer {
+    static func finalize(_ response: Response, head: RequestHead, keepAlive: Bool,
+                         dates: inout DateCache, into out: inout [UInt8]) -> FinalizedResponse {
+        var response = response
+        var contentRange: String?
+        var plan: BodyPlan
+        var length = response.bodyLength
+
+        // 1. Conditionals.
+        if response.status == .ok, let etag = response.etag {
+            let result = Conditional.evaluate(
+                ifMatch: head.value(.ifMatch), ifNoneMatch: head.value(.ifNoneMatch),
+                ifModifiedSince: head.value(.ifModifiedSince), ifUnmodifiedSince: head.value(.ifUnmodifiedSince),
+                etag: etag, lastModified: response.lastModified ?? 0,
+                isGetOrHead: head.method == .get || head.method == .head)
+            switch result {
+            case .proceed: break
+            case .notModified:
+                response.status = .notModified
+                response.body = .empty
+            case .preconditionFailed:
+                response = .error(.preconditionFailed)
+            }
+        }
+        length = response.bodyLength
+        plan = Self.wholeBody(response.body)
+
+        // 2. Ranges (identity representations only; gzip leaves Range requests alone).
+        if response.status == .ok, response.acceptsRanges, response.contentEncoding == nil,
+           head.method == .get || head.method == .head, let rangeHeader = head.value(.range) {
+            let allowed = head.value(.ifRange).map {
+                Conditional.ifRangeAllows($0, etag: response.etag ?? "", lastModified: response.lastModified ?? -1)
+            } ?? true
+            if allowed {
+                let size = length
+                switch ByteRange.parse(rangeHeader, size: size) {
+                case .ignore, .full:
+                    break
+                case .unsatisfiable:
+                    response = .error(.rangeNotSatisfiable)
+                    contentRange = "bytes */\(size)"
+                    length = response.bodyLength
+                    plan = Self.wholeBody(response.body)
+                case .ranges(let ranges) where ranges.count == 1:
+                    let range = ranges[0]
+                    response.status = .partialContent
+                    contentRange = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)"
+                    length = range.count
+                    plan = Self.slice(response.body, range)
+                case .ranges(let ranges):
+                    let boundary = ByteRange.multipartBoundary()
+                    let type = response.contentType ?? "application/octet-stream"
+                    var parts: [(header: [UInt8], range: Range<Int>)] = []
+                    var total = 0
+                    for range in ranges {
+                        let header = ByteRange.partHeader(boundary: boundary, contentType: type, range: range, size: size)
+                        total += header.count + range.count
+                        parts.append((header, range))
+                    }
+                    let closing = ByteRange.closingDelimiter(boundary: boundary)
+                    total += closing.count
+                    response.status = .partialContent
+                    response.contentType = "multipart/byteranges; boundary=\(boundary)"
+                    length = total
+                    plan = .multipart(source: response.body, parts: parts, closing: closing)
+                }
+            }
+        }
+
+        // 3. The head.
+        ResponseWriter.writeStatusLine(response.status, into: &out)
+        out.append(contentsOf: ResponseWriter.serverLine)
+        out.append(contentsOf: ResponseWriter.dateName)
+        out.append(contentsOf: dates.dateBytes)
+        out.append(contentsOf: ResponseWriter.crlf)
+        if let type = response.contentType, response.status != .notModified {
+            ResponseWriter.writeField(ResponseWriter.contentTypeName, type, into: &out)
+        }
+        if response.status != .notModified && response.status != .noContent {
+            out.append(contentsOf: ResponseWriter.contentLengthName)
+            ResponseWriter.writeDecimal(length, into: &out)
+            out.append(contentsOf: ResponseWriter.crlf)
+        }
+        if let contentRange {
+            ResponseWriter.writeField(ResponseWriter.contentRangeName, contentRange, into: &out)
+        }
+        if let modified = response.lastModified {
+            out.append(contentsOf: ResponseWriter.lastModifiedName)
+            out.append(contentsOf: dates.lastModifiedBytes(modified))
+            out.append(contentsOf: ResponseWriter.crlf)
+        }
+        if let etag = response.etag { ResponseWriter.writeField(ResponseWriter.etagName, etag, into: &out) }
+        if response.acceptsRanges && response.contentEncoding == nil && response.status != .notModified {
+            out.append(contentsOf: ResponseWriter.acceptRangesLine)
+        }
+        if response.varyAcceptEncoding { out.append(contentsOf: ResponseWriter.varyLine) }
+        if let encoding = response.contentEncoding {
+            ResponseWriter.writeField(ResponseWriter.contentEncodingName, encoding, into: &out)
+        }
+        if let location = response.location { ResponseWriter.writeField(ResponseWriter.locationName, location, into: &out) }
+        for (name, value) in response.extraHeaders {
+            ResponseWriter.writeField(name: name, value: value, into: &out)
+        }
+        if !keepAlive {
+            out.append(contentsOf: ResponseWriter.connectionClose)
+        } else if head.versionMinor == 0 {
+            out.append(contentsOf: ResponseWriter.connectionKeepAlive)
+        }
+        out.append(contentsOf: ResponseWriter.crlf)
+
+        // 4. HEAD and bodiless statuses.
+        if head.method == .head || !response.status.allowsBody {
+            return FinalizedResponse(status: response.status, body: .none, bodyLength: 0)
+        }
+        return FinalizedResponse(status: response.status, body: plan, bodyLength: length)
+    }
+
+    private static func wholeBody(_ body: ResponseBody) -> BodyPlan {
+        switch body {
+        case .empty: return .none
+        case .bytes(let bytes): return .bytes(bytes, 0..<bytes.count)
+        case .file(let file): return .file(file, 0..<file.size)
+        }
+    }
+
+    private static func slice(_ body: ResponseBody, _ range: Range<Int>) -> BodyPlan {
+        switch body {
+        case .empty: return .none
+        case .bytes(let bytes): return .bytes(bytes, range)
+        case .file(let file): return .file(file, range)
+        }
+    }
+
+    /// The head of a response the connection makes without a site (parse errors,
+    /// `OPTIONS *`): an error page or a bare status, always closing on errors.
+    static func writeBare(_ response: Response, keepAlive: Bool, versionMinor: Int, isHead: Bool,
+                          dates: inout DateCache, into out: inout [UInt8]) -> Int {
+        var head = RequestHead.bare(versionMinor: versionMinor, isHead: isHead)
+        head.isKeepAlive = keepAlive
+        let finalized = finalize(response, head: head, keepAlive: keepAlive, dates: &dates, into: &out)
+        if case .bytes(let bytes, let range) = finalized.body {
+            out.append(contentsOf: bytes[range])
+        }
+        return finalized.bodyLength
+    }
+}

@@ -1,0 +1,40 @@
+// Chain: the only place that knows the order of the stages (SPEC §4):
+//
+//   1. access log   (AccessLogMiddleware: stamps the request for its record)
+//   2. plugins      (the site's `plugins`, in config order)
+//   3. gzip         (GzipMiddleware: negotiation, cache, sidecars)
+//   4. index        (IndexMiddleware: "/dir/" → "/dir/index.html")
+//   5. listing      (ListingMiddleware: "/dir/" → HTML or JSON listing)
+//   6. static files (StaticFileMiddleware: the terminal stage)
+//
+// After the chain, ResponseFinalizer applies conditionals, ranges and HEAD.
+
+/// A site's composed stages. Built once per site at config load.
+public struct Chain: Sendable {
+    let stages: [any Middleware]
+
+    /// Composes the stages in SPEC §4 order.
+    init(accessLog: (any Middleware)?, plugins: [any Middleware], gzip: (any Middleware)?,
+         index: any Middleware, listing: (any Middleware)?, staticFiles: any Middleware) {
+        var stages: [any Middleware] = []
+        if let accessLog { stages.append(accessLog) }
+        stages.append(contentsOf: plugins)
+        if let gzip { stages.append(gzip) }
+        stages.append(index)
+        if let listing { stages.append(listing) }
+        stages.append(staticFiles)
+        self.stages = stages
+    }
+
+    /// Runs the request through every stage, outermost first.
+    func respond(to request: Request) -> Response {
+        run(request, from: 0)
+    }
+
+    private func run(_ request: Request, from index: Int) -> Response {
+        if index == stages.count - 1 {
+            return stages[index].respond(to: request) { _ in Response.error(.notFound) }
+        }
+        return stages[index].respond(to: request) { run($0, from: index + 1) }
+    }
+}

@@ -1,0 +1,119 @@
+// Response: what a middleware stage returns. Well-known headers are typed fields
+// so the writer can render them without building strings; everything else goes
+// in `extraHeaders`. `setHeader`/`removeHeader` keep both views consistent for
+// plugins that only know header names.
+
+/// The body of a response before ranges and HEAD are applied.
+public enum ResponseBody: Sendable {
+    case empty
+    case bytes([UInt8])
+    /// The whole file; ranges are sliced from it after the chain.
+    case file(OpenFile)
+}
+
+/// A response travelling back up the chain.
+public struct Response: Sendable {
+    public var status: HTTPStatus
+    public var contentType: String?
+    /// Strong validator of this representation (each encoded variant has its own).
+    public var etag: String?
+    /// Seconds since the epoch.
+    public var lastModified: Int?
+    public var contentEncoding: String?
+    /// Adds `Vary: Accept-Encoding` (set on every response of a compressible type).
+    public var varyAcceptEncoding: Bool = false
+    public var location: String?
+    /// Answer `Accept-Ranges: bytes` and honour `Range` (file representations).
+    public var acceptsRanges: Bool = false
+    /// Headers the writer has no typed field for, in order.
+    public var extraHeaders: [(name: String, value: String)] = []
+    public var body: ResponseBody
+    /// For a file representation: its normalised path inside the site (gzip and sidecars use it).
+    public var filePath: String?
+    /// Filled by AccessLogMiddleware (when the site logs); the connection completes it.
+    var logRecord: AccessLogRecord?
+
+    public init(status: HTTPStatus, body: ResponseBody = .empty) {
+        self.status = status
+        self.body = body
+    }
+
+    /// The number of body bytes of the full representation.
+    public var bodyLength: Int {
+        switch body {
+        case .empty: return 0
+        case .bytes(let bytes): return bytes.count
+        case .file(let file): return file.size
+        }
+    }
+
+    /// Sets (replaces) a header by name, case-insensitively. Typed headers are kept typed.
+    public mutating func setHeader(_ name: String, _ value: String) {
+        switch name.lowercased() {
+        case "content-type": contentType = value
+        case "etag": etag = value
+        case "location": location = value
+        case "content-encoding": contentEncoding = value
+        case "content-length", "date", "server", "transfer-encoding", "connection":
+            return  // SECURITY: framing headers belong to the writer; a plugin cannot break them.
+        default:
+            extraHeaders.removeAll { $0.name.lowercased() == name.lowercased() }
+            extraHeaders.append((name, value))
+        }
+    }
+
+    /// Adds a header without removing earlier ones of the same name.
+    public mutating func addHeader(_ name: String, _ value: String) {
+        extraHeaders.append((name, value))
+    }
+
+    /// Removes a header by name, case-insensitively.
+    public mutating func removeHeader(_ name: String) {
+        switch name.lowercased() {
+        case "content-type": contentType = nil
+        case "etag": etag = nil
+        case "last-modified": lastModified = nil
+        case "location": location = nil
+        case "content-encoding": contentEncoding = nil
+        case "vary": varyAcceptEncoding = false
+        case "accept-ranges": acceptsRanges = false
+        default: extraHeaders.removeAll { $0.name.lowercased() == name.lowercased() }
+        }
+    }
+
+    /// The value of a header by name, as the client will see it (typed fields included).
+    public func header(_ name: String) -> String? {
+        switch name.lowercased() {
+        case "content-type": return contentType
+        case "etag": return etag
+        case "location": return location
+        case "content-encoding": return contentEncoding
+        default: return extraHeaders.last { $0.name.lowercased() == name.lowercased() }?.value
+        }
+    }
+}
+
+extension Response {
+    /// A short HTML error page for `status` (never a file-system path), with the
+    /// restrictive headers every generated page carries.
+    public static func error(_ status: HTTPStatus) -> Response {
+        var response = Response(status: status, body: .bytes(ErrorPage.cachedHTML(status)))
+        response.contentType = "text/html; charset=utf-8"
+        response.addGeneratedPageHeaders()
+        return response
+    }
+
+    /// SECURITY: listing and error pages are generated from names a site owner may not
+    /// control; no scripts may run there and browsers must not sniff another type.
+    public mutating func addGeneratedPageHeaders() {
+        extraHeaders.append(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"))
+        extraHeaders.append(("X-Content-Type-Options", "nosniff"))
+    }
+
+    /// 301/302/307/308 to a relative or absolute reference.
+    public static func redirect(_ status: HTTPStatus, to location: String) -> Response {
+        var response = Response(status: status)
+        response.location = location
+        return response
+    }
+}

@@ -1,0 +1,56 @@
+// StaticFileMiddleware: the terminal stage. Answers OPTIONS and 405, resolves the
+// path through the site's root-contained PathResolver, redirects directories
+// without a slash, refuses directories with one (index and listing came first),
+// and returns files as full 200 representations with their validators.
+
+/// The innermost stage: files from the site root.
+struct StaticFileMiddleware: Middleware {
+    static let allow = "GET, HEAD, OPTIONS"
+
+    func respond(to request: Request, next: (Request) -> Response) -> Response {
+        switch request.method {
+        case .get, .head:
+            break
+        case .options:
+            var response = Response(status: .noContent)
+            response.extraHeaders.append(("Allow", Self.allow))
+            return response
+        case .other:
+            var response = Response.error(.methodNotAllowed)
+            response.extraHeaders.append(("Allow", Self.allow))
+            return response
+        }
+        let file: OpenFile
+        switch request.site.resolver.open(request.path) {
+        case .success(let opened): file = opened
+        case .failure(.forbidden): return .error(.forbidden)
+        case .failure(.notFound): return .error(.notFound)
+        }
+        if file.isDirectory {
+            if request.path.hasSuffix("/") { return .error(.forbidden) }
+            return Self.slashRedirect(request)
+        }
+        guard file.isRegularFile else { return .error(.forbidden) }
+        return Self.fileResponse(file, path: request.path)
+    }
+
+    /// A 200 representation of `file` with its type and validators.
+    static func fileResponse(_ file: OpenFile, path: String) -> Response {
+        var response = Response(status: .ok, body: .file(file))
+        response.contentType = MIMETypes.contentType(forPath: path)
+        response.etag = ETag.make(size: file.size, mtimeSeconds: file.mtimeSeconds, mtimeNanoseconds: file.mtimeNanoseconds)
+        response.lastModified = file.mtimeSeconds
+        response.acceptsRanges = true
+        response.filePath = path
+        return response
+    }
+
+    /// 301 to the same path with "/" (query kept). SECURITY: the Location is an
+    /// absolute-path reference built from the normalised path, never from Host, and it
+    /// cannot start with "//" because normalisation collapsed repeated slashes.
+    static func slashRedirect(_ request: Request) -> Response {
+        var location = PercentEncoding.encodePath(request.path) + "/"
+        if let query = request.query { location += "?" + query }
+        return .redirect(.movedPermanently, to: location)
+    }
+}

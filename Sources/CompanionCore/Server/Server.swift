@@ -1,0 +1,108 @@
+// Server: binds the listeners, builds the ServerState, runs the event loops and
+// owns the access-log writer. Signals are handled by Signals.swift, which calls
+// `reload` and `stop`; tests call them directly on an in-process server.
+import Glibc
+import Synchronization
+
+/// A running companion server.
+public final class Server: Sendable {
+    /// Where each listener is bound (port 0 resolved), in config order.
+    public let boundAddresses: [ListenAddress]
+    private let group: WorkerGroup
+    private let current: Mutex<ServerState>
+    private let accessLog: AccessLogWriter?
+    private let gzipCache: GzipCache
+    private let plugins: PluginRegistry
+    private let stopped = Mutex(false)
+
+    /// Binds and starts serving `config` on `config.workers` loops.
+    /// - Throws: ServerError naming the address in use or the root that cannot be opened.
+    public init(config: ServerConfig, plugins: PluginRegistry = .builtIn) throws(ServerError) {
+        self.plugins = plugins
+        let workers = max(1, config.workers)
+        var writer: AccessLogWriter?
+        if let log = config.accessLog {
+            do {
+                writer = try AccessLogWriter(settings: AccessLogSettings(
+                    path: log.sqlite, flushMs: log.flushMs, retainDays: log.retainDays, anonymizeClients: log.anonymizeClients))
+            } catch {
+                throw ServerError("accessLog.sqlite: \(error)")
+            }
+        }
+        accessLog = writer
+        let cacheBytes = config.sites.map(\.gzip.cacheBytes).max() ?? (64 << 20)
+        gzipCache = GzipCache(capacityBytes: cacheBytes)
+        let state = try ServerState(config: config, accessLog: writer, gzipCache: gzipCache, plugins: plugins)
+        current = Mutex(state)
+
+        // One socket per (address, loop), all with SO_REUSEPORT; port 0 is resolved by the
+        // first bind and reused for the others so every loop listens on the same port.
+        var perLoop: [[Listener]] = Array(repeating: [], count: workers)
+        var bound: [ListenAddress] = []
+        for address in config.listen {
+            var target = address
+            for loop in 0..<workers {
+                do {
+                    let listener = try Listener.bind(target)
+                    target = listener.address
+                    perLoop[loop].append(listener)
+                } catch {
+                    writer?.shutdown()
+                    throw ServerError("listen \(address): \(error.message)")
+                }
+            }
+            bound.append(target)
+        }
+        boundAddresses = bound
+        var loops: [EventLoop] = []
+        for i in 0..<workers {
+            do {
+                loops.append(try EventLoop(index: i, state: state, listeners: perLoop[i]))
+            } catch {
+                throw ServerError("event loop: \(error)")
+            }
+        }
+        group = WorkerGroup(loops: loops)
+        group.start()
+    }
+
+    /// The state new requests are served with.
+    public var state: ServerState { current.withLock { $0 } }
+
+    /// Applies a new config to new requests without dropping connections.
+    /// Listen addresses, workers and the access-log path stay as started.
+    /// - Throws: ServerError when a root cannot be opened or a plugin cannot be built;
+    ///   the old config then stays in force.
+    public func reload(_ config: ServerConfig) throws(ServerError) {
+        var merged = config
+        let old = state.config
+        merged.listen = old.listen
+        merged.workers = old.workers
+        merged.accessLog = old.accessLog
+        let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache, plugins: plugins)
+        current.withLock { $0 = newState }
+        group.post(.reload(newState))
+    }
+
+    /// Stops accepting, lets responses in flight finish (at most `graceMilliseconds`),
+    /// joins the loops and flushes the access log. Idempotent.
+    public func stop(graceMilliseconds: Int = 10_000) {
+        let first = stopped.withLock { value -> Bool in
+            defer { value = true }
+            return !value
+        }
+        guard first else { return }
+        group.post(.stop(graceMilliseconds: graceMilliseconds))
+        group.join()
+        accessLog?.shutdown()
+    }
+
+    /// Blocks until every loop has returned (after `stop`).
+    public func waitUntilStopped() { group.join() }
+
+    /// The gzip cache shared by all loops (tests read its counters).
+    public var compressedCache: GzipCache { gzipCache }
+
+    /// The access-log writer, if logging is on (tests flush it).
+    public var accessLogWriter: AccessLogWriter? { accessLog }
+}

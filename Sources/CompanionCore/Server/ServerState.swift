@@ -1,0 +1,55 @@
+// ServerState: everything a loop needs to answer requests under one config:
+// the sites with their chains, the host router, the parser limits and the
+// access-log writer. A reload builds a new ServerState and hands it to every
+// loop; requests in flight finish with the state they started with.
+
+/// An immutable snapshot of the serving configuration.
+public final class ServerState: Sendable {
+    public let config: ServerConfig
+    public let sites: [Site]
+    let router: HostRouter
+    let parserLimits: ParserLimits
+    let accessLog: AccessLogWriter?
+    let gzipCache: GzipCache
+
+    init(config: ServerConfig, accessLog: AccessLogWriter?, gzipCache: GzipCache,
+         plugins: PluginRegistry) throws(ServerError) {
+        self.config = config
+        self.accessLog = accessLog
+        self.gzipCache = gzipCache
+        var sites: [Site] = []
+        for (index, siteConfig) in config.sites.enumerated() {
+            let resolver: PathResolver
+            do {
+                resolver = try PathResolver(root: siteConfig.root)
+            } catch {
+                throw ServerError("sites[\(index)].root: cannot open \(siteConfig.root): \(error)")
+            }
+            var stages: [any Middleware] = []
+            for plugin in siteConfig.plugins {
+                do {
+                    stages.append(try plugins.makeMiddleware(plugin, site: siteConfig, resolver: resolver))
+                } catch {
+                    throw ServerError("\(plugin.keyPath): \(error)")
+                }
+            }
+            let chain = Chain(
+                accessLog: accessLog == nil ? nil : AccessLogMiddleware(),
+                plugins: stages,
+                gzip: siteConfig.gzip.enabled ? GzipMiddleware(settings: siteConfig.gzip, cache: gzipCache) : nil,
+                index: IndexMiddleware(indexNames: siteConfig.index),
+                listing: siteConfig.listing ? ListingMiddleware() : nil,
+                staticFiles: StaticFileMiddleware())
+            sites.append(Site(config: siteConfig, resolver: resolver, chain: chain))
+        }
+        self.sites = sites
+        self.router = HostRouter(sites: config.sites, defaultIndex: config.defaultSiteIndex)
+        self.parserLimits = ParserLimits(maxRequestLineBytes: 8192, maxHeaderBytes: config.limits.maxHeaderBytes, maxHeaderCount: 100)
+    }
+}
+
+/// A start-up or reload failure, as one sentence for stderr.
+public struct ServerError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

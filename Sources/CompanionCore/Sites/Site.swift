@@ -1,0 +1,22 @@
+// Site: one virtual host at run time: its config, its root-contained resolver
+// and its composed middleware chain. Immutable after construction and shared
+// by every event loop.
+
+/// A site ready to serve.
+public final class Site: Sendable {
+    public let config: SiteConfig
+    /// The first host name: what the access log records as `site`.
+    public let name: String
+    /// The only way to reach the file system for this site (SECURITY: one resolver
+    /// for files, index files, sidecars, fallbacks and error pages).
+    public let resolver: PathResolver
+    /// Built after `init` because the stages may need the site's resolver.
+    let chain: Chain
+
+    init(config: SiteConfig, resolver: PathResolver, chain: Chain) {
+        self.config = config
+        self.name = config.hosts.first ?? "default"
+        self.resolver = resolver
+        self.chain = chain
+    }
+}
