@@ -43,11 +43,7 @@ extension RequestParser {
             let name = i..<j
 
             // RFC 9110 §5.5: field-vchar / SP / HTAB only; CR, LF, NUL and other CTLs (and DEL) are 400.
-            var k = j + 1
-            while k < lineEnd {
-                guard isFieldValueByte(p[k]) else { throw .badRequest }
-                k += 1
-            }
+            guard allFieldValueBytes(p, j + 1, lineEnd) else { throw .badRequest }
             // RFC 9112 §5.1: OWS around the value is not part of it.
             var vs = j + 1
             var ve = lineEnd

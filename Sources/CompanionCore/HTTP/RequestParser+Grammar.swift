@@ -32,6 +32,34 @@ func isVchar(_ b: UInt8) -> Bool { b &- 0x21 < 0x5E }
 @inline(__always)
 func isFieldValueByte(_ b: UInt8) -> Bool { b >= 0x20 ? b != 0x7F : b == ASCII.htab }
 
+/// True when every byte of `p[from..<to]` is a field-value byte (`isFieldValueByte`).
+/// Checks 8 bytes at a time: a word with no byte below 0x20 and none equal to 0x7F is valid as a whole
+/// (the exact "has a byte less than n" / "has a zero byte" bit tricks); a flagged word, such as one with
+/// an HTAB, is checked byte by byte.
+@inline(__always)
+func allFieldValueBytes(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
+    var i = from
+    if let base = p.baseAddress {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= to {
+            let x = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let below20 = (x &- ones &* 0x20) & ~x & highs
+            let y = x ^ (ones &* 0x7F)
+            let isDel = (y &- ones) & ~y & highs
+            if below20 | isDel != 0 {
+                for k in i..<i + 8 where !isFieldValueByte(p[k]) { return false }
+            }
+            i += 8
+        }
+    }
+    while i < to {
+        guard isFieldValueByte(p[i]) else { return false }
+        i += 1
+    }
+    return true
+}
+
 @inline(__always)
 func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
 
