@@ -11,6 +11,7 @@ public struct HeaderField: Sendable {
     /// The known header this field is, if any.
     public var known: HeaderName?
 
+    /// Makes a field from offsets into a head's bytes (the parser does this; tests and plugins may too).
     public init(name: Range<Int>, value: Range<Int>, known: HeaderName? = nil) {
         self.name = name
         self.value = value
@@ -25,6 +26,7 @@ public struct HeaderField: Sendable {
 public struct RequestHead: Sendable {
     /// Exactly the head bytes, request line through the empty line.
     public var bytes: [UInt8]
+    /// The method as a case; `.other` for any other valid token.
     public var method: Method
     /// The raw method token.
     public var methodBytes: Range<Int>
@@ -41,6 +43,7 @@ public struct RequestHead: Sendable {
     public var absoluteAuthority: Range<Int>?
     /// 0 or 1; HTTP/1.x with x > 1 is treated as 1.1 (RFC 9110 §2.5).
     public var versionMinor: Int
+    /// The field lines in the order received, duplicates included.
     public var fields: [HeaderField]
     /// The Content-Length value; 0 when absent.
     public var contentLength: Int

@@ -27,6 +27,7 @@ public struct ParserLimits: Sendable {
     /// Most field lines; more is 431.
     public var maxHeaderCount: Int
 
+    /// The SPEC §3 defaults: 8 KiB request line, 16 KiB of header fields, 100 fields.
     public init(maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 16384, maxHeaderCount: Int = 100) {
         self.maxRequestLineBytes = maxRequestLineBytes
         self.maxHeaderBytes = maxHeaderBytes
@@ -54,8 +55,10 @@ struct ParseFailure: Error {
 /// Parses one request head from the start of a buffer. Stateless: call `parse` again with the whole,
 /// grown buffer after `.needMore`. A value type holding only limits; use one per event loop.
 public struct RequestParser: Sendable {
+    /// The limits this parser enforces.
     public var limits: ParserLimits
 
+    /// Makes a parser with these limits (config `maxHeaderBytes` goes into `limits.maxHeaderBytes`).
     public init(limits: ParserLimits = .init()) {
         self.limits = limits
     }
