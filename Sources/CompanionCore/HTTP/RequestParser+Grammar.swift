@@ -1,0 +1,197 @@
+// RequestParser+Grammar: byte classes (tchar, VCHAR, field-vchar) and the Host / authority syntax.
+// Pure functions over bytes; no allocation. The RFC grammar is quoted next to each rule.
+
+/// Byte constants used by the parser.
+enum ASCII {
+    static let lf: UInt8 = 0x0A
+    static let cr: UInt8 = 0x0D
+    static let sp: UInt8 = 0x20
+    static let htab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+    static let slash: UInt8 = 0x2F
+    static let question: UInt8 = 0x3F
+    static let comma: UInt8 = 0x2C
+}
+
+/// RFC 9110 §5.6.2:
+///     tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+/// Two 64-bit masks (bytes 0-63 and 64-127); bytes ≥ 0x80 are never tchar.
+@inline(__always)
+func isTchar(_ b: UInt8) -> Bool {
+    if b < 64 { return (0x03FF_6CFA_0000_0000 as UInt64) >> UInt64(b) & 1 == 1 }
+    if b < 128 { return (0x57FF_FFFF_C7FF_FFFE as UInt64) >> UInt64(b - 64) & 1 == 1 }
+    return false
+}
+
+/// RFC 5234 B.1: VCHAR = %x21-7E (the only bytes allowed in a request-target here).
+@inline(__always)
+func isVchar(_ b: UInt8) -> Bool { b &- 0x21 < 0x5E }
+
+/// RFC 9110 §5.5: field-value = *field-content; field-vchar = VCHAR / obs-text; obs-text = %x80-FF;
+/// plus SP / HTAB inside. Everything else (NUL, CR, LF, other CTLs, DEL) is invalid.
+@inline(__always)
+func isFieldValueByte(_ b: UInt8) -> Bool { b >= 0x20 ? b != 0x7F : b == ASCII.htab }
+
+/// True when every byte of `p[from..<to]` is a field-value byte (`isFieldValueByte`).
+/// Checks 8 bytes at a time: a word with no byte below 0x20 and none equal to 0x7F is valid as a whole
+/// (the exact "has a byte less than n" / "has a zero byte" bit tricks); a flagged word, such as one with
+/// an HTAB, is checked byte by byte.
+@inline(__always)
+func allFieldValueBytes(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
+    var i = from
+    if let base = p.baseAddress {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= to {
+            let x = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let below20 = (x &- ones &* 0x20) & ~x & highs
+            let y = x ^ (ones &* 0x7F)
+            let isDel = (y &- ones) & ~y & highs
+            if below20 | isDel != 0 {
+                for k in i..<i + 8 where !isFieldValueByte(p[k]) { return false }
+            }
+            i += 8
+        }
+    }
+    while i < to {
+        guard isFieldValueByte(p[i]) else { return false }
+        i += 1
+    }
+    return true
+}
+
+@inline(__always)
+func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+
+@inline(__always)
+func isHexDigit(_ b: UInt8) -> Bool { isDigit(b) || (b | 0x20) &- 0x61 < 6 }
+
+/// RFC 3986 §2.3 unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~";
+/// §2.2 sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
+@inline(__always)
+func isRegNameByte(_ b: UInt8) -> Bool {
+    switch b {
+    case 0x61...0x7A, 0x41...0x5A, 0x30...0x39: return true
+    case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"): return true
+    case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+        UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+        UInt8(ascii: "="):
+        return true
+    default: return false
+    }
+}
+
+enum HostSyntax {
+    /// Checks `Host = uri-host [ ":" port ]` (RFC 9110 §7.2) with
+    /// `uri-host = IP-literal / IPv4address / reg-name` and `port = *DIGIT` (RFC 3986 §3.2.2-3.2.3).
+    /// IPv4address is a subset of reg-name, so it needs no branch of its own. No userinfo, no zone ID.
+    /// - Returns: the index where the host part ends (the `:` of the port, or `r.upperBound`), nil if invalid.
+    static func hostEnd(_ p: UnsafeRawBufferPointer, _ r: Range<Int>) -> Int? {
+        var i = r.lowerBound
+        let end = r.upperBound
+        if i < end && p[i] == UInt8(ascii: "[") {
+            // IP-literal = "[" ( IPv6address / IPvFuture ) "]"
+            var close = i + 1
+            while close < end && p[close] != UInt8(ascii: "]") { close += 1 }
+            guard close < end, isIPLiteralBody(p, i + 1..<close) else { return nil }
+            i = close + 1
+        } else {
+            // reg-name = *( unreserved / pct-encoded / sub-delims ); pct-encoded = "%" HEXDIG HEXDIG
+            while i < end && p[i] != ASCII.colon {
+                let b = p[i]
+                if b == UInt8(ascii: "%") {
+                    guard i + 2 < end, isHexDigit(p[i + 1]), isHexDigit(p[i + 2]) else { return nil }
+                    i += 3
+                } else {
+                    guard isRegNameByte(b) else { return nil }
+                    i += 1
+                }
+            }
+        }
+        let hostEnd = i
+        if i < end {
+            guard p[i] == ASCII.colon else { return nil }
+            i += 1
+            while i < end {
+                guard isDigit(p[i]) else { return nil }
+                i += 1
+            }
+        }
+        return hostEnd
+    }
+
+    /// IPv6address / IPvFuture (RFC 3986 §3.2.2), the part between the brackets.
+    static func isIPLiteralBody(_ p: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {
+        guard !r.isEmpty else { return false }
+        if p[r.lowerBound] | 0x20 == UInt8(ascii: "v") {
+            // IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+            var i = r.lowerBound + 1
+            let hexStart = i
+            while i < r.upperBound && isHexDigit(p[i]) { i += 1 }
+            guard i > hexStart, i < r.upperBound, p[i] == UInt8(ascii: ".") else { return false }
+            i += 1
+            guard i < r.upperBound else { return false }
+            while i < r.upperBound {
+                guard isRegNameByte(p[i]) || p[i] == ASCII.colon else { return false }
+                i += 1
+            }
+            return true
+        }
+        return isIPv6(p, r)
+    }
+
+    /// IPv6address (RFC 3986 §3.2.2): eight h16 pieces, or fewer with one "::", the last two optionally an IPv4address.
+    static func isIPv6(_ p: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {
+        var i = r.lowerBound
+        let end = r.upperBound
+        var groups = 0
+        var compressed = false
+        if p[i] == ASCII.colon {
+            guard i + 1 < end, p[i + 1] == ASCII.colon else { return false }
+            compressed = true
+            i += 2
+        }
+        while i < end {
+            let start = i
+            while i < end && isHexDigit(p[i]) { i += 1 }
+            if i < end && p[i] == UInt8(ascii: ".") {
+                // ls32 = ( h16 ":" h16 ) / IPv4address: an IPv4 tail ends the address.
+                guard isIPv4(p, start..<end) else { return false }
+                groups += 2
+                i = end
+                break
+            }
+            guard i > start, i - start <= 4 else { return false }
+            groups += 1
+            if i == end { break }
+            guard p[i] == ASCII.colon else { return false }
+            i += 1
+            guard i < end else { return false }  // a single trailing ":"
+            if p[i] == ASCII.colon {
+                guard !compressed else { return false }
+                compressed = true
+                i += 1
+            }
+        }
+        return compressed ? groups <= 7 : groups == 8
+    }
+
+    /// IPv4address = dec-octet "." dec-octet "." dec-octet "." dec-octet (RFC 3986 §3.2.2; no leading zeros).
+    static func isIPv4(_ p: UnsafeRawBufferPointer, _ r: Range<Int>) -> Bool {
+        var i = r.lowerBound
+        for octet in 0..<4 {
+            if octet > 0 {
+                guard i < r.upperBound, p[i] == UInt8(ascii: ".") else { return false }
+                i += 1
+            }
+            let start = i
+            var value = 0
+            while i < r.upperBound && isDigit(p[i]) && i - start < 3 {
+                value = value * 10 + Int(p[i] - 0x30)
+                i += 1
+            }
+            guard i > start, value <= 255, !(p[start] == 0x30 && i - start > 1) else { return false }
+        }
+        return i == r.upperBound
+    }
+}

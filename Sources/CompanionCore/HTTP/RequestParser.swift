@@ -1,0 +1,200 @@
+// RequestParser: strict HTTP/1.1 request-head parser over bytes (RFC 9112 §2-§5, SPEC §3).
+// Owns the framing: leading empty lines, finding the request line and the end of the head, and the
+// size limits (414, 431), also while the head is still incomplete. The request line is parsed in
+// RequestParser+RequestLine.swift, the field lines in RequestParser+Fields.swift.
+// Not its job: percent-decoding, path normalisation, bodies, timeouts (408).
+//
+// Steps of `parse`, in order:
+//   1. skip empty lines before the request line (RFC 9112 §2.2)
+//   2. find the request-line LF within maxRequestLineBytes + 2 bytes, else 414 (or needMore)
+//   3. parse the request line (400 / 505) as soon as it is complete, before the head is
+//   4. find the empty line ending the head within maxHeaderBytes (+ its own terminator), else 431 (or needMore)
+//   5. parse the field lines, copy the head bytes once and return them with `consumed`
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Size limits for one request head (SPEC §3; config keys keep the SPEC spelling).
+public struct ParserLimits: Sendable {
+    /// Longest request line, without its line terminator; longer is 414.
+    public var maxRequestLineBytes: Int
+    /// Largest header section: the field lines after the request line including their terminators,
+    /// not counting the final empty line; larger is 431.
+    public var maxHeaderBytes: Int
+    /// Most field lines; more is 431.
+    public var maxHeaderCount: Int
+
+    /// The SPEC §3 defaults: 8 KiB request line, 16 KiB of header fields, 100 fields.
+    public init(maxRequestLineBytes: Int = 8192, maxHeaderBytes: Int = 16384, maxHeaderCount: Int = 100) {
+        self.maxRequestLineBytes = maxRequestLineBytes
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+    }
+}
+
+/// The outcome of one `RequestParser.parse` call.
+public enum ParseResult: Sendable {
+    /// The head is not complete yet and no limit is exceeded: read more and call again with the whole buffer.
+    case needMore
+    /// A complete, valid head. `consumed` counts the head bytes plus any leading empty lines; body bytes
+    /// and pipelined requests after it are not included.
+    case complete(RequestHead, consumed: Int)
+    /// Answer with this status and close the connection.
+    case reject(HTTPStatus)
+}
+
+/// A parse step's failure: the status to answer. Internal; typed throws keep it unboxed.
+struct ParseFailure: Error {
+    let status: HTTPStatus
+    static let badRequest = ParseFailure(status: .badRequest)
+}
+
+/// Parses one request head from the start of a buffer. Stateless: call `parse` again with the whole,
+/// grown buffer after `.needMore`. A value type holding only limits; use one per event loop.
+public struct RequestParser: Sendable {
+    /// The limits this parser enforces.
+    public var limits: ParserLimits
+
+    /// Makes a parser with these limits (config `maxHeaderBytes` goes into `limits.maxHeaderBytes`).
+    public init(limits: ParserLimits = .init()) {
+        self.limits = limits
+    }
+
+    /// Parses the request head at the start of `buffer`.
+    ///
+    /// Called on the connection's event loop each time bytes arrive. Creates no String; on success it
+    /// allocates the head's byte copy and the fields array, nothing else.
+    /// - Parameter buffer: bytes starting at the first byte of a request (or empty lines before it).
+    /// - Returns: `.needMore`, `.complete(head, consumed:)` or `.reject(status)`.
+    public func parse(_ buffer: UnsafeRawBufferPointer) -> ParseResult {
+        do throws(ParseFailure) {
+            return try parseHead(buffer)
+        } catch {
+            return .reject(error.status)
+        }
+    }
+
+    /// Convenience for tests and plugins: parses a head from an array.
+    public func parse(_ bytes: [UInt8]) -> ParseResult {
+        bytes.withUnsafeBytes { parse($0) }
+    }
+
+    private func parseHead(_ buffer: UnsafeRawBufferPointer) throws(ParseFailure) -> ParseResult {
+        // 1. RFC 9112 §2.2: "a server that is expecting to receive and parse a request-line SHOULD ignore
+        // at least one empty line (CRLF) received prior to the request-line".
+        // SECURITY: bounded, so a stream of CRLFs cannot keep a connection in needMore forever.
+        let n = buffer.count
+        var start = 0
+        while start < n {
+            let b = buffer[start]
+            if b == ASCII.lf {
+                start += 1
+            } else if b == ASCII.cr {
+                guard start + 1 < n else { return .needMore }
+                guard buffer[start + 1] == ASCII.lf else { throw .badRequest }  // bare CR
+                start += 2
+            } else {
+                break
+            }
+            if start > limits.maxRequestLineBytes { throw .badRequest }
+        }
+        guard start < n else { return .needMore }
+        let p = UnsafeRawBufferPointer(rebasing: buffer[start...])
+        let count = p.count
+
+        // 2. The request line. RFC 9112 §3: "A server that receives a request-target longer than any URI
+        // it wishes to parse MUST respond with a 414". A line of L ≤ limit bytes has its LF at index
+        // L or L+1, so without an LF in the first limit+2 bytes the line is too long: 414 at once.
+        let window = min(count, limits.maxRequestLineBytes + 2)
+        guard let lineLF = Self.indexOfLF(p, 0, window) else {
+            if count >= limits.maxRequestLineBytes + 2 { throw ParseFailure(status: .uriTooLong) }
+            try Self.checkMethodPrefix(p, count)
+            return .needMore
+        }
+        let lineEnd = lineLF > 0 && p[lineLF - 1] == ASCII.cr ? lineLF - 1 : lineLF
+        if lineEnd > limits.maxRequestLineBytes { throw ParseFailure(status: .uriTooLong) }
+
+        // 3. Parse it now, so garbage is rejected without waiting for a head that never ends.
+        let line = try Self.parseRequestLine(p, end: lineEnd)
+
+        // 4. The end of the head: an LF followed by an empty line (CRLF or LF).
+        let fieldsStart = lineLF + 1
+        var fieldLines = 0
+        var emptyLine = -1  // index of the empty line's first byte
+        var headEnd = -1
+        var lf = lineLF
+        // An empty line at index e is allowed when e - fieldsStart ≤ maxHeaderBytes.
+        let lastAllowedLF = fieldsStart + limits.maxHeaderBytes - 1
+        while true {
+            let next = lf + 1
+            if next >= count { return .needMore }
+            if p[next] == ASCII.lf {
+                emptyLine = next
+                headEnd = next + 1
+                break
+            }
+            if p[next] == ASCII.cr {
+                guard next + 1 < count else { return .needMore }
+                guard p[next + 1] == ASCII.lf else { throw .badRequest }  // bare CR at a line start
+                emptyLine = next
+                headEnd = next + 2
+                break
+            }
+            fieldLines += 1
+            if fieldLines > limits.maxHeaderCount { throw ParseFailure(status: .requestHeaderFieldsTooLarge) }
+            guard let found = Self.indexOfLF(p, next, min(count, lastAllowedLF + 1)) else {
+                // RFC 6585 §5: 431 when the header fields are too large, decided as soon as it is certain:
+                // once every byte up to lastAllowedLF is here without an LF, the empty line can only
+                // start after fieldsStart + maxHeaderBytes.
+                if count > lastAllowedLF {
+                    throw ParseFailure(status: .requestHeaderFieldsTooLarge)
+                }
+                return .needMore
+            }
+            lf = found
+        }
+        if emptyLine - fieldsStart > limits.maxHeaderBytes || fieldLines > limits.maxHeaderCount {
+            throw ParseFailure(status: .requestHeaderFieldsTooLarge)
+        }
+
+        // 5. Field lines, then one copy of the head.
+        let fields = try Self.parseFields(p, fieldsStart..<emptyLine, lineCount: fieldLines,
+                                          versionMinor: line.versionMinor)
+        let bytes = [UInt8](unsafeUninitializedCapacity: headEnd) { storage, initialized in
+            UnsafeMutableRawBufferPointer(storage).copyMemory(from: UnsafeRawBufferPointer(rebasing: p[0..<headEnd]))
+            initialized = headEnd
+        }
+        let head = RequestHead(
+            bytes: bytes, method: line.method, methodBytes: line.methodBytes, target: line.target,
+            path: line.path, query: line.query, isAsteriskForm: line.isAsteriskForm,
+            absoluteAuthority: line.absoluteAuthority, versionMinor: line.versionMinor,
+            fields: fields.list, contentLength: fields.contentLength,
+            isKeepAlive: line.versionMinor == 1 ? !fields.hasClose : fields.hasKeepAlive && !fields.hasClose,
+            knownSeen: fields.seen)
+        return .complete(head, consumed: start + headEnd)
+    }
+
+    /// The index of the first LF in `p[from..<to]`, or nil.
+    @inline(__always)
+    static func indexOfLF(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Int? {
+        guard from < to, let base = p.baseAddress else { return nil }
+        guard let hit = memchr(base + from, Int32(ASCII.lf), to - from) else { return nil }
+        return UnsafeRawPointer(hit) - base
+    }
+
+    /// While the request line is incomplete: the bytes so far must still be able to start a method token.
+    /// A TLS handshake or other non-HTTP client gets 400 at once instead of waiting for the header timeout.
+    static func checkMethodPrefix(_ p: UnsafeRawBufferPointer, _ count: Int) throws(ParseFailure) {
+        for i in 0..<count {
+            let b = p[i]
+            if b == ASCII.sp {
+                if i == 0 { throw .badRequest }
+                return
+            }
+            if !isTchar(b) { throw .badRequest }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+// RequestParserTests+Sweeps: every byte 0-255 in a method token, a field name, a field value and a
+// request-target, checked against the RFC grammar written out here independently of the parser's tables.
+import Testing
+@testable import CompanionCore
+
+/// RFC 9110 §5.6.2:
+///     token = 1*tchar
+///     tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+///             "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+private let rfcTchar: Set<UInt8> = Set("!#$%&'*+-.^_`|~0123456789".utf8)
+    .union(Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8))
+
+/// RFC 9110 §5.5:
+///     field-value    = *field-content
+///     field-content  = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
+///     field-vchar    = VCHAR / obs-text
+///     obs-text       = %x80-FF
+/// RFC 5234 B.1: VCHAR = %x21-7E
+private func rfcFieldValueByte(_ b: UInt8) -> Bool { b == 0x09 || b == 0x20 || (0x21...0x7E).contains(b) || b >= 0x80 }
+
+/// RFC 9112 §3.2 (and our stricter rule): request-target bytes are VCHAR only.
+private func rfcTargetByte(_ b: UInt8) -> Bool { (0x21...0x7E).contains(b) }
+
+private let allBytes = Array(0...255).map { UInt8($0) }
+
+extension RequestParserTests {
+    @Test("byte in a method token", arguments: allBytes)
+    func methodByteSweep(_ b: UInt8) {
+        let c = ParseCase("method", "G§T / HTTP/1.1\r\nHost: a\r\n\r\n", byte: b, .ok)
+        #expect(outcome(c.bytes) == (rfcTchar.contains(b) ? .ok : .status(400)))
+    }
+
+    @Test("byte in a field name", arguments: allBytes)
+    func fieldNameByteSweep(_ b: UInt8) {
+        let c = ParseCase("name", "GET / HTTP/1.1\r\nHost: a\r\nX§Y: v\r\n\r\n", byte: b, .ok)
+        // ":" ends the name: "X:Y: v" is the field X with the value "Y: v".
+        #expect(outcome(c.bytes) == (rfcTchar.contains(b) || b == UInt8(ascii: ":") ? .ok : .status(400)))
+    }
+
+    @Test("byte in a field value", arguments: allBytes)
+    func fieldValueByteSweep(_ b: UInt8) {
+        let c = ParseCase("value", "GET / HTTP/1.1\r\nHost: a\r\nX: a§b\r\n\r\n", byte: b, .ok)
+        let result = outcome(c.bytes)
+        #expect(result == (rfcFieldValueByte(b) ? .ok : .status(400)))
+        // The value keeps the byte (trimming only touches the ends).
+        if rfcFieldValueByte(b), case .complete(let head, _) = RequestParser().parse(c.bytes) {
+            #expect(head.value(named: "x") == [UInt8(ascii: "a"), b, UInt8(ascii: "b")][...])
+        }
+    }
+
+    @Test("byte at every position of a long field value", arguments: allBytes)
+    func longFieldValueByteSweep(_ b: UInt8) {
+        // Values of 8+ bytes are checked a word at a time; every offset within and after the words.
+        let prefix = Array("GET / HTTP/1.1\r\nHost: a\r\nX: ".utf8)
+        let suffix = Array("\r\n\r\n".utf8)
+        for position in 1..<19 {
+            var value = [UInt8](repeating: UInt8(ascii: "v"), count: 20)
+            value[position] = b
+            let expected: Outcome
+            switch b {
+            case 0x0A: expected = .status(400)  // the rest of the value becomes a line without a colon
+            default: expected = rfcFieldValueByte(b) ? .ok : .status(400)
+            }
+            #expect(outcome(prefix + value + suffix) == expected, "position \(position)")
+        }
+    }
+
+    @Test("byte in a request-target", arguments: allBytes)
+    func targetByteSweep(_ b: UInt8) {
+        let c = ParseCase("target", "GET /a§b HTTP/1.1\r\nHost: a\r\n\r\n", byte: b, .ok)
+        #expect(outcome(c.bytes) == (rfcTargetByte(b) ? .ok : .status(400)))
+    }
+
+    @Test("byte as the first byte of a field line", arguments: allBytes)
+    func fieldLineStartSweep(_ b: UInt8) {
+        // A field line must start with a tchar; SP/HTAB would be obs-fold, LF/CR end the head early.
+        let c = ParseCase("start", "GET / HTTP/1.1\r\nHost: a\r\n§X: v\r\n\r\n", byte: b, .ok)
+        let expected: Outcome
+        switch b {
+        case 0x0A: expected = .ok  // "\n" is the empty line: the head ends before "X: v"
+        default: expected = rfcTchar.contains(b) ? .ok : .status(400)
+        }
+        #expect(outcome(c.bytes) == expected)
+    }
+
+    @Test func tcharTableMatchesTheRFC() {
+        for b in allBytes { #expect(isTchar(b) == rfcTchar.contains(b), "byte \(b)") }
+    }
+}
