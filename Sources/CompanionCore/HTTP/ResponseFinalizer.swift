@@ -169,3 +169,13 @@ enum ResponseFinalizer {
         return finalized.bodyLength
     }
 }
+
+extension RequestHead {
+    /// A head for responses made without a parsed request (parse errors): GET or HEAD,
+    /// no headers, so no conditionals or ranges apply.
+    static func bare(versionMinor: Int, isHead: Bool) -> RequestHead {
+        RequestHead(bytes: [], method: isHead ? .head : .get, methodBytes: 0..<0, target: 0..<0, path: 0..<0,
+                    query: nil, isAsteriskForm: false, absoluteAuthority: nil, versionMinor: versionMinor,
+                    fields: [], contentLength: 0, isKeepAlive: false, knownSeen: 0)
+    }
+}
