@@ -13,8 +13,12 @@ extension ConfigLoader {
         var hosts: [String] = []
         var isValid = true
         for entry in entries {
-            let shown = JSONValue.string(entry.value).shortDescription
-            switch Self.normalizeHostName(entry.value) {
+            guard let text = validator.string(entry.value, at: entry.path) else {
+                isValid = false
+                continue
+            }
+            let shown = entry.value.shortDescription
+            switch Self.normalizeHostName(text) {
             case .failure(let reason):
                 validator.report(entry.path, "invalid host name \(shown): \(reason.message)")
                 isValid = false

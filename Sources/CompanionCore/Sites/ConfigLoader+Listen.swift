@@ -61,9 +61,12 @@ extension ConfigLoader {
         var firstPath: [ListenAddress: String] = [:]
         var isValid = true
         for entry in entries {
-            guard let address = Self.parseListenAddress(entry.value) else {
-                let shown = JSONValue.string(entry.value).shortDescription
-                validator.report(entry.path, "invalid address \(shown); \(Self.listenForms)")
+            guard let text = validator.string(entry.value, at: entry.path) else {
+                isValid = false
+                continue
+            }
+            guard let address = Self.parseListenAddress(text) else {
+                validator.report(entry.path, "invalid address \(entry.value.shortDescription); \(Self.listenForms)")
                 isValid = false
                 continue
             }

@@ -79,23 +79,16 @@ public struct ConfigValidator: Sendable {
         return elements
     }
 
-    /// One string or a non-empty list of strings (`host`, `listen`), each with its own key path.
-    /// Elements that are not strings are reported and skipped.
-    public mutating func stringOrList(_ value: JSONValue, at path: String) -> [(value: String, path: String)]? {
-        if case .string = value {
-            return string(value, at: path).map { [(value: $0, path: path)] }
-        }
+    /// One string or a non-empty list (`host`, `listen`): the elements with their own key paths
+    /// (`host` or `host[1]`). The caller reads each with ``string(_:at:)``, so problems stay in file order.
+    public mutating func stringOrList(_ value: JSONValue, at path: String) -> [(value: JSONValue, path: String)]? {
+        if case .string = value { return [(value: value, path: path)] }
         guard value.arrayValue != nil else {
             report(path, "expected a string or a list of strings, got \(value.shortDescription)")
             return nil
         }
         guard let elements = array(value, at: path, nonEmpty: true) else { return nil }
-        var result: [(value: String, path: String)] = []
-        for (index, element) in elements.enumerated() {
-            let elementPath = ConfigProblem.keyPath(path, index: index)
-            if let text = string(element, at: elementPath) { result.append((value: text, path: elementPath)) }
-        }
-        return result
+        return elements.enumerated().map { (value: $1, path: ConfigProblem.keyPath(path, index: $0)) }
     }
 
     /// Reports `path` as a required key that is missing.
