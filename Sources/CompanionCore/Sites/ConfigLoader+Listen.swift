@@ -5,8 +5,8 @@
 import Glibc
 
 extension ConfigLoader {
-    /// The accepted forms, for messages.
-    static let listenForms = "expected HOST:PORT with an IPv4 address, [IPv6 address] or localhost, and a port 0-65535"
+    /// The accepted forms of a listen address, for messages (also `serve --listen` errors).
+    public static let listenForms = "expected HOST:PORT with an IPv4 address, [IPv6 address] or localhost, and a port 0-65535"
 
     /// Parses `HOST:PORT`: `127.0.0.1:8080`, `[::1]:8080`, `localhost:0` (→ 127.0.0.1), `0.0.0.0:80`, `[::]:443`.
     ///

@@ -37,7 +37,7 @@ extension ConfigLoader {
         return isValid ? (sites, defaultIndex ?? 0) : nil
     }
 
-    /// One site object; `nil` when it cannot be built (its problems are reported).
+    /// One site object; `nil` when it is not an object. Problems are reported as found.
     func readSite(_ value: JSONValue, at path: String, index: Int, folder: String,
                   hostOwners: inout [String: Int], into validator: inout ConfigValidator) -> SiteConfig? {
         guard let members = validator.object(value, at: path, allowed: Self.siteKeys) else { return nil }
@@ -67,14 +67,17 @@ extension ConfigLoader {
         }
         if members.first(where: { $0.key == "host" }) == nil { validator.reportMissing(ConfigProblem.keyPath(path, "host")) }
         if members.first(where: { $0.key == "root" }) == nil { validator.reportMissing(ConfigProblem.keyPath(path, "root")) }
-        guard let hosts, let root else { return nil }
-        site.hosts = hosts
-        site.root = root
+        // Returned even when incomplete, so `default` is still checked across sites; the caller
+        // drops sites that added problems.
+        site.hosts = hosts ?? []
+        site.root = root ?? ""
         return site
     }
 
-    /// `root`: an existing directory. Relative paths resolve against the config folder; the result
-    /// is the real path (symlinks resolved), so containment checks compare against canonical paths.
+    /// `root`: an existing directory. Relative paths resolve against the config folder.
+    /// SECURITY: the result is the real path (symlinks resolved), so a "real path stays inside the
+    /// root" check (SPEC §3) compares canonical paths; a root that is itself a symlink would
+    /// otherwise make every file look outside it, or a later change of the link move the site.
     func readRoot(_ value: JSONValue, at path: String, folder: String, into validator: inout ConfigValidator) -> String? {
         guard let written = validator.string(value, at: path) else { return nil }
         let absolute = ConfigFile.resolve(written, against: folder)
@@ -96,8 +99,9 @@ extension ConfigLoader {
         return nil
     }
 
-    /// `index`: a list of plain file names tried in order (`index.html`); no `/`, no dotfiles
-    /// (dotfiles are never served, so such an index could never match).
+    /// `index`: a list of plain file names tried in order (`index.html`).
+    /// SECURITY: no `/` (an index must not reach into another folder, or out with `..`) and no
+    /// dotfiles (they are never served, so such an index could never match).
     func readIndex(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> [String]? {
         guard let elements = validator.array(value, at: path) else { return nil }
         var names: [String] = []

@@ -100,6 +100,10 @@ import Testing
              #"{"sites": [{"host": "a.test", "root": "sites/blog", "default": true}, {"host": "b.test", "root": "sites/blog", "default": true}, {"host": "c.test", "root": "sites/blog", "default": true}]}"#,
              [("sites[1].default", "only one site can be the default; sites[0] already is"),
               ("sites[2].default", "only one site can be the default; sites[0] already is")]),
+        Case("second default with a missing root",
+             #"{"sites": [{"host": "a.test", "root": "sites/blog", "default": true}, {"host": "b.test", "default": true}]}"#,
+             [("sites[1].root", "missing required key"),
+              ("sites[1].default", "only one site can be the default; sites[0] already is")]),
         Case("unknown site key", #"{"sites": [{"host": "a.test", "root": "sites/blog", "lisitng": true}]}"#,
              [("sites[0].lisitng", "unknown key (did you mean \"listing\"?)")]),
 
