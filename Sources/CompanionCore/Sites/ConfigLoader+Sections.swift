@@ -1,0 +1,116 @@
+// ConfigLoader+Sections: the smaller objects of config.json: `sites[].gzip`,
+// `accessLog` and `limits`. Each key keeps its SPEC spelling; each value is
+// range-checked here so the server can use it without further checks.
+
+extension ConfigLoader {
+    static let gzipKeys = ["level", "minBytes", "types", "cacheBytes"]
+    static let accessLogKeys = ["sqlite", "flushMs", "retainDays", "anonymizeClients"]
+    static let limitKeys = ["headerTimeoutMs", "idleTimeoutMs", "maxHeaderBytes", "maxBodyBytes"]
+
+    /// `gzip`: `true`/`false`, or an object (meaning on) with `level` 1–9, `minBytes` ≥ 0,
+    /// `types` (media types or `type/*`) and `cacheBytes` ≥ 0.
+    func readGzip(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> GzipSettings? {
+        var settings = GzipSettings()
+        if case .bool(let enabled) = value {
+            settings.enabled = enabled
+            return settings
+        }
+        guard value.objectValue != nil else {
+            validator.report(path, "expected true, false or an object, got \(value.shortDescription)")
+            return nil
+        }
+        guard let members = validator.object(value, at: path, allowed: Self.gzipKeys) else { return nil }
+        for (key, member) in members {
+            let memberPath = ConfigProblem.keyPath(path, key)
+            switch key {
+            case "level": settings.level = validator.integer(member, at: memberPath, in: 1...9) ?? settings.level
+            case "minBytes": settings.minBytes = validator.integer(member, at: memberPath, in: 0...Int.max) ?? settings.minBytes
+            case "cacheBytes": settings.cacheBytes = validator.integer(member, at: memberPath, in: 0...Int.max) ?? settings.cacheBytes
+            case "types": settings.types = readMediaTypes(member, at: memberPath, into: &validator)
+            default: break
+            }
+        }
+        return settings
+    }
+
+    /// A list of media types such as `text/*` or `application/json` (RFC 9110 §8.3.1 tokens), lowercased.
+    func readMediaTypes(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> [String]? {
+        guard let elements = validator.array(value, at: path) else { return nil }
+        var types: [String] = []
+        for (index, element) in elements.enumerated() {
+            let elementPath = ConfigProblem.keyPath(path, index: index)
+            guard let text = validator.string(element, at: elementPath) else { continue }
+            let parts = text.lowercased().split(separator: "/", omittingEmptySubsequences: false)
+            let isValid = parts.count == 2 && Self.isToken(parts[0]) && (parts[1] == "*" || Self.isToken(parts[1]))
+            if isValid {
+                types.append(text.lowercased())
+            } else {
+                validator.report(elementPath, "expected a media type such as \"text/*\" or \"application/json\", got \(element.shortDescription)")
+            }
+        }
+        return types
+    }
+
+    /// RFC 9110 §5.6.2 `token`: one or more tchar.
+    static func isToken(_ text: Substring) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
+    }
+
+    /// `accessLog`: `sqlite` (required; a file path, resolved against the config folder),
+    /// `flushMs` 1–60000, `retainDays` ≥ 1, `anonymizeClients`.
+    func readAccessLog(_ value: JSONValue, at path: String, folder: String,
+                       into validator: inout ConfigValidator) -> AccessLogConfig? {
+        guard let members = validator.object(value, at: path, allowed: Self.accessLogKeys) else { return nil }
+        var config = AccessLogConfig(sqlite: "")
+        var hasDatabase = false
+        for (key, member) in members {
+            let memberPath = ConfigProblem.keyPath(path, key)
+            switch key {
+            case "sqlite":
+                hasDatabase = true
+                guard let written = validator.string(member, at: memberPath) else { continue }
+                let absolute = ConfigFile.resolve(written, against: folder)
+                if case .directory = ConfigFile.kind(of: absolute) {
+                    validator.report(memberPath, "expected a database file, got a directory: \(written)")
+                }
+                config.sqlite = absolute
+            case "flushMs":
+                config.flushMs = validator.integer(member, at: memberPath, in: 1...60000) ?? config.flushMs
+            case "retainDays":
+                config.retainDays = validator.integer(member, at: memberPath, in: 1...Int.max)
+            case "anonymizeClients":
+                config.anonymizeClients = validator.bool(member, at: memberPath) ?? false
+            default:
+                break
+            }
+        }
+        if !hasDatabase { validator.reportMissing(ConfigProblem.keyPath(path, "sqlite")) }
+        return config
+    }
+
+    /// `limits`: every key a positive integer.
+    func readLimits(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> Limits {
+        var limits = Limits()
+        guard let members = validator.object(value, at: path, allowed: Self.limitKeys) else { return limits }
+        for (key, member) in members where Self.limitKeys.contains(key) {
+            let memberPath = ConfigProblem.keyPath(path, key)
+            guard let number = validator.integer(member, at: memberPath, in: 1...Int.max) else { continue }
+            switch key {
+            case "headerTimeoutMs": limits.headerTimeoutMs = number
+            case "idleTimeoutMs": limits.idleTimeoutMs = number
+            case "maxHeaderBytes": limits.maxHeaderBytes = number
+            case "maxBodyBytes": limits.maxBodyBytes = number
+            default: break
+            }
+        }
+        return limits
+    }
+}
