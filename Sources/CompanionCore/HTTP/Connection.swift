@@ -221,7 +221,13 @@ final class Connection {
             respond(response, head: head, site: nil, keepAlive: keepAlive, state: state)
             return
         }
-        let site = state.sites[state.router.route(head.routingHost)]
+        let siteIndex: Int
+        if let hostRange = head.routingHostBytes {
+            siteIndex = head.bytes.withUnsafeBufferPointer { state.router.route(hostHeader: UnsafeBufferPointer(rebasing: $0[hostRange])) }
+        } else {
+            siteIndex = state.config.defaultSiteIndex
+        }
+        let site = state.sites[siteIndex]
         let rawPath = head.bytes[head.path]
         let normalized = rawPath.isEmpty ? Result<String, HTTPStatus>.success("/") : PathNormalizer.normalize(rawPath)
         let response: Response
