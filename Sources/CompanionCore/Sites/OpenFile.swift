@@ -6,7 +6,8 @@ import Glibc
 
 /// An open file or directory below a site root, owned by this object.
 ///
-/// The descriptor is closed exactly once, in `deinit`. It is `@unchecked Sendable` because
+/// The descriptor is closed exactly once, in `deinit`; keep the object alive while the fd
+/// is in use (`withDescriptor`). It is `@unchecked Sendable` because
 /// its fields are immutable; using the fd from two threads at once (e.g. `read` with the
 /// shared offset) is the caller's problem; `sendfile`/`pread` with explicit offsets are safe.
 public final class OpenFile: @unchecked Sendable {
@@ -41,6 +42,14 @@ public final class OpenFile: @unchecked Sendable {
         mtimeSeconds = Int(info.st_mtim.tv_sec)
         mtimeNanoseconds = Int(info.st_mtim.tv_nsec)
         inode = UInt64(info.st_ino)
+    }
+
+    /// Runs `body` with the descriptor while keeping this object (and so the fd) alive.
+    ///
+    /// Swift may release an object right after its last use, so `let fd = file.fd` followed
+    /// by calls on `fd` alone can race the `deinit` close. Use this, or keep using `file`.
+    public func withDescriptor<R, E: Error>(_ body: (Int32) throws(E) -> R) throws(E) -> R {
+        try withExtendedLifetime(self) { () throws(E) -> R in try body(fd) }
     }
 
     deinit {
