@@ -114,14 +114,13 @@ public final class PathResolver: Sendable {
     /// - Returns: the open file, or `.notFound` / `.forbidden`.
     public func open(_ normalizedPath: String) -> Result<OpenFile, ResolveFailure> {
         if PathNormalizer.isHidden(normalizedPath) { return .failure(.notFound) }
-        var relative = Array(normalizedPath.utf8.drop(while: { $0 == UInt8(ascii: "/") }))
+        let bytes = normalizedPath.utf8
         // SECURITY: an embedded NUL would silently shorten the path at the C boundary.
-        if relative.contains(0) { return .failure(.notFound) }
-        if relative.isEmpty { relative = [UInt8(ascii: ".")] }
-        relative.append(0)
-        return relative.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { openRelative($0.baseAddress!) }
-        }
+        if bytes.contains(0) { return .failure(.notFound) }
+        let leadingSlashes = bytes.prefix(while: { $0 == UInt8(ascii: "/") }).count
+        if leadingSlashes == bytes.count { return openRelative(".") }
+        // withCString is zero-copy for a native String; skip the leading '/'s in place.
+        return normalizedPath.withCString { openRelative($0 + leadingSlashes) }
     }
 
     /// Step 2: openat2 beneath the root; EXDEV and ENOSYS go to the realpath fallback.

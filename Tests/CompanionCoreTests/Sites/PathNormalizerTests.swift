@@ -147,3 +147,34 @@ import Testing
         }
     }
 }
+
+extension PathNormalizerTests {
+    /// A small deterministic fuzz (darkhttpd fuzz_make_safe_uri in spirit): random paths built
+    /// from the dangerous pieces never normalise to anything with a dot segment, an empty
+    /// segment or a NUL, and always start with '/'.
+    @Test func fuzzedPathsAreAlwaysClean() {
+        let pieces = ["/", "//", ".", "..", "%2e", "%2E%2e", "%2f", "%2F", "%25", "%00", "a", "b.c", "\\", "%5c",
+                      "%", "%4", "..%2f", "%c3%a9", "%ff", ";", "?", "~"]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var path = "/"
+            for _ in 0..<(next() % 8) { path += pieces[next() % pieces.count] }
+            guard case .success(let normalized) = PathNormalizer.normalize(Array(path.utf8)) else { continue }
+            accepted += 1
+            #expect(normalized.hasPrefix("/"))
+            let segments = normalized.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            for (index, segment) in segments.enumerated() {
+                #expect(segment != "." && segment != "..", "\(path) → \(normalized)")
+                // Only the last segment may be empty (the kept trailing slash).
+                #expect(!segment.isEmpty || index == segments.count - 1, "\(path) → \(normalized)")
+            }
+            #expect(!normalized.utf8.contains(0))
+        }
+        #expect(accepted > 1000)
+    }
+}
