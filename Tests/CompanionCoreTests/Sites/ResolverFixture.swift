@@ -89,26 +89,33 @@ final class ResolverFixture {
         return String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)
     }
 
-    /// rm -rf without following symlinks.
+    /// rm -rf without following symlinks. Works on raw name bytes, so names that are not
+    /// UTF-8 are removed too.
     static func removeTree(_ path: String) {
+        removeTree(Array(path.utf8))
+    }
+
+    private static func removeTree(_ path: [UInt8]) {
+        let cPath = path.map { CChar(bitPattern: $0) } + [0]
         var info = stat()
-        guard lstat(path, &info) == 0 else { return }
+        guard lstat(cPath, &info) == 0 else { return }
         if info.st_mode & S_IFMT == S_IFDIR {
-            chmod(path, 0o755)
-            if let stream = opendir(path) {
-                var names: [String] = []
+            if let stream = opendir(cPath) {
+                var names: [[UInt8]] = []
                 while let record = readdir(stream) {
                     let name = withUnsafePointer(to: &record.pointee.d_name) {
-                        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                        $0.withMemoryRebound(to: CChar.self, capacity: 256) {
+                            Array(UnsafeRawBufferPointer(start: $0, count: strlen($0)))
+                        }
                     }
-                    if name != "." && name != ".." { names.append(name) }
+                    if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
                 }
                 closedir(stream)
-                for name in names { removeTree(path + "/" + name) }
+                for name in names { removeTree(path + [UInt8(ascii: "/")] + name) }
             }
-            rmdir(path)
+            rmdir(cPath)
         } else {
-            unlink(path)
+            unlink(cPath)
         }
     }
 }
