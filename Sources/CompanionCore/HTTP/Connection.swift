@@ -319,14 +319,16 @@ final class Connection {
         let base = out.count
         out.append(contentsOf: repeatElement(0, count: range.count))
         var done = 0
-        let ok = out.withUnsafeMutableBytes { raw -> Bool in
-            while done < range.count {
-                let n = pread(file.fd, raw.baseAddress! + base + done, range.count - done, off_t(range.lowerBound + done))
-                if n < 0 && companion_errno() == EINTR { continue }
-                if n <= 0 { return false }
-                done += n
+        let ok = file.withDescriptor { fd in
+            out.withUnsafeMutableBytes { raw -> Bool in
+                while done < range.count {
+                    let n = pread(fd, raw.baseAddress! + base + done, range.count - done, off_t(range.lowerBound + done))
+                    if n < 0 && companion_errno() == EINTR { continue }
+                    if n <= 0 { return false }
+                    done += n
+                }
+                return true
             }
-            return true
         }
         if !ok { out.removeLast(out.count - base) }
         return ok
@@ -381,7 +383,9 @@ final class Connection {
                 var position = off_t(offset)
                 let result: IOResult<Int>
                 do {
-                    result = try Syscall.io("sendfile") { Glibc.sendfile(fd, file.fd, &position, min(end - offset, 1 << 21)) }
+                    result = try file.withDescriptor { fileFD throws(Errno) in
+                        try Syscall.io("sendfile") { Glibc.sendfile(fd, fileFD, &position, min(end - offset, 1 << 21)) }
+                    }
                 } catch {
                     close()
                     return

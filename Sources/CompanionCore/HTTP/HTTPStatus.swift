@@ -67,3 +67,6 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code) \(reasonPhrase)" }
 }
+
+/// A status is also the failure of a request-path step (e.g. `PathNormalizer.normalize`).
+extension HTTPStatus: Error {}

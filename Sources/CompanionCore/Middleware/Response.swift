@@ -97,7 +97,7 @@ extension Response {
     /// A short HTML error page for `status` (never a file-system path), with the
     /// restrictive headers every generated page carries.
     public static func error(_ status: HTTPStatus) -> Response {
-        var response = Response(status: status, body: .bytes(ErrorPage.cachedHTML(status)))
+        var response = Response(status: status, body: .bytes(ErrorPage.html(status)))
         response.contentType = "text/html; charset=utf-8"
         response.addGeneratedPageHeaders()
         return response
@@ -106,7 +106,7 @@ extension Response {
     /// SECURITY: listing and error pages are generated from names a site owner may not
     /// control; no scripts may run there and browsers must not sniff another type.
     public mutating func addGeneratedPageHeaders() {
-        extraHeaders.append(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"))
+        extraHeaders.append(("Content-Security-Policy", ListingRenderer.contentSecurityPolicy))
         extraHeaders.append(("X-Content-Type-Options", "nosniff"))
     }
 
