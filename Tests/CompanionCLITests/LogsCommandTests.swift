@@ -197,6 +197,15 @@ import Testing
         }
     }
 
+    @Test func helpNamesEveryOption() {
+        let help = LogsCommand.helpMessage()
+        for option in ["--db", "--config", "--status", "--site", "--method", "--path", "--client", "--since", "--until",
+                       "--limit", "--count", "--summary", "--group-by", "--top", "--format", "--follow"] {
+            #expect(help.contains(option), "help lacks \(option)")
+        }
+        #expect(LogsCommand.configuration.commandName == "logs")
+    }
+
     @Test func missingDatabaseIsOneSentence() throws {
         let command = try LogsCommand.parse(["--db", "/tmp/companion-none/access.sqlite"])
         #expect(throws: LogsError.self) { try command.render(databasePath: "/tmp/companion-none/access.sqlite") }
