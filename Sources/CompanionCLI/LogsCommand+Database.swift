@@ -1,0 +1,55 @@
+// LogsCommand+Database: which database `companion logs` reads: `--db PATH`, or
+// `accessLog.sqlite` of the config (`--config`, default ./config.json), relative
+// to the config's folder (SPEC §2). Only that one key is decoded here; the
+// config is validated by `companion check`, not by this command.
+import CompanionCore
+import FoundationEssentials
+import Glibc
+
+extension LogsCommand {
+    /// The database path from `--db` or the config.
+    func resolvedDatabasePath() throws -> String {
+        if let db { return db }
+        return try LogsCommand.databasePath(fromConfig: config ?? "./config.json")
+    }
+
+    private struct ConfigFile: Decodable {
+        struct AccessLog: Decodable { var sqlite: String? }
+        var accessLog: AccessLog?
+    }
+
+    /// `accessLog.sqlite` of the config at `configPath`, resolved against the config's folder.
+    static func databasePath(fromConfig configPath: String) throws -> String {
+        guard let bytes = readFile(configPath) else {
+            throw LogsError("cannot read config \(configPath): \(String(cString: strerror(errno))) (pass --db PATH to read a database directly)")
+        }
+        let file: ConfigFile
+        do {
+            file = try JSONDecoder().decode(ConfigFile.self, from: Data(bytes))
+        } catch {
+            throw LogsError("\(configPath) is not a valid config (run companion check --config \(configPath)); or pass --db PATH")
+        }
+        guard let sqlite = file.accessLog?.sqlite, !sqlite.isEmpty else {
+            throw LogsError("\(configPath) has no accessLog.sqlite, so the server keeps no access log; add one or pass --db PATH")
+        }
+        if sqlite.hasPrefix("/") { return sqlite }
+        guard let slash = configPath.lastIndex(of: "/") else { return sqlite }
+        return String(configPath[...slash]) + sqlite
+    }
+
+    /// The whole file, or nil with `errno` set.
+    private static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+}

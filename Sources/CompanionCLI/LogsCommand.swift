@@ -1,0 +1,109 @@
+// LogsCommand: `companion logs` (SPEC §5). Options, their validation, and run().
+// Reading and printing live in LogsCommand+Output.swift; finding the database
+// from a config in LogsCommand+Database.swift.
+import ArgumentParser
+import CompanionCore
+
+extension LogFormat: ExpressibleByArgument {}
+extension LogGroupKey: ExpressibleByArgument {}
+
+/// Queries the SQLite access log while the server writes it.
+public struct LogsCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Query the SQLite access log.",
+        discussion: """
+            Filters combine with AND. Without --count, --summary or --group-by, prints the newest
+            --limit rows, oldest first. The database is opened read-only, so this works while the
+            server is writing it.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The access log database to read.", valueName: "path"))
+    var db: String?
+
+    @Option(help: ArgumentHelp("Read the database path from this config's accessLog.sqlite (default ./config.json).", valueName: "path"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Only these statuses: 404, 4xx, 400-499 or a list such as 404,500.", valueName: "status"))
+    var status: StatusFilter?
+
+    @Option(help: ArgumentHelp("Only requests served by this site (its first host name).", valueName: "name"))
+    var site: String?
+
+    @Option(help: ArgumentHelp("Only requests with this method (GET, HEAD, ...).", valueName: "method"))
+    var method: String?
+
+    @Option(help: ArgumentHelp("Only paths matching this glob, e.g. '/blog/*' (SQLite GLOB: case-sensitive, * ? [...]).", valueName: "glob"))
+    var path: String?
+
+    @Option(help: ArgumentHelp("Only requests from this client address.", valueName: "ip"))
+    var client: String?
+
+    @Option(help: ArgumentHelp("Only requests at or after this time: 30m, 2h, 7d, 2026-11-27 (UTC) or RFC 3339.", valueName: "time"))
+    var since: TimeFilter?
+
+    @Option(help: ArgumentHelp("Only requests before this time: 30m, 2h, 7d, 2026-11-27 (UTC) or RFC 3339.", valueName: "time"))
+    var until: TimeFilter?
+
+    @Option(help: ArgumentHelp("Show the newest N rows, oldest first; 0 shows all.", valueName: "n"))
+    var limit: Int = 50
+
+    @Flag(help: "Print only the number of matching requests.")
+    var count = false
+
+    @Flag(help: "Print totals: requests, unique clients, bytes, requests per status class.")
+    var summary = false
+
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Count requests and bytes per group, largest first.", valueName: "key"))
+    var groupBy: LogGroupKey?
+
+    @Option(help: ArgumentHelp("With --group-by: show the N largest groups; 0 shows all.", valueName: "n"))
+    var top: Int = 10
+
+    @Option(help: ArgumentHelp("Output format: table, json, ndjson, csv or combined (nginx combined log format).", valueName: "format"))
+    var format: LogFormat = .table
+
+    @Flag(help: "Keep printing new requests as they are logged, until interrupted (Ctrl-C).")
+    var follow = false
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try status?.validRanges()
+        _ = try since?.resolve(option: "--since", nowMicros: 0)
+        _ = try until?.resolve(option: "--until", nowMicros: 0)
+        if db != nil && config != nil { throw ValidationError("--db and --config name the database twice; give one of them") }
+        if limit < 0 { throw ValidationError("--limit: expected 0 (all) or a positive number; got \(limit)") }
+        if top < 0 { throw ValidationError("--top: expected 0 (all) or a positive number; got \(top)") }
+        let modes = [count ? "--count" : nil, summary ? "--summary" : nil, groupBy != nil ? "--group-by" : nil].compactMap { $0 }
+        if modes.count > 1 { throw ValidationError("\(modes.joined(separator: " and ")) cannot be combined; choose one") }
+        if format == .combined, let mode = modes.first {
+            throw ValidationError("--format combined prints one line per request; it does not combine with \(mode)")
+        }
+        if follow {
+            if let mode = modes.first { throw ValidationError("--follow prints requests as they arrive; it does not combine with \(mode)") }
+            if format == .json { throw ValidationError("--follow cannot write one JSON array; use --format ndjson") }
+        }
+    }
+
+    public func run() throws {
+        let databasePath = try resolvedDatabasePath()
+        let width = TerminalOutput.width()
+        if follow {
+            TerminalOutput.stopOnInterrupt()
+            try followLog(databasePath: databasePath, terminalWidth: width, pollIntervalMs: 250,
+                          shouldStop: TerminalOutput.isInterrupted, output: TerminalOutput.write)
+        } else {
+            TerminalOutput.write(try render(databasePath: databasePath, terminalWidth: width))
+        }
+    }
+
+    /// The filters as a query, with `--since`/`--until` resolved against `nowMicros`.
+    func query(nowMicros: Int64) throws -> LogQuery {
+        LogQuery(statusRanges: try status?.validRanges() ?? [], site: site, method: method?.uppercased(),
+                 pathGlob: path, client: client,
+                 sinceMicros: try since?.resolve(option: "--since", nowMicros: nowMicros),
+                 untilMicros: try until?.resolve(option: "--until", nowMicros: nowMicros))
+    }
+}

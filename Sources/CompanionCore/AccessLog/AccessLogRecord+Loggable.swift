@@ -1,0 +1,56 @@
+// AccessLogRecord+Loggable: turns raw request bytes (path, headers) into the
+// text the log stores. Valid UTF-8 is kept; every byte that is not part of a
+// valid UTF-8 sequence becomes `\xHH` (SPEC §5), so a row never holds mangled
+// U+FFFD and the original bytes can still be read off the log.
+
+extension AccessLogRecord {
+    /// The logged text of raw bytes: valid UTF-8 unchanged, other bytes as `\xHH`
+    /// (upper-case hex, as nginx writes escapes).
+    ///
+    /// Call it on the connection's thread when the response is done, not while parsing.
+    /// Validity follows RFC 3629 §4: no overlong forms, no surrogates, nothing above U+10FFFF.
+    public static func loggable<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+        let array = Array(bytes)
+        if let text = String(validating: array, as: UTF8.self) { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(array.count + 8)
+        var index = 0
+        while index < array.count {
+            let length = validSequenceLength(array, at: index)
+            if length > 0 {
+                out.append(contentsOf: array[index..<index + length])
+                index += length
+            } else {
+                appendHexEscape(array[index], to: &out)
+                index += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Length of the valid UTF-8 sequence starting at `index`, or 0 when the byte there does not start one.
+    static func validSequenceLength(_ b: [UInt8], at index: Int) -> Int {
+        let lead = b[index]
+        func continuation(_ offset: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool {
+            index + offset < b.count && range.contains(b[index + offset])
+        }
+        switch lead {
+        case 0x00...0x7F: return 1
+        case 0xC2...0xDF: return continuation(1) ? 2 : 0
+        case 0xE0: return continuation(1, 0xA0...0xBF) && continuation(2) ? 3 : 0
+        case 0xED: return continuation(1, 0x80...0x9F) && continuation(2) ? 3 : 0  // no surrogates
+        case 0xE1...0xEF: return continuation(1) && continuation(2) ? 3 : 0
+        case 0xF0: return continuation(1, 0x90...0xBF) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF1...0xF3: return continuation(1) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF4: return continuation(1, 0x80...0x8F) && continuation(2) && continuation(3) ? 4 : 0
+        default: return 0
+        }
+    }
+}
+
+/// Appends `\xHH` for `byte`.
+func appendHexEscape(_ byte: UInt8, to out: inout [UInt8]) {
+    let hex = Array("0123456789ABCDEF".utf8)
+    out.append(0x5C); out.append(0x78)
+    out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 0x0F)])
+}

@@ -1,0 +1,86 @@
+// AccessLogWorker+Database: opening the writer's connection (folder, file mode,
+// WAL, busy_timeout, schema), noticing a removed file, and the retention DELETE.
+import Glibc
+
+extension AccessLogWorker {
+    /// Reopens when the file at `settings.path` is no longer the one we have open
+    /// (deleted, or its folder removed): writing to an unlinked file would lose rows.
+    func ensureOpen() throws {
+        if database != nil, let fileIdentity, !isSameFile(currentIdentity(), fileIdentity) {
+            insert = nil
+            database = nil
+        }
+        if database == nil { try openDatabase() }
+    }
+
+    /// Creates the folder and file when missing, opens, sets WAL and `busy_timeout`,
+    /// migrates the schema and prepares the insert.
+    func openDatabase() throws {
+        try createFolder(ofFile: settings.path)
+        // SECURITY: the log holds client addresses; create it 0640, not the default 0644.
+        // SQLite gives the -wal and -shm files the database file's mode.
+        let fd = open(settings.path, O_CREAT | O_WRONLY | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw AccessLogError("cannot create \(settings.path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        let database = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        database.setBusyTimeout(milliseconds: settings.busyTimeoutMs)
+        try database.enableWriteAheadLog()
+        // WAL + NORMAL: a crash of the process loses nothing committed; only a power
+        // loss may lose the last transactions. The file is never corrupted.
+        try database.execute("PRAGMA synchronous=NORMAL")
+        try AccessLogSchema.migrate(database)
+        insert = try database.prepare(AccessLogSchema.insertSQL)
+        self.database = database
+        fileIdentity = currentIdentity()
+    }
+
+    private func isSameFile(_ found: (dev: UInt, ino: UInt)?, _ opened: (dev: UInt, ino: UInt)) -> Bool {
+        guard let found else { return false }
+        return found == opened
+    }
+
+    func currentIdentity() -> (dev: UInt, ino: UInt)? {
+        var info = stat()
+        guard stat(settings.path, &info) == 0 else { return nil }
+        return (UInt(info.st_dev), UInt(info.st_ino))
+    }
+
+    /// `mkdir -p` of the folder holding `path` (mode 0750).
+    func createFolder(ofFile path: String) throws {
+        guard let slash = path.lastIndex(of: "/") else { return }
+        let folder = String(path[..<slash])
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in folder.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o750) != 0 && errno != EEXIST {
+                throw AccessLogError("cannot create folder \(prefix): \(String(cString: strerror(errno)))")
+            }
+            var info = stat()
+            if stat(prefix, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR {
+                throw AccessLogError("cannot create folder \(prefix): a file with that name is in the way")
+            }
+            prefix += "/"
+        }
+    }
+
+    /// `accessLog.retainDays`: deletes old rows at start and then once an hour,
+    /// in chunks, each its own short transaction so the lock is never held long.
+    func pruneIfDue() {
+        guard let days = settings.retainDays, held.isEmpty, let database else { return }
+        let now = monotonicMilliseconds()
+        guard now >= nextRetentionMs else { return }
+        nextRetentionMs = now + 3_600_000
+        let cutoff = UTCTime.storedText(epochMicros: UTCTime.nowMicros() - Int64(days) * 86_400_000_000)
+        do {
+            let delete = try database.prepare(
+                "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time < ?1 ORDER BY id LIMIT 10000)")
+            repeat {
+                delete.reset()
+                delete.bind(cutoff, at: 1)
+                try delete.step()
+            } while database.changes == 10000
+        } catch {
+            settings.report("companion: access log: cannot delete rows older than \(days) days: \(error); trying again in an hour")
+        }
+    }
+}

@@ -1,0 +1,183 @@
+// AccessLogWorker: the writer thread's side of the access log. Owns the SQLite
+// connection and the records taken from the queue but not yet committed.
+// Loop: wait (timer, large queue, flush, stop) → take the queue → one
+// transaction → settle; on failure keep the records and retry with back-off.
+// Opening the file and retention live in AccessLogWorker+Database.swift.
+import Glibc
+import Synchronization
+
+/// Runs on the writer thread only; nothing here is shared (see `AccessLogChannel`).
+final class AccessLogWorker {
+    let settings: AccessLogSettings
+    let channel: AccessLogChannel
+    /// The open connection, nil after a failure that needs a reopen.
+    var database: SQLiteDatabase?
+    var insert: SQLiteStatement?
+    /// Device and inode of the open file, to notice the file or folder being removed.
+    var fileIdentity: (dev: UInt, ino: UInt)?
+    /// Records taken from the queue and not yet committed; kept across failures.
+    var held: [AccessLogRecord] = []
+    /// The problem last reported on stderr, nil while writing works.
+    var problem: String?
+    var failures = 0
+    var nextRetryMs: Int64 = 0
+    var nextRetentionMs: Int64 = 0
+
+    init(settings: AccessLogSettings, channel: AccessLogChannel) throws {
+        self.settings = settings
+        self.channel = channel
+        do {
+            try openDatabase()
+        } catch {
+            throw AccessLogError("cannot open the access log at \(settings.path): \(error)")
+        }
+    }
+
+    /// The thread body; returns after `shutdown` once everything is written.
+    func run() {
+        var nextTickMs = monotonicMilliseconds() + Int64(settings.flushMs)
+        var stopDeadlineMs: Int64?
+        pruneIfDue()
+        while true {
+            let generation = channel.work.currentGeneration()
+            reportDropEpisodeStart()
+            let now = monotonicMilliseconds()
+            let (isWanted, isStopping) = channel.state.withLock { state in
+                (state.queue.count >= channel.wakeThreshold || state.flushWanted || state.isStopping, state.isStopping)
+            }
+            if isStopping && stopDeadlineMs == nil { stopDeadlineMs = now + Int64(settings.shutdownGraceMs) }
+            let mayTry = held.isEmpty || now >= nextRetryMs
+            if mayTry && (isWanted || now >= nextTickMs) {
+                if now >= nextTickMs { nextTickMs = now + Int64(settings.flushMs) }
+                pruneIfDue()
+                writePending()
+                if isStopping {
+                    if held.isEmpty && channel.state.withLock({ $0.queue.isEmpty }) { break }
+                    if !held.isEmpty, let stopDeadlineMs, monotonicMilliseconds() >= stopDeadlineMs {
+                        giveUp()
+                        break
+                    }
+                }
+                continue
+            }
+            channel.work.wait(after: generation, deadlineMs: held.isEmpty ? nextTickMs : nextRetryMs)
+        }
+        channel.state.withLock { state in
+            state.isClosed = true
+            state.settled = state.accepted
+        }
+        channel.settled.signal()
+        insert = nil
+        database = nil
+    }
+
+    /// Takes the queue (unless records are still held from a failure) and commits it.
+    func writePending() {
+        if held.isEmpty {
+            var endedEpisode: Int?
+            channel.state.withLock { state in
+                swap(&held, &state.queue)
+                state.flushWanted = false
+                if state.isDropping {
+                    if state.isDropReported { endedEpisode = state.episodeDropped }
+                    state.isDropping = false
+                    state.isDropReported = false
+                    state.episodeDropped = 0
+                }
+            }
+            if let endedEpisode {
+                settings.report("companion: access log: dropped \(endedEpisode) records while the queue was full")
+            }
+        }
+        guard !held.isEmpty else {
+            channel.settled.signal()
+            return
+        }
+        do {
+            try ensureOpen()
+            try insertHeld()
+            let count = held.count
+            held.removeAll(keepingCapacity: true)
+            channel.state.withLock { $0.settled += count }
+            channel.settled.signal()
+            if problem != nil {
+                settings.report("companion: access log: writing to \(settings.path) again; \(count) held records written")
+                problem = nil
+            }
+            failures = 0
+        } catch {
+            noteFailure(error)
+        }
+    }
+
+    /// One transaction for all held records, with the prepared insert reused.
+    private func insertHeld() throws(SQLiteError) {
+        guard let database, let insert else { return }
+        let anonymize = settings.anonymizeClients
+        try database.immediateTransaction { () throws(SQLiteError) in
+            defer { insert.reset() }
+            for record in held {
+                insert.bind(UTCTime.storedText(epochMicros: record.timeMicros), at: 1)
+                insert.bind(record.site, at: 2)
+                insert.bind(record.host, at: 3)
+                insert.bind(anonymize ? ClientAnonymizer.anonymize(record.client) : record.client, at: 4)
+                insert.bind(record.method, at: 5)
+                insert.bind(record.path, at: 6)
+                insert.bind(record.query, at: 7)
+                insert.bind(record.protocolVersion, at: 8)
+                insert.bind(record.status, at: 9)
+                insert.bind(record.bytes, at: 10)
+                insert.bind(record.durationMicros, at: 11)
+                insert.bind(record.referrer, at: 12)
+                insert.bind(record.userAgent, at: 13)
+                insert.bind(record.encoding, at: 14)
+                try insert.step()
+                insert.reset()
+            }
+        }
+    }
+
+    /// Schedules a retry with back-off and reports the problem once.
+    private func noteFailure(_ error: any Error) {
+        failures += 1
+        let delay = min(settings.maxRetryDelayMs, 100 << min(failures - 1, 16))
+        nextRetryMs = monotonicMilliseconds() + Int64(delay)
+        if let sqlite = error as? SQLiteError, sqlite.isBusy {
+            // Another connection holds the lock: keep ours, try again later.
+        } else {
+            // Read-only, I/O error, file moved: start over with a fresh connection.
+            insert = nil
+            database = nil
+            fileIdentity = nil
+        }
+        let text = "\(error)"
+        if text != problem {
+            problem = text
+            settings.report("companion: access log: cannot write to \(settings.path): \(text); holding \(held.count) records and retrying")
+        }
+    }
+
+    /// Shutdown with a database that still fails: count what is held and queued as dropped.
+    private func giveUp() {
+        let lost = channel.state.withLock { state -> Int in
+            let lost = held.count + state.queue.count
+            state.dropped += lost
+            state.queue.removeAll()
+            return lost
+        }
+        held.removeAll()
+        settings.report("companion: access log: giving up on \(lost) records at shutdown: \(problem ?? "the database cannot be written")")
+    }
+
+    /// Reports the start of a drop episode (the queue is full) once.
+    private func reportDropEpisodeStart() {
+        let waiting = channel.state.withLock { state -> Int? in
+            guard state.isDropping, !state.isDropReported else { return nil }
+            state.isDropReported = true
+            return state.queue.count
+        }
+        if let waiting {
+            settings.report("companion: access log: queue full (\(waiting) records waiting); dropping new records until the database catches up")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+// AccessLogWriter: the public face of the access log. Event loops `append`
+// records; a background thread (AccessLogWorker) commits them in batches.
+// This file owns the hand-off between the two: the queue, the counters, and
+// the start/flush/stop of the thread.
+import Glibc
+import Synchronization
+
+/// Writes access-log records to SQLite on its own thread, losing nothing.
+///
+/// Thread safety: `append`, `flush`, `shutdown` and `droppedCount` may be called
+/// from any thread. The only state they share with the writer thread is
+/// `AccessLogChannel.state`, a `Mutex` held just long enough to move records in
+/// or out of the queue; the SQLite connection belongs to the writer thread alone.
+///
+/// Pipeline:
+/// 1. `append` pushes the record under the mutex (no disk I/O, no allocation
+///    beyond the queue's growth) and wakes the thread when the queue is large.
+/// 2. The thread wakes every `flushMs` (or earlier), swaps the queue out and
+///    inserts it in one transaction with a reused prepared statement.
+/// 3. When a batch fails (locked, read-only, folder removed, disk full), the
+///    thread keeps the records, retries with back-off, and says so once on stderr.
+/// 4. `shutdown` writes everything that is left, then joins the thread.
+public final class AccessLogWriter: Sendable {
+    let settings: AccessLogSettings
+    let channel: AccessLogChannel
+    /// The writer thread; nil once `shutdown` has taken it. Guarded by its mutex.
+    private let thread: Mutex<pthread_t?>
+
+    /// Opens (creating when needed) the database and starts the writer thread.
+    ///
+    /// Creates the database's folder, the file (mode 0640), the schema and its
+    /// indexes, switches to WAL and sets `busy_timeout`.
+    /// - Throws: `AccessLogError` naming the path and the cause when the folder or
+    ///   the database cannot be created or opened.
+    public init(settings: AccessLogSettings) throws {
+        self.settings = settings
+        let channel = AccessLogChannel(settings: settings)
+        self.channel = channel
+        let worker = try AccessLogWorker(settings: settings, channel: channel)
+        // The worker moves to the new thread; nothing on this side touches it again.
+        let context = Unmanaged.passRetained(worker).toOpaque()
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, { raw in
+            let worker = Unmanaged<AccessLogWorker>.fromOpaque(raw!).takeRetainedValue()
+            worker.run()
+            return nil
+        }, context)
+        guard rc == 0 else {
+            Unmanaged<AccessLogWorker>.fromOpaque(context).release()
+            throw AccessLogError("cannot start the access log thread: \(String(cString: strerror(rc)))")
+        }
+        thread = Mutex(handle)
+    }
+
+    deinit { shutdown() }
+
+    /// Queues one record. Called from any event-loop thread; never waits for disk.
+    ///
+    /// Past `maxQueuedRecords` waiting records (the database is failing or too
+    /// slow), the record is dropped and counted; the writer thread reports it.
+    public func append(_ record: AccessLogRecord) {
+        let limit = settings.maxQueuedRecords
+        let threshold = channel.wakeThreshold
+        let shouldWake = channel.state.withLock { state -> Bool in
+            guard !state.isClosed, state.queue.count < limit else {
+                state.dropped += 1
+                state.episodeDropped += 1
+                if state.isDropping { return false }
+                state.isDropping = true
+                return true
+            }
+            state.queue.append(record)
+            state.accepted += 1
+            return state.queue.count == threshold
+        }
+        if shouldWake { channel.work.signal() }
+    }
+
+    /// Blocks until every record appended before the call is committed (or, if
+    /// the writer has stopped, given up). For tests and config reload.
+    ///
+    /// While the database is failing this waits for recovery.
+    public func flush() {
+        let target = channel.state.withLock { state -> Int in
+            state.flushWanted = true
+            return state.accepted
+        }
+        channel.work.signal()
+        channel.waitUntilSettled(target)
+    }
+
+    /// Writes everything still queued, stops the thread and reports on stderr how
+    /// many records were dropped, if any. Idempotent; later `append`s are dropped.
+    ///
+    /// When the database keeps failing, it retries for a grace period (10 s)
+    /// before giving up on what it holds, so a stop cannot hang forever.
+    public func shutdown() {
+        let handle = thread.withLock { handle -> pthread_t? in
+            defer { handle = nil }
+            return handle
+        }
+        guard let handle else { return }
+        channel.state.withLock { $0.isStopping = true }
+        channel.work.signal()
+        pthread_join(handle, nil)
+        let dropped = droppedCount
+        if dropped > 0 {
+            settings.report("companion: access log: \(dropped) records were dropped and are missing from \(settings.path)")
+        }
+    }
+
+    /// Records dropped so far (queue full, written after shutdown, or given up at shutdown).
+    public var droppedCount: Int { channel.state.withLock { $0.dropped } }
+}
+
+/// A failure to set up the access log, as one sentence.
+public struct AccessLogError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// What appenders and the writer thread share. Every field of `State` is
+/// guarded by `state`'s mutex; `work` and `settled` only carry wake-ups.
+final class AccessLogChannel: Sendable {
+    struct State {
+        /// Records waiting for the writer thread.
+        var queue: [AccessLogRecord] = []
+        /// Records accepted by `append` so far (a sequence number for `flush`).
+        var accepted = 0
+        /// Records committed, or given up at shutdown (≤ accepted).
+        var settled = 0
+        var dropped = 0
+        /// A drop episode: the queue is full; ends when the writer takes the queue.
+        var isDropping = false
+        var episodeDropped = 0
+        var isDropReported = false
+        var flushWanted = false
+        var isStopping = false
+        /// The writer thread has exited; nothing more will be written.
+        var isClosed = false
+    }
+
+    let state = Mutex(State())
+    /// Appenders, `flush` and `shutdown` → writer thread.
+    let work = WakeSignal()
+    /// Writer thread → `flush` waiters.
+    let settled = WakeSignal()
+    /// Queue length at which `append` wakes the writer before its timer.
+    let wakeThreshold: Int
+
+    init(settings: AccessLogSettings) {
+        wakeThreshold = max(1, min(8192, settings.maxQueuedRecords / 2))
+    }
+
+    func waitUntilSettled(_ target: Int) {
+        while true {
+            let generation = settled.currentGeneration()
+            if state.withLock({ $0.settled >= target || $0.isClosed }) { return }
+            settled.wait(after: generation, deadlineMs: nil)
+        }
+    }
+}

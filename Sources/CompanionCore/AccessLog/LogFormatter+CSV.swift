@@ -1,0 +1,30 @@
+// LogFormatter+CSV: RFC 4180 output. Records end with CRLF (§2.1); a field is
+// quoted when it holds a comma, a quote, CR or LF, and quotes are doubled
+// (§2.6, §2.7). NULL is an empty field.
+
+extension LogFormatter {
+    func csvRows(_ rows: [AccessLogRow], withHeader: Bool) -> String {
+        var text = withHeader ? LogFormatter.columns.joined(separator: ",") + "\r\n" : ""
+        for row in rows {
+            let fields: [String?] = [
+                String(row.id), row.time, row.site, row.host, row.client, row.method, row.path, row.query,
+                row.protocolVersion, String(row.status), String(row.bytes), String(row.durationMicros),
+                row.referrer, row.userAgent, row.encoding,
+            ]
+            text += fields.map(csvField).joined(separator: ",") + "\r\n"
+        }
+        return text
+    }
+
+    /// One field, quoted only when RFC 4180 requires it.
+    func csvField(_ value: String?) -> String {
+        guard let value else { return "" }
+        let needsQuotes = value.utf8.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }
+        guard needsQuotes else { return value }
+        var out = "\""
+        for character in value.unicodeScalars {
+            if character == "\"" { out += "\"\"" } else { out.unicodeScalars.append(character) }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,80 @@
+// LogFormatter+Table: aligned text for a terminal. Numbers right-aligned, two
+// spaces between columns, NULL shown as `-`, lines cut to the terminal width.
+// SECURITY: logged fields come from clients; control characters (C0, DEL, C1)
+// are shown as `\xHH` so a crafted User-Agent cannot send escape sequences to
+// the terminal of whoever reads the log.
+
+extension LogFormatter {
+    static let tableHeader = ["TIME", "CLIENT", "SITE", "METHOD", "PATH", "STATUS", "BYTES", "MS", "USER_AGENT"]
+    /// Which table columns are right-aligned.
+    static let tableRightAligned: Set<Int> = [5, 6, 7]
+
+    func tableRows(_ rows: [AccessLogRow], withHeader: Bool) -> String {
+        let cells: [[String]] = rows.map { row in
+            let path = row.path.map { $0 + (row.query.map { "?" + $0 } ?? "") }
+            return [row.time, row.client, row.site ?? "-", row.method ?? "-", path ?? "-", String(row.status),
+                    String(row.bytes), milliseconds(row.durationMicros), row.userAgent ?? "-"].map(terminalSafe)
+        }
+        return table(header: withHeader ? LogFormatter.tableHeader : nil, cells: cells,
+                     rightAligned: LogFormatter.tableRightAligned, widthsFrom: LogFormatter.tableHeader)
+    }
+
+    func tableGroups(_ groups: [LogGroup], key: LogGroupKey) -> String {
+        let header = [key.rawValue.uppercased(), "COUNT", "BYTES"]
+        let cells = groups.map { [terminalSafe(plain($0.value) ?? "-"), String($0.count), String($0.bytes)] }
+        return table(header: header, cells: cells, rightAligned: key == .status ? [0, 1, 2] : [1, 2], widthsFrom: header)
+    }
+
+    func tableSummary(_ pairs: [(String, Int)]) -> String {
+        let cells = pairs.map { [$0.0.replacingUnderscores(), String($0.1)] }
+        return table(header: nil, cells: cells, rightAligned: [1], widthsFrom: ["", ""])
+    }
+
+    /// Milliseconds with three decimals: 1234 µs → `1.234`.
+    func milliseconds(_ micros: Int) -> String {
+        "\(micros / 1000).\(pad(micros % 1000, 3))"
+    }
+
+    private func table(header: [String]?, cells: [[String]], rightAligned: Set<Int>, widthsFrom base: [String]) -> String {
+        var widths = base.map(\.count)
+        for line in cells { for (index, cell) in line.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        var text = ""
+        for line in (header.map { [$0] } ?? []) + cells {
+            var out = ""
+            for (index, cell) in line.enumerated() {
+                let gap = String(repeating: " ", count: widths[index] - cell.count)
+                if index > 0 { out += "  " }
+                if rightAligned.contains(index) { out += gap + cell }
+                else if index == line.count - 1 { out += cell }
+                else { out += cell + gap }
+            }
+            text += cut(out) + "\n"
+        }
+        return text
+    }
+
+    /// Cuts a line to `terminalWidth` characters, marking the cut with `…`.
+    func cut(_ line: String) -> String {
+        guard let width = terminalWidth, width > 0, line.count > width else { return line }
+        return String(line.prefix(width - 1)) + "…"
+    }
+
+    /// Control characters as `\xHH` (C1 as their UTF-8 bytes).
+    func terminalSafe(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: isControl) else { return value }
+        var out: [UInt8] = []
+        for scalar in value.unicodeScalars {
+            if isControl(scalar) { for byte in String(scalar).utf8 { appendHexEscape(byte, to: &out) } }
+            else { out += Array(String(scalar).utf8) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+}
+
+private extension String {
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? " " : $0 }) }
+}

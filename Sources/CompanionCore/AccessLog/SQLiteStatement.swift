@@ -1,0 +1,108 @@
+// SQLiteStatement: one prepared statement. Bind parameters, step through rows,
+// read columns, reset for reuse. Prepared in init, finalized in deinit.
+import CSQLite
+
+/// A compiled SQL statement bound to one `SQLiteDatabase`.
+///
+/// Reuse it for many executions: `bind…`, `step()` until it returns false, `reset()`.
+/// Not `Sendable`: it belongs to its connection's thread.
+public final class SQLiteStatement {
+    /// Keeps the connection open for as long as the statement lives.
+    let database: SQLiteDatabase
+    let handle: OpaquePointer
+    /// The SQL text, kept for error messages.
+    public let sql: String
+
+    init(database: SQLiteDatabase, sql: String) throws(SQLiteError) {
+        var raw: OpaquePointer?
+        let rc = sqlite3_prepare_v2(database.handle, sql, -1, &raw, nil)
+        guard rc == SQLITE_OK, let raw else {
+            throw SQLiteError(handle: database.handle, code: rc, statement: sql)
+        }
+        self.database = database
+        self.handle = raw
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Binds text (or NULL) to the 1-based parameter `index`; SQLite copies the bytes.
+    ///
+    /// The corresponding C function is `sqlite3_bind_text` with `SQLITE_TRANSIENT`.
+    public func bind(_ value: String?, at index: Int32) {
+        guard var value else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        value.withUTF8 { bytes in
+            if let base = bytes.baseAddress {
+                base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    _ = companion_sqlite3_bind_text_transient(handle, index, $0, Int32(bytes.count))
+                }
+            } else {
+                _ = companion_sqlite3_bind_text_transient(handle, index, "", 0)
+            }
+        }
+    }
+
+    /// Binds an integer (`sqlite3_bind_int64`).
+    public func bind(_ value: Int64, at index: Int32) {
+        sqlite3_bind_int64(handle, index, value)
+    }
+
+    /// Binds an integer (`sqlite3_bind_int64`).
+    public func bind(_ value: Int, at index: Int32) {
+        sqlite3_bind_int64(handle, index, Int64(value))
+    }
+
+    /// Runs the statement to its next row.
+    ///
+    /// The corresponding C function is `sqlite3_step`.
+    /// - Returns: true when a row is available, false when the statement is done.
+    @discardableResult
+    public func step() throws(SQLiteError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw SQLiteError(handle: database.handle, code: rc, statement: sql)
+        }
+    }
+
+    /// Makes the statement ready to run again and clears its bindings.
+    ///
+    /// The corresponding C functions are `sqlite3_reset` and `sqlite3_clear_bindings`.
+    public func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    /// Number of columns in a result row.
+    public var columnCount: Int32 { sqlite3_column_count(handle) }
+
+    /// True when column `index` (0-based) of the current row is NULL.
+    public func isNull(at index: Int32) -> Bool {
+        sqlite3_column_type(handle, index) == SQLITE_NULL
+    }
+
+    /// Column `index` as an integer (0 for NULL).
+    public func int64(at index: Int32) -> Int64 {
+        sqlite3_column_int64(handle, index)
+    }
+
+    /// Column `index` as an Int (0 for NULL).
+    public func int(at index: Int32) -> Int {
+        Int(sqlite3_column_int64(handle, index))
+    }
+
+    /// Column `index` as text, or nil for NULL. Bytes that are not UTF-8 become U+FFFD.
+    public func text(at index: Int32) -> String? {
+        guard sqlite3_column_type(handle, index) != SQLITE_NULL,
+              let bytes = sqlite3_column_text(handle, index) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, index))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+}
+
+@available(*, unavailable)
+extension SQLiteStatement: Sendable {}

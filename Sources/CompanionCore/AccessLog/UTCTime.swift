@@ -1,0 +1,120 @@
+// UTCTime: Unix-epoch microseconds <-> civil UTC date and time, without
+// Foundation. Formats the stored `time` column (`YYYY-MM-DDTHH:MM:SS.mmmZ`) and
+// the combined-log time (`27/Nov/2026:10:00:00 +0000`).
+import Glibc
+
+/// A UTC calendar time (proleptic Gregorian), used for the access log's text times.
+public struct UTCTime: Equatable, Sendable {
+    public var year: Int, month: Int, day: Int
+    public var hour: Int, minute: Int, second: Int
+    /// Microseconds within the second, 0...999_999.
+    public var micros: Int
+
+    public init(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, micros: Int = 0) {
+        self.year = year; self.month = month; self.day = day
+        self.hour = hour; self.minute = minute; self.second = second; self.micros = micros
+    }
+
+    /// Splits Unix-epoch microseconds into UTC fields.
+    public init(epochMicros: Int64) {
+        let perDay: Int64 = 86_400_000_000
+        var days = epochMicros / perDay
+        var rest = epochMicros % perDay
+        if rest < 0 { rest += perDay; days -= 1 }
+        (year, month, day) = UTCTime.civil(fromDays: Int(days))
+        let seconds = Int(rest / 1_000_000)
+        hour = seconds / 3600
+        minute = seconds / 60 % 60
+        second = seconds % 60
+        micros = Int(rest % 1_000_000)
+    }
+
+    /// Unix-epoch microseconds of these fields.
+    public var epochMicros: Int64 {
+        let days = Int64(UTCTime.days(fromCivil: year, month, day))
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        return seconds * 1_000_000 + Int64(micros)
+    }
+
+    /// The stored form: `YYYY-MM-DDTHH:MM:SS.mmmZ` (milliseconds, truncated).
+    public var storedText: String {
+        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(micros / 1000, 3))Z"
+    }
+
+    /// The stored form of an epoch-microsecond time.
+    public static func storedText(epochMicros: Int64) -> String {
+        UTCTime(epochMicros: epochMicros).storedText
+    }
+
+    /// Reads `YYYY-MM-DDTHH:MM:SS[.fff…]Z` as stored in the `time` column.
+    public init?(storedText text: String) {
+        let b = Array(text.utf8)
+        guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A,
+              let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2),
+              let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else { return nil }
+        var fraction = 0
+        if b.count >= 23, b[19] == 0x2E, let ms = digits(b, 20, 3) { fraction = ms * 1000 }
+        self.init(year: y, month: mo, day: d, hour: h, minute: mi, second: s, micros: fraction)
+    }
+
+    /// The nginx `$time_local` form in UTC: `27/Nov/2026:10:00:00 +0000`.
+    public var combinedLogText: String {
+        let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let name = (1...12).contains(month) ? names[month - 1] : "???"
+        return "\(pad(day, 2))/\(name)/\(pad(year, 4)):\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)) +0000"
+    }
+
+    /// The current wall-clock time in Unix-epoch microseconds (`clock_gettime(CLOCK_REALTIME)`).
+    public static func nowMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    /// True when the date exists in the Gregorian calendar.
+    public static func isValidDate(year: Int, month: Int, day: Int) -> Bool {
+        guard (1...12).contains(month), day >= 1 else { return false }
+        let lengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        return day <= (month == 2 && leap ? 29 : lengths[month - 1])
+    }
+
+    // Howard Hinnant's days_from_civil / civil_from_days (public domain algorithms).
+    static func days(fromCivil y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
+
+/// Zero-padded decimal of a non-negative number.
+func pad(_ value: Int, _ width: Int) -> String {
+    let text = String(value)
+    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+}
+
+/// The decimal number in `bytes[start..<start+count]`, or nil when any byte is not a digit.
+func digits(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int? {
+    guard start + count <= bytes.count else { return nil }
+    var value = 0
+    for byte in bytes[start..<start + count] {
+        guard byte >= 0x30, byte <= 0x39 else { return nil }
+        value = value * 10 + Int(byte - 0x30)
+    }
+    return value
+}

@@ -1,0 +1,87 @@
+// WakeSignal: a generation counter behind a pthread condition variable, used by
+// the access-log writer to sleep until "woken or deadline". Synchronization's
+// Mutex has no condition variable, so this one place uses pthread directly.
+import Glibc
+
+/// Lets threads sleep until another thread signals, or until a monotonic deadline.
+///
+/// Thread-safe: `generation` is guarded by `mutex`; every method locks it.
+/// Usage without lost wake-ups: read `currentGeneration()`, check your condition,
+/// then `wait(after:)` with the generation you read; a `signal()` in between
+/// makes the wait return at once.
+final class WakeSignal: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    /// Guarded by `mutex`.
+    private var generation: UInt64 = 0
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        condition = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// The number of signals so far.
+    func currentGeneration() -> UInt64 {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return generation
+    }
+
+    /// Wakes every waiter.
+    func signal() {
+        pthread_mutex_lock(mutex)
+        generation &+= 1
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Sleeps until the generation differs from `seen` or `deadlineMs`
+    /// (on `monotonicMilliseconds()`) passes; nil waits without a deadline.
+    func wait(after seen: UInt64, deadlineMs: Int64?) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while generation == seen {
+            guard let deadlineMs else {
+                pthread_cond_wait(condition, mutex)
+                continue
+            }
+            var until = timespec(tv_sec: Int(deadlineMs / 1000), tv_nsec: Int(deadlineMs % 1000) * 1_000_000)
+            if pthread_cond_timedwait(condition, mutex, &until) == ETIMEDOUT { return }
+        }
+    }
+}
+
+/// Milliseconds on `CLOCK_MONOTONIC`, for deadlines that ignore wall-clock jumps.
+func monotonicMilliseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+/// Writes one line to stderr (fd 2) with a single `write`, so lines from threads do not mix.
+func writeLineToStandardError(_ line: String) {
+    var bytes = Array(line.utf8)
+    bytes.append(0x0A)
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Glibc
+import Testing
+@testable import CompanionCore
+
+/// Faults: the tests run as root, so chmod cannot make the file unwritable;
+/// a lock held by another connection and a folder replaced by a file do.
+@Suite struct AccessLogWriterFailureTests {
+    @Test func lockedDatabaseHoldsRecordsReportsOnceAndWritesAfterRecovery() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        let settings = testSettings(folder, report)
+        let writer = try AccessLogWriter(settings: settings)
+        let other = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        try other.execute("BEGIN EXCLUSIVE")
+        for index in 0..<20 { writer.append(sampleRecord(index)) }
+        #expect(waitUntil(seconds: 5) { report.count(containing: "cannot write") == 1 })
+        // Several retries happen while the lock is held; still one line.
+        for index in 20..<40 { writer.append(sampleRecord(index)) }
+        #expect(waitUntil(seconds: 0.5) { report.count(containing: "cannot write") > 1 } == false)
+        try other.execute("COMMIT")
+        writer.flush()
+        #expect(rowCount(settings.path) == 40)
+        writer.shutdown()
+        #expect(report.all.count == 2)
+        #expect(report.all.first?.hasPrefix("companion: access log: cannot write to \(settings.path): SQLite error 5 (database is locked)") == true)
+        #expect(report.all.last?.hasPrefix("companion: access log: writing to \(settings.path) again") == true)
+    }
+
+    @Test func folderReplacedByAFileIsReportedAndRecoveredWhenItReturns() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        let settings = testSettings(folder, report)
+        let writer = try AccessLogWriter(settings: settings)
+        writer.append(sampleRecord(0))
+        writer.flush()
+        let logs = folder.path + "/logs"
+        #expect(rename(logs, folder.path + "/old-logs") == 0)
+        close(open(logs, O_CREAT | O_WRONLY, 0o600))
+        for index in 1...5 { writer.append(sampleRecord(index)) }
+        #expect(waitUntil(seconds: 5) { report.count(containing: "a file with that name is in the way") == 1 })
+        unlink(logs)
+        writer.flush()
+        writer.shutdown()
+        // The new file holds what was held; the moved one keeps the first row.
+        #expect(rowCount(settings.path) == 5)
+        #expect(rowCount(folder.path + "/old-logs/access.sqlite") == 1)
+        #expect(report.count(containing: "cannot write") == 1)
+        #expect(report.count(containing: "again; 5 held records written") == 1)
+    }
+
+    @Test func fullQueueDropsCountsAndReportsOncePerEpisode() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        var settings = testSettings(folder, report)
+        settings.maxQueuedRecords = 10
+        let writer = try AccessLogWriter(settings: settings)
+        let other = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        try other.execute("BEGIN EXCLUSIVE")
+        // First the writer takes one record and fails on it; while it holds it, it takes nothing new.
+        writer.append(sampleRecord(0))
+        #expect(waitUntil(seconds: 5) { report.count(containing: "cannot write") == 1 })
+        for index in 1...100 { writer.append(sampleRecord(index)) }
+        #expect(writer.droppedCount == 90)
+        #expect(waitUntil(seconds: 5) { report.count(containing: "queue full") == 1 })
+        try other.execute("COMMIT")
+        writer.shutdown()
+        #expect(writer.droppedCount == 90)
+        #expect(rowCount(settings.path) == 11)
+        #expect(report.all == [
+            report.all[0],
+            "companion: access log: queue full (10 records waiting); dropping new records until the database catches up",
+            "companion: access log: writing to \(settings.path) again; 1 held records written",
+            "companion: access log: dropped 90 records while the queue was full",
+            "companion: access log: 90 records were dropped and are missing from \(settings.path)",
+        ])
+    }
+
+    @Test func shutdownGivesUpAfterTheGracePeriod() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        var settings = testSettings(folder, report)
+        settings.shutdownGraceMs = 200
+        let writer = try AccessLogWriter(settings: settings)
+        let other = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        try other.execute("BEGIN EXCLUSIVE")
+        for index in 0..<3 { writer.append(sampleRecord(index)) }
+        writer.shutdown()
+        #expect(writer.droppedCount == 3)
+        #expect(report.count(containing: "giving up on 3 records") == 1)
+        try other.execute("COMMIT")
+    }
+}

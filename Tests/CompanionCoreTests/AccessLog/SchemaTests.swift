@@ -1,0 +1,48 @@
+import Testing
+@testable import CompanionCore
+
+@Suite struct SchemaTests {
+    @Test func createsTableIndexesAndVersionInWALMode() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        let writer = try AccessLogWriter(settings: testSettings(folder, report))
+        writer.shutdown()
+        let database = try SQLiteDatabase(path: folder.path + "/logs/access.sqlite", mode: .readOnly)
+        #expect(try database.userVersion() == AccessLogSchema.currentVersion)
+        let columns = try database.prepare("SELECT name, type FROM pragma_table_info('requests') ORDER BY cid")
+        var found: [String] = []
+        while try columns.step() { found.append("\(columns.text(at: 0)!) \(columns.text(at: 1)!)") }
+        #expect(found == ["id INTEGER", "time TEXT", "site TEXT", "host TEXT", "client TEXT", "method TEXT", "path TEXT",
+                          "query TEXT", "protocol TEXT", "status INTEGER", "bytes INTEGER", "duration_us INTEGER",
+                          "referrer TEXT", "user_agent TEXT", "encoding TEXT"])
+        let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        var names: [String] = []
+        while try indexes.step() { names.append(indexes.text(at: 0)!) }
+        #expect(names == ["requests_client", "requests_path", "requests_site", "requests_status", "requests_time"])
+        let mode = try database.prepare("PRAGMA journal_mode")
+        try mode.step()
+        #expect(mode.text(at: 0) == "wal")
+    }
+
+    @Test func migrateIsIdempotentAndRefusesNewerFiles() throws {
+        let database = try SQLiteDatabase(path: ":memory:", mode: .readWriteCreate)
+        try AccessLogSchema.migrate(database)
+        try AccessLogSchema.migrate(database)
+        #expect(try database.userVersion() == 1)
+        try database.setUserVersion(99)
+        #expect(throws: SQLiteError.self) { try AccessLogSchema.migrate(database) }
+    }
+
+    @Test func reopeningKeepsRows() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let settings = testSettings(folder, ReportLines())
+        for index in 0..<2 {
+            let writer = try AccessLogWriter(settings: settings)
+            writer.append(sampleRecord(index))
+            writer.shutdown()
+        }
+        #expect(rowCount(settings.path) == 2)
+    }
+}
