@@ -1,20 +1,24 @@
 #pragma once
-// Linux calls Swift's Glibc overlay does not expose (openat2, signalfd, epoll
-// details, crypt_r), as static inline wrappers. Nothing else lives here.
-#define _GNU_SOURCE 1
+// Linux calls that Swift's Glibc overlay does not expose (openat2, crypt_r), as
+// static inline wrappers. Only headers Glibc's module does not already cover are
+// included, without feature macros, so no type is defined twice differently.
 #include <errno.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <sys/sendfile.h>
-#include <sys/timerfd.h>
-#include <sys/uio.h>
-#include <signal.h>
 #include <linux/openat2.h>
 #include <crypt.h>
+#include <sys/socket.h>
+
+/// accept4(2) is declared by <sys/socket.h> only under _GNU_SOURCE, which would make
+/// this module's types differ from Glibc's; declare the prototype by hand instead.
+extern int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+
+static inline int companion_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
+    return accept4(fd, address, length, flags);
+}
 
 /// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: the kernel refuses any
 /// resolution (`..`, absolute or escaping symlinks) that leaves `dirfd`.
@@ -28,9 +32,7 @@ static inline int companion_openat_beneath(int dirfd, const char *path, int flag
 
 static inline int companion_errno(void) { return errno; }
 
-/// crypt_r(3) with its large state on the heap-free caller side; returns NULL on failure.
+/// crypt_r(3); returns NULL on failure.
 static inline const char *companion_crypt(const char *phrase, const char *setting, struct crypt_data *data) {
     return crypt_r(phrase, setting, data);
 }
-
-static inline int companion_epoll_event_size(void) { return (int)sizeof(struct epoll_event); }

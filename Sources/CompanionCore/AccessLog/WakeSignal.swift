@@ -64,15 +64,9 @@ final class WakeSignal: @unchecked Sendable {
     }
 }
 
-/// Milliseconds on `CLOCK_MONOTONIC`, for deadlines that ignore wall-clock jumps.
-func monotonicMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
 
 /// Writes one line to stderr (fd 2) with a single `write`, so lines from threads do not mix.
-func writeLineToStandardError(_ line: String) {
+public func writeLineToStandardError(_ line: String) {
     var bytes = Array(line.utf8)
     bytes.append(0x0A)
     bytes.withUnsafeBytes { buffer in

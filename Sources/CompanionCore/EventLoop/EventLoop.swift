@@ -65,7 +65,7 @@ final class EventLoop: @unchecked Sendable {
                     dispatch(token, events)
                 }
             } catch {
-                fputs("companion: loop \(index): \(error)\n", stderr)
+                writeLineToStandardError("companion: loop \(index): \(error)")
             }
             nowMs = monotonicMilliseconds()
             dates.refresh()
@@ -131,7 +131,7 @@ final class EventLoop: @unchecked Sendable {
         switch error.code {
         case EMFILE, ENFILE, ENOBUFS, ENOMEM:
             if !loggedAcceptError {
-                fputs("companion: accept: \(error.message); pausing accepts for 100 ms\n", stderr)
+                writeLineToStandardError("companion: accept: \(error.message); pausing accepts for 100 ms")
                 loggedAcceptError = true
             }
             acceptPausedUntil = nowMs + 100

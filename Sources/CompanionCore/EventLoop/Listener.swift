@@ -25,7 +25,7 @@ public final class Listener: @unchecked Sendable {
         let fd = try Syscall.check("socket") {
             socket(family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         }
-        do {
+        do throws(Errno) {
             try Socket.setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
             try Socket.setOption(fd, level: SOL_SOCKET, name: SO_REUSEPORT, value: 1)
             if address.isIPv6 {

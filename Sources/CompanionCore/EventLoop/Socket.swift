@@ -18,7 +18,7 @@ enum Socket {
         let result = try withUnsafeMutablePointer(to: &storage) { pointer throws(Errno) in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(Errno) in
                 try Syscall.io("accept4") {
-                    Int(accept4(listenFD, address, &length, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)))
+                    Int(companion_accept4(listenFD, address, &length, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)))
                 }
             }
         }
@@ -38,13 +38,13 @@ enum Socket {
                 return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { v4 in
                     var addr = v4.pointee.sin_addr
                     inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count))
-                    return String(cString: buffer)
+                    return Self.string(fromCString: buffer)
                 }
             case AF_INET6:
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
                     var addr = v6.pointee.sin6_addr
                     inet_ntop(AF_INET6, &addr, &buffer, socklen_t(buffer.count))
-                    let text = String(cString: buffer)
+                    let text = Self.string(fromCString: buffer)
                     if text.hasPrefix("::ffff:"), text.contains(".") { return String(text.dropFirst(7)) }
                     return text
                 }
@@ -52,6 +52,10 @@ enum Socket {
                 return "unknown"
             }
         }
+    }
+
+    private static func string(fromCString buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The port of a bound socket (to learn what port 0 picked).

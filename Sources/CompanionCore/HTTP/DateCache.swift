@@ -1,5 +1,6 @@
 // DateCache: the `Date:` header value, rendered once per second per loop
 // (hummingbird's DateCache idea), plus a small cache of Last-Modified values.
+import CLinux
 import Glibc
 
 /// Per-loop; not thread-safe (owned by one EventLoop).

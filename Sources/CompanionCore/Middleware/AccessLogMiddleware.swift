@@ -27,26 +27,5 @@ struct AccessLogMiddleware: Middleware {
         return record
     }
 
-    /// Bytes as text for the log: valid UTF-8 as is, any other byte as `\xHH` (SPEC §5).
-    /// SECURITY: values are stored as SQLite parameters and escaped again at display time.
-    static func loggable(_ bytes: ArraySlice<UInt8>) -> String {
-        if let text = String(validating: bytes, as: UTF8.self) { return text }
-        var out = ""
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            // Find the longest valid UTF-8 prefix one scalar at a time.
-            let byte = bytes[index]
-            let width = byte < 0x80 ? 1 : byte >> 5 == 0b110 ? 2 : byte >> 4 == 0b1110 ? 3 : byte >> 3 == 0b11110 ? 4 : 0
-            if width > 0, index + width <= bytes.endIndex,
-               let scalar = String(validating: bytes[index..<index + width], as: UTF8.self) {
-                out += scalar
-                index += width
-            } else {
-                let hex = Array("0123456789abcdef")
-                out += "\\x" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0x0F)])
-                index += 1
-            }
-        }
-        return out
-    }
+    private static func loggable(_ bytes: ArraySlice<UInt8>) -> String { AccessLogRecord.loggable(bytes) }
 }

@@ -32,9 +32,9 @@ public enum Signals {
             switch signalNumber {
             case SIGHUP:
                 if let problem = reload() {
-                    fputs("companion: reload failed, keeping the running config:\n\(problem)\n", stderr)
+                    writeLineToStandardError("companion: reload failed, keeping the running config:\n\(problem)")
                 } else {
-                    fputs("companion: config reloaded\n", stderr)
+                    writeLineToStandardError("companion: config reloaded")
                 }
             default:
                 return
