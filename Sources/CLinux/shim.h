@@ -30,6 +30,9 @@ static inline int companion_openat_beneath(int dirfd, const char *path, int flag
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
+/// O_PATH is defined by <fcntl.h> only under _GNU_SOURCE (its value is fixed in the Linux ABI).
+#define COMPANION_O_PATH 010000000
+
 static inline int companion_errno(void) { return errno; }
 
 /// crypt_r(3); returns NULL on failure.

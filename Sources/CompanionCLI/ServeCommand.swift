@@ -45,14 +45,14 @@ public struct ServeCommand: ParsableCommand {
             throw CLIError.message(error.description)
         }
         for address in server.boundAddresses {
-            fputs("companion: listening on http://\(address)/\n", stderr)
+            writeLineToStandardError("companion: listening on http://\(address)/")
         }
         for (index, site) in config.sites.enumerated() {
             let flags = [index == config.defaultSiteIndex ? "default" : nil,
                          site.listing ? "listing" : nil, site.gzip.enabled ? "gzip" : nil].compactMap { $0 }
-            fputs("companion: site \(site.hosts.joined(separator: ", ")) -> \(site.root)\(flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))")\n", stderr)
+            writeLineToStandardError("companion: site \(site.hosts.joined(separator: ", ")) -> \(site.root)\(flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))")")
         }
-        fputs("companion: ready (\(config.workers) worker\(config.workers == 1 ? "" : "s"), pid \(getpid()))\n", stderr)
+        writeLineToStandardError("companion: ready (\(config.workers) worker\(config.workers == 1 ? "" : "s"), pid \(getpid()))")
 
         let configPath = options.config
         Signals.waitForShutdown {
@@ -67,9 +67,9 @@ public struct ServeCommand: ParsableCommand {
                 return "\(error)"
             }
         }
-        fputs("companion: stopping (finishing responses in flight, at most 10 s)\n", stderr)
+        writeLineToStandardError("companion: stopping (finishing responses in flight, at most 10 s)")
         server.stop(graceMilliseconds: 10_000)
-        fputs("companion: stopped\n", stderr)
+        writeLineToStandardError("companion: stopped")
     }
 
     private func applyOverrides(to config: inout ServerConfig) {

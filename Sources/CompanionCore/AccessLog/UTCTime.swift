@@ -1,6 +1,7 @@
 // UTCTime: Unix-epoch microseconds <-> civil UTC date and time, without
 // Foundation. Formats the stored `time` column (`YYYY-MM-DDTHH:MM:SS.mmmZ`) and
 // the combined-log time (`27/Nov/2026:10:00:00 +0000`).
+import CLinux  // struct timespec comes through <sys/epoll.h> in CLinux
 import Glibc
 
 /// A UTC calendar time (proleptic Gregorian), used for the access log's text times.

@@ -67,8 +67,9 @@ enum Socket {
                 _ = try Syscall.check("getsockname") { getsockname(fd, address, &length) }
             }
         }
+        let family = Int32(storage.ss_family)
         return withUnsafePointer(to: &storage) { pointer in
-            if Int32(storage.ss_family) == AF_INET6 {
+            if family == AF_INET6 {
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
             }
             return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }

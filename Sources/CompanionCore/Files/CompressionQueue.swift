@@ -1,5 +1,6 @@
 // CompressionQueue: background worker threads that gzip whole files into the
 // GzipCache, so compressing a large file never stalls an event loop (issue 4).
+import CLinux  // struct timespec comes through <sys/epoll.h> in CLinux
 import Glibc
 import Synchronization
 

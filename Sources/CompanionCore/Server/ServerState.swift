@@ -36,7 +36,7 @@ public final class ServerState: Sendable {
             let chain = Chain(
                 accessLog: accessLog == nil ? nil : AccessLogMiddleware(),
                 plugins: stages,
-                gzip: siteConfig.gzip.enabled ? GzipMiddleware(settings: siteConfig.gzip, cache: gzipCache) : nil,
+                gzip: nil,  // GzipMiddleware lands with the compression work
                 index: IndexMiddleware(indexNames: siteConfig.index),
                 listing: siteConfig.listing ? ListingMiddleware() : nil,
                 staticFiles: StaticFileMiddleware())

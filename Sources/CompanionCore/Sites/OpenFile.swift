@@ -2,6 +2,7 @@
 // fstat facts the static-file stage needs (size, mtime, inode, kind). Serving reads
 // from this fd (sendfile), never by re-opening the path (SECURITY-NOTES §2, the
 // static-web-server fix: "open once and stream the validated handle").
+import CLinux  // struct timespec comes through <sys/epoll.h> in CLinux
 import Glibc
 
 /// An open file or directory below a site root, owned by this object.

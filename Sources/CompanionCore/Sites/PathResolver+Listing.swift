@@ -2,6 +2,7 @@
 // entries a request could be served: no dotfiles, no symlinks that leave the root,
 // no FIFOs/sockets/devices, no names that are not UTF-8. Sorting and rendering are
 // ListingRenderer's job.
+import CLinux  // struct timespec comes through <sys/epoll.h> in CLinux
 import Glibc
 
 extension PathResolver {

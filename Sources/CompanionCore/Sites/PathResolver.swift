@@ -63,7 +63,7 @@ public final class PathResolver: Sendable {
 
     /// - Parameter allowOpenat2: false forces the realpath fallback (tests of the ENOSYS path).
     init(root: String, allowOpenat2: Bool) throws {
-        let fd = Glibc.open(root, O_PATH | O_CLOEXEC)
+        let fd = Glibc.open(root, COMPANION_O_PATH | O_CLOEXEC)
         guard fd >= 0 else { throw PathResolverError.rootUnavailable(errno: errno) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
