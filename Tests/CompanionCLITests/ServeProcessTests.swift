@@ -144,10 +144,9 @@ func makeTempDirectory() -> URL {
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("site"), withIntermediateDirectories: true)
         let size = 48 << 20
-        var big = Data(count: size)
-        big.withUnsafeMutableBytes { raw in
-            for i in stride(from: 0, to: size, by: 4096) { raw[i] = UInt8(truncatingIfNeeded: i >> 12) }
-        }
+        var bytes = [UInt8](repeating: 0, count: size)
+        for i in stride(from: 0, to: size, by: 4096) { bytes[i] = UInt8(truncatingIfNeeded: i >> 12) }
+        let big = Data(bytes)
         try big.write(to: dir.appendingPathComponent("site/big.bin"))
         try #"{"listen": "127.0.0.1:0", "sites": [{"host": "a.test", "root": "site"}], "accessLog": {"sqlite": "logs/access.sqlite"}}"#
             .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
