@@ -33,6 +33,20 @@ static inline int companion_openat_beneath(int dirfd, const char *path, int flag
 /// O_PATH is defined by <fcntl.h> only under _GNU_SOURCE (its value is fixed in the Linux ABI).
 #define COMPANION_O_PATH 010000000
 
+/// CPUs this process may run on (sched_getaffinity), so `workers: 0` under
+/// `taskset -c 0` starts one loop, not one per online CPU (as Go's GOMAXPROCS does).
+static inline int companion_available_cpus(void) {
+    unsigned long mask[16] = {0};
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+    if (bytes <= 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        return online > 0 ? (int)online : 1;
+    }
+    int count = 0;
+    for (long i = 0; i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
+    return count > 0 ? count : 1;
+}
+
 static inline int companion_errno(void) { return errno; }
 
 /// crypt_r(3); returns NULL on failure.

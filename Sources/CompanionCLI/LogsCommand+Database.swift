@@ -3,7 +3,6 @@
 // to the config's folder (SPEC §2). Only that one key is decoded here; the
 // config is validated by `companion check`, not by this command.
 import CompanionCore
-import FoundationEssentials
 import Glibc
 
 extension LogsCommand {
@@ -13,23 +12,18 @@ extension LogsCommand {
         return try LogsCommand.databasePath(fromConfig: config ?? "./config.json")
     }
 
-    private struct ConfigFile: Decodable {
-        struct AccessLog: Decodable { var sqlite: String? }
-        var accessLog: AccessLog?
-    }
-
     /// `accessLog.sqlite` of the config at `configPath`, resolved against the config's folder.
     static func databasePath(fromConfig configPath: String) throws -> String {
         guard let bytes = readFile(configPath) else {
-            throw LogsError("cannot read config \(configPath): \(String(cString: strerror(errno))) (pass --db PATH to read a database directly)")
+            throw LogsError("cannot read config \(configPath): \(Errno(code: errno, call: "open").message) (pass --db PATH to read a database directly)")
         }
-        let file: ConfigFile
+        let file: JSONValue
         do {
-            file = try JSONDecoder().decode(ConfigFile.self, from: Data(bytes))
+            file = try JSONValue.parse(bytes)
         } catch {
             throw LogsError("\(configPath) is not a valid config (run companion check --config \(configPath)); or pass --db PATH")
         }
-        guard let sqlite = file.accessLog?.sqlite, !sqlite.isEmpty else {
+        guard let sqlite = file["accessLog"]?["sqlite"]?.stringValue, !sqlite.isEmpty else {
             throw LogsError("\(configPath) has no accessLog.sqlite, so the server keeps no access log; add one or pass --db PATH")
         }
         if sqlite.hasPrefix("/") { return sqlite }

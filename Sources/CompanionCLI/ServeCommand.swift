@@ -74,7 +74,7 @@ public struct ServeCommand: ParsableCommand {
 
     private func applyOverrides(to config: inout ServerConfig) {
         if !listen.isEmpty { config.listen = listen.compactMap(ConfigLoader.parseListenAddress) }
-        if let workers { config.workers = workers == 0 ? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) : workers }
+        if let workers { config.workers = workers == 0 ? ConfigLoader.onlineCPUCount() : workers }
     }
 }
 

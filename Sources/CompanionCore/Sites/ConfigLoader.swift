@@ -5,6 +5,7 @@
 // Relative paths resolve against the folder of the config file, not the
 // working directory. Not on the request path (start-up and SIGHUP only).
 
+import CLinux
 import Glibc
 
 /// Loads and validates `config.json`.
@@ -112,8 +113,8 @@ public struct ConfigLoader: Sendable {
         return name
     }
 
-    /// Number of online CPUs (`sysconf(_SC_NPROCESSORS_ONLN)`), at least 1.
-    static func onlineCPUCount() -> Int {
-        max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    /// Number of CPUs this process may run on (its affinity mask), at least 1.
+    public static func onlineCPUCount() -> Int {
+        Int(companion_available_cpus())
     }
 }
