@@ -8,7 +8,7 @@ public struct Companion: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "companion",
         abstract: "Serve several static sites from one config, with an access log you can query.",
-        subcommands: [ServeCommand.self, CheckCommand.self, LogsCommand.self]
+        subcommands: [ServeCommand.self, CheckCommand.self, LogsCommand.self, HashPasswordCommand.self]
     )
 
     public init() {}
