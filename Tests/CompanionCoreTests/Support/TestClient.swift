@@ -54,7 +54,17 @@ final class TestConnection {
         if result != 0 { let e = errno; close(fd); throw TestClientError.connect(e) }
     }
 
-    deinit { close(fd) }
+    private var isOpen = true
+
+    deinit { if isOpen { close(fd) } }
+
+    /// Closes with a RST (SO_LINGER 0), as a client that crashes or gives up does.
+    func abort() {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+        isOpen = false
+    }
 
     func send(_ text: String) { send(Array(text.utf8)) }
 
