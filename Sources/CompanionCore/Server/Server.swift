@@ -54,6 +54,7 @@ public final class Server: Sendable {
             bound.append(target)
         }
         boundAddresses = bound
+        if let user = config.user { try Self.switchUser(to: user) }
         var loops: [EventLoop] = []
         for i in 0..<workers {
             do {
@@ -64,6 +65,20 @@ public final class Server: Sendable {
         }
         group = WorkerGroup(loops: loops)
         group.start()
+    }
+
+    /// SPEC §2 `user`: when started as root, drop to `user` once the listeners are bound
+    /// (so ports below 1024 work) and before any request is served. Not root: nothing to do.
+    /// SECURITY: groups first, then gid, then uid; a failure stops the start rather than
+    /// serving as root.
+    private static func switchUser(to name: String) throws(ServerError) {
+        guard getuid() == 0 else { return }
+        guard let entry = getpwnam(name) else { throw ServerError("user: no such user \"\(name)\"") }
+        let uid = entry.pointee.pw_uid
+        let gid = entry.pointee.pw_gid
+        guard initgroups(name, gid) == 0, setgid(gid) == 0, setuid(uid) == 0 else {
+            throw ServerError("user: cannot switch to \"\(name)\": \(Errno(code: errno, call: "setuid").message)")
+        }
     }
 
     /// The state new requests are served with.
