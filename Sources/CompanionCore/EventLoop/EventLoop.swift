@@ -31,14 +31,17 @@ final class EventLoop: @unchecked Sendable {
 
     private(set) var state: ServerState
     var dates = DateCache()
+    /// Resolved files of this loop's requests (see FileCache.swift).
+    let fileCache: FileCache
     private(set) var nowMs: Int64 = monotonicMilliseconds()
     private(set) var isStopping = false
     private var stopDeadline: Int64 = 0
 
     private static let listenerTokenBase: UInt64 = 1 << 62
 
-    init(index: Int, state: ServerState, listeners: [Listener]) throws(Errno) {
+    init(index: Int, state: ServerState, listeners: [Listener], fileCacheMilliseconds: Int) throws(Errno) {
         self.index = index
+        self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds)
         self.state = state
         self.listeners = listeners
         self.backend = try EpollBackend()
@@ -214,6 +217,7 @@ final class EventLoop: @unchecked Sendable {
             switch message {
             case .reload(let newState):
                 state = newState
+                fileCache.removeAll()
             case .stop(let grace):
                 guard !isStopping else { continue }
                 isStopping = true

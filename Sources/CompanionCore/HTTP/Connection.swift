@@ -236,7 +236,7 @@ final class Connection {
             response = .error(status)
             keepAlive = keepAlive && status != .badRequest
         case .success(let path):
-            response = site.chain.respond(to: Request(head: head, path: path, site: site, client: client))
+            response = site.chain.respond(to: Request(head: head, path: path, site: site, client: client, files: loop.fileCache))
         }
         respond(response, head: head, site: site, keepAlive: keepAlive, state: state)
     }
@@ -288,7 +288,10 @@ final class Connection {
             out.append(contentsOf: bytes[range])
             queueBytes(out, more: false)
         case .file(let file, let range):
-            if range.count <= Self.smallFileLimit, appendFile(file, range, to: &out) {
+            if let contents = file.contents {
+                out.append(contentsOf: contents[range])
+                queueBytes(out, more: false)
+            } else if range.count <= Self.smallFileLimit, appendFile(file, range, to: &out) {
                 queueBytes(out, more: false)
             } else {
                 queueBytes(out, more: true)
@@ -317,6 +320,7 @@ final class Connection {
     private func appendFile(_ file: OpenFile, _ range: Range<Int>, to out: inout [UInt8]) -> Bool {
         guard range.count <= Self.smallFileLimit else { return false }
         let base = out.count
+        out.reserveCapacity(base + range.count)
         out.append(contentsOf: repeatElement(0, count: range.count))
         var done = 0
         let ok = file.withDescriptor { fd in

@@ -56,15 +56,29 @@ enum ResponseWriter {
     /// SECURITY: header injection through a configured or generated value is impossible.
     static func writeField(_ name: [UInt8], _ value: String, into out: inout [UInt8]) {
         out.append(contentsOf: name)
-        for byte in value.utf8 where byte != 13 && byte != 10 && byte != 0 { out.append(byte) }
+        appendValue(value, into: &out)
         out.append(contentsOf: crlf)
+    }
+
+    /// Appends a header value: one bulk copy when it holds no CR, LF or NUL (the usual
+    /// case), else byte by byte without them.
+    @inline(__always)
+    static func appendValue(_ value: String, into out: inout [UInt8]) {
+        var value = value
+        value.withUTF8 { bytes in
+            if !bytes.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) {
+                out.append(contentsOf: bytes)
+            } else {
+                for byte in bytes where byte != 13 && byte != 10 && byte != 0 { out.append(byte) }
+            }
+        }
     }
 
     static func writeField(name: String, value: String, into out: inout [UInt8]) {
         for byte in name.utf8 where byte > 32 && byte != UInt8(ascii: ":") && byte < 127 { out.append(byte) }
         out.append(UInt8(ascii: ":"))
         out.append(UInt8(ascii: " "))
-        for byte in value.utf8 where byte != 13 && byte != 10 && byte != 0 { out.append(byte) }
+        appendValue(value, into: &out)
         out.append(contentsOf: crlf)
     }
 }

@@ -34,12 +34,19 @@ public struct Request: @unchecked Sendable {
     public let site: Site
     /// The peer's address, e.g. "127.0.0.1".
     public let client: String
+    /// The serving loop's file cache (nil outside a loop, e.g. in unit tests).
+    unowned(unsafe) let files: FileCache?
 
     public init(head: RequestHead, path: String, site: Site, client: String) {
+        self.init(head: head, path: path, site: site, client: client, files: nil)
+    }
+
+    init(head: RequestHead, path: String, site: Site, client: String, files: FileCache?) {
         self.head = head
         self.path = path
         self.site = site
         self.client = client
+        self.files = files
     }
 
     public var method: Method { head.method }

@@ -20,8 +20,10 @@ struct StaticFileMiddleware: Middleware {
             response.extraHeaders.append(("Allow", Self.allow))
             return response
         }
+        let entry = request.files?.lookup(request.path, in: request.site)
+            ?? FileCache.Entry(result: request.site.resolver.open(request.path), path: request.path, expiresAt: 0)
         let file: OpenFile
-        switch request.site.resolver.open(request.path) {
+        switch entry.result {
         case .success(let opened): file = opened
         case .failure(.forbidden): return .error(.forbidden)
         case .failure(.notFound): return .error(.notFound)
@@ -31,14 +33,19 @@ struct StaticFileMiddleware: Middleware {
             return Self.slashRedirect(request)
         }
         guard file.isRegularFile else { return .error(.forbidden) }
-        return Self.fileResponse(file, path: request.path)
+        return Self.fileResponse(file, path: request.path, contentType: entry.contentType, etag: entry.etag)
     }
 
     /// A 200 representation of `file` with its type and validators.
     static func fileResponse(_ file: OpenFile, path: String) -> Response {
+        fileResponse(file, path: path, contentType: MIMETypes.contentType(forPath: path),
+                     etag: ETag.make(size: file.size, mtimeSeconds: file.mtimeSeconds, mtimeNanoseconds: file.mtimeNanoseconds))
+    }
+
+    static func fileResponse(_ file: OpenFile, path: String, contentType: String, etag: String) -> Response {
         var response = Response(status: .ok, body: .file(file))
-        response.contentType = MIMETypes.contentType(forPath: path)
-        response.etag = ETag.make(size: file.size, mtimeSeconds: file.mtimeSeconds, mtimeNanoseconds: file.mtimeNanoseconds)
+        response.contentType = contentType
+        response.etag = etag
         response.lastModified = file.mtimeSeconds
         response.acceptsRanges = true
         response.filePath = path

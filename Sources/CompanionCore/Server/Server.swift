@@ -17,7 +17,10 @@ public final class Server: Sendable {
 
     /// Binds and starts serving `config` on `config.workers` loops.
     /// - Throws: ServerError naming the address in use or the root that cannot be opened.
-    public init(config: ServerConfig, plugins: PluginRegistry = .builtIn) throws(ServerError) {
+    /// - Parameter fileCacheMilliseconds: how long a loop reuses a path's resolution and a
+    ///   small file's bytes (FileCache); 0 turns the cache off.
+    public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
+                fileCacheMilliseconds: Int = 1000) throws(ServerError) {
         self.plugins = plugins
         let workers = max(1, config.workers)
         var writer: AccessLogWriter?
@@ -58,7 +61,8 @@ public final class Server: Sendable {
         var loops: [EventLoop] = []
         for i in 0..<workers {
             do {
-                loops.append(try EventLoop(index: i, state: state, listeners: perLoop[i]))
+                loops.append(try EventLoop(index: i, state: state, listeners: perLoop[i],
+                                           fileCacheMilliseconds: fileCacheMilliseconds))
             } catch {
                 throw ServerError("event loop: \(error)")
             }

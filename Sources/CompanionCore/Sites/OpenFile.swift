@@ -27,6 +27,27 @@ public final class OpenFile: @unchecked Sendable {
     /// True for a regular file.
     public let isRegularFile: Bool
 
+    /// The whole file's bytes, for small files that the owning loop's FileCache read
+    /// once (`preload()`); nil otherwise. Written only by that loop before the file is
+    /// handed to any stage, read-only afterwards.
+    private(set) var contents: [UInt8]?
+
+    /// Reads the whole (small, regular) file into `contents`; leaves it nil on a short read.
+    func preload() {
+        guard contents == nil, isRegularFile else { return }
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var done = 0
+            while done < size {
+                let n = pread(fd, buffer.baseAddress! + done, size - done, off_t(done))
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                done += n
+            }
+            initialized = done
+        }
+        if bytes.count == size { contents = bytes }
+    }
+
     /// Takes ownership of `fd` and records its `fstat` facts.
     /// - Returns: nil (and closes `fd`) when `fstat` fails.
     init?(adopting fd: Int32) {

@@ -1,0 +1,78 @@
+// FileCache: a per-loop cache of path resolutions (lighttpd's one-second stat
+// cache idea). For `ttl` milliseconds after a lookup, the same (site, path) is
+// answered without touching the disk: the open file (or the not-found answer),
+// its content type and ETag, and for small files their bytes. After that the
+// path is resolved again through the site's PathResolver.
+//
+// Trade-off (documented in the README): a file changed on disk is served as it
+// was for at most `ttl` (default 1 s). SECURITY: entries come only from the
+// root-contained resolver, so a cached answer is one that was allowed when it
+// was made; a symlink swapped in later is seen within `ttl`.
+//
+// Owned by one EventLoop; not thread-safe, and never shared.
+
+final class FileCache {
+    struct Key: Hashable {
+        let site: ObjectIdentifier
+        let path: String
+    }
+
+    /// A resolved path and what the static-file stage derives from it.
+    final class Entry {
+        let result: Result<OpenFile, ResolveFailure>
+        let expiresAt: Int64
+        let contentType: String
+        let etag: String
+
+        init(result: Result<OpenFile, ResolveFailure>, path: String, expiresAt: Int64) {
+            self.result = result
+            self.expiresAt = expiresAt
+            if case .success(let file) = result, !file.isDirectory {
+                contentType = MIMETypes.contentType(forPath: path)
+                etag = ETag.make(size: file.size, mtimeSeconds: file.mtimeSeconds, mtimeNanoseconds: file.mtimeNanoseconds)
+            } else {
+                contentType = ""
+                etag = ""
+            }
+        }
+    }
+
+    let ttlMilliseconds: Int64
+    /// At most this many entries; a full cache is emptied (cheap, and bounded work
+    /// against clients that ask for endless distinct paths).
+    let maxEntries: Int
+    private var entries: [Key: Entry] = [:]
+    private(set) var hits = 0
+
+    init(ttlMilliseconds: Int, maxEntries: Int = 512) {
+        self.ttlMilliseconds = Int64(ttlMilliseconds)
+        self.maxEntries = maxEntries
+    }
+
+    /// The resolution of `path` in `site`, from the cache when fresh.
+    func lookup(_ path: String, in site: Site) -> Entry {
+        let now = monotonicMilliseconds()
+        guard ttlMilliseconds > 0 else {
+            return Entry(result: site.resolver.open(path), path: path, expiresAt: now)
+        }
+        let key = Key(site: ObjectIdentifier(site), path: path)
+        if let entry = entries[key], entry.expiresAt > now {
+            hits += 1
+            return entry
+        }
+        let result = site.resolver.open(path)
+        if case .success(let file) = result, file.isRegularFile, file.size <= Self.preloadLimit {
+            file.preload()
+        }
+        let entry = Entry(result: result, path: path, expiresAt: now + ttlMilliseconds)
+        if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }
+        entries[key] = entry
+        return entry
+    }
+
+    /// Forgets everything (after a reload the sites are new objects anyway).
+    func removeAll() { entries.removeAll() }
+
+    /// Files up to this size keep their bytes in memory while cached.
+    static let preloadLimit = 16 * 1024
+}
