@@ -22,6 +22,7 @@ public final class Server: Sendable {
     public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
                 fileCacheMilliseconds: Int = 1000) throws(ServerError) {
         self.plugins = plugins
+        Self.raiseOpenFileLimit()
         let workers = max(1, config.workers)
         var writer: AccessLogWriter?
         if let log = config.accessLog {
@@ -69,6 +70,15 @@ public final class Server: Sendable {
         }
         group = WorkerGroup(loops: loops)
         group.start()
+    }
+
+    /// Raises the soft RLIMIT_NOFILE to the hard limit (as nginx's worker_rlimit_nofile
+    /// and most servers do): each connection and each cached file holds a descriptor.
+    private static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// SPEC §2 `user`: when started as root, drop to `user` once the listeners are bound
