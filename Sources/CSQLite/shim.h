@@ -8,3 +8,10 @@ static inline int companion_sqlite3_bind_text_transient(sqlite3_stmt *stmt, int 
 static inline int companion_sqlite3_bind_blob_transient(sqlite3_stmt *stmt, int index, const void *bytes, int length) {
     return sqlite3_bind_blob(stmt, index, bytes, length, SQLITE_TRANSIENT);
 }
+
+/// Turns off SQLite's memory statistics, whose global mutex is taken on every
+/// allocation (measured: ~10% of the access-log writer's time). Must run before the
+/// library initialises; later calls return SQLITE_MISUSE and change nothing.
+static inline int companion_sqlite3_disable_memstatus(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}

@@ -28,6 +28,7 @@ public final class SQLiteDatabase {
     /// The corresponding C function is `sqlite3_open_v2`.
     /// - Throws: `SQLiteError` when the file cannot be opened.
     public init(path: String, mode: OpenMode) throws(SQLiteError) {
+        _ = Self.configureOnce
         var flags = SQLITE_OPEN_NOMUTEX
         switch mode {
         case .readOnly: flags |= SQLITE_OPEN_READONLY
@@ -44,6 +45,12 @@ public final class SQLiteDatabase {
         self.handle = raw
         self.path = path
     }
+
+    /// Process-wide settings applied before the first connection opens (Swift runs a
+    /// static initialiser exactly once, thread-safely).
+    private static let configureOnce: Void = {
+        _ = companion_sqlite3_disable_memstatus()
+    }()
 
     deinit {
         // close_v2 defers the close until every statement is finalized.

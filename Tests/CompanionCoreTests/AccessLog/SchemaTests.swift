@@ -19,7 +19,7 @@ import Testing
         let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
         var names: [String] = []
         while try indexes.step() { names.append(indexes.text(at: 0)!) }
-        #expect(names == ["requests_client", "requests_path", "requests_site", "requests_status", "requests_time"])
+        #expect(names == ["requests_status", "requests_time"])
         let mode = try database.prepare("PRAGMA journal_mode")
         try mode.step()
         #expect(mode.text(at: 0) == "wal")
