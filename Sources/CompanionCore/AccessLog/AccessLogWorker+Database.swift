@@ -8,6 +8,7 @@ extension AccessLogWorker {
     func ensureOpen() throws {
         if database != nil, let fileIdentity, !isSameFile(currentIdentity(), fileIdentity) {
             insert = nil
+            batchInsert = nil
             database = nil
         }
         if database == nil { try openDatabase() }
@@ -30,6 +31,7 @@ extension AccessLogWorker {
         try database.execute("PRAGMA synchronous=NORMAL")
         try AccessLogSchema.migrate(database)
         insert = try database.prepare(AccessLogSchema.insertSQL)
+        batchInsert = try database.prepare(AccessLogSchema.batchInsertSQL)
         self.database = database
         fileIdentity = currentIdentity()
     }

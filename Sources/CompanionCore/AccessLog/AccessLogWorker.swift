@@ -13,6 +13,8 @@ final class AccessLogWorker {
     /// The open connection, nil after a failure that needs a reopen.
     var database: SQLiteDatabase?
     var insert: SQLiteStatement?
+    /// `AccessLogSchema.batchInsertSQL`: 32 rows per execution.
+    var batchInsert: SQLiteStatement?
     /// Device and inode of the open file, to notice the file or folder being removed.
     var fileIdentity: (dev: UInt, ino: UInt)?
     /// Records taken from the queue and not yet committed; kept across failures.
@@ -68,6 +70,7 @@ final class AccessLogWorker {
         }
         channel.settled.signal()
         insert = nil
+        batchInsert = nil
         database = nil
     }
 
@@ -112,29 +115,45 @@ final class AccessLogWorker {
 
     /// One transaction for all held records, with the prepared insert reused.
     private func insertHeld() throws(SQLiteError) {
-        guard let database, let insert else { return }
+        guard let database, let insert, let batchInsert else { return }
         let anonymize = settings.anonymizeClients
+        let batch = AccessLogSchema.batchRows
         try database.immediateTransaction { () throws(SQLiteError) in
-            defer { insert.reset() }
-            for record in held {
-                insert.bind(UTCTime.storedText(epochMicros: record.timeMicros), at: 1)
-                insert.bind(record.site, at: 2)
-                insert.bind(record.host, at: 3)
-                insert.bind(anonymize ? ClientAnonymizer.anonymize(record.client) : record.client, at: 4)
-                insert.bind(record.method, at: 5)
-                insert.bind(record.path, at: 6)
-                insert.bind(record.query, at: 7)
-                insert.bind(record.protocolVersion, at: 8)
-                insert.bind(record.status, at: 9)
-                insert.bind(record.bytes, at: 10)
-                insert.bind(record.durationMicros, at: 11)
-                insert.bind(record.referrer, at: 12)
-                insert.bind(record.userAgent, at: 13)
-                insert.bind(record.encoding, at: 14)
+            defer { insert.reset(); batchInsert.reset() }
+            var start = 0
+            while held.count - start >= batch {
+                for offset in 0..<batch {
+                    bind(held[start + offset], to: batchInsert, firstIndex: Int32(offset * 14 + 1), anonymize: anonymize)
+                }
+                try batchInsert.step()
+                batchInsert.reset()
+                start += batch
+            }
+            while start < held.count {
+                bind(held[start], to: insert, firstIndex: 1, anonymize: anonymize)
                 try insert.step()
                 insert.reset()
+                start += 1
             }
         }
+    }
+
+    /// Binds one record's 14 columns starting at parameter `firstIndex`.
+    private func bind(_ record: AccessLogRecord, to statement: SQLiteStatement, firstIndex i: Int32, anonymize: Bool) {
+        statement.bind(UTCTime.storedText(epochMicros: record.timeMicros), at: i)
+        statement.bind(record.site, at: i + 1)
+        statement.bind(record.host, at: i + 2)
+        statement.bind(anonymize ? ClientAnonymizer.anonymize(record.client) : record.client, at: i + 3)
+        statement.bind(record.method, at: i + 4)
+        statement.bind(record.path, at: i + 5)
+        statement.bind(record.query, at: i + 6)
+        statement.bind(record.protocolVersion, at: i + 7)
+        statement.bind(record.status, at: i + 8)
+        statement.bind(record.bytes, at: i + 9)
+        statement.bind(record.durationMicros, at: i + 10)
+        statement.bind(record.referrer, at: i + 11)
+        statement.bind(record.userAgent, at: i + 12)
+        statement.bind(record.encoding, at: i + 13)
     }
 
     /// Schedules a retry with back-off and reports the problem once.
@@ -147,6 +166,7 @@ final class AccessLogWorker {
         } else {
             // Read-only, I/O error, file moved: start over with a fresh connection.
             insert = nil
+        batchInsert = nil
             database = nil
             fileIdentity = nil
         }

@@ -47,6 +47,21 @@ public enum AccessLogSchema {
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
         """
 
+    /// Rows per statement of `batchInsertSQL`.
+    static let batchRows = 32
+
+    /// The same insert for `batchRows` rows at once: one statement execution per 32 rows
+    /// instead of one per row (the writer shares the server's core; this halves SQLite's
+    /// per-row statement overhead).
+    static let batchInsertSQL: String = {
+        let row = "(" + (1...14).map { _ in "?" }.joined(separator: ",") + ")"
+        return """
+            INSERT INTO requests (time, site, host, client, method, path, query, protocol,
+                                  status, bytes, duration_us, referrer, user_agent, encoding)
+            VALUES \(Array(repeating: row, count: batchRows).joined(separator: ","))
+            """
+    }()
+
     /// Brings `database` to `currentVersion` in one transaction.
     ///
     /// - Throws: `SQLiteError` when a step fails, or when the file was written by a
