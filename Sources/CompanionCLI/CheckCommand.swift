@@ -97,15 +97,6 @@ public struct CheckCommand: ParsableCommand {
 
     /// Writes one line to stderr with write(2), unbuffered, so it is never lost on exit.
     static func writeError(_ line: String) {
-        var bytes = Array((line + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { buffer in
-                write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-            }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
+        writeLineToStandardError(line)
     }
 }

@@ -1,5 +1,6 @@
 // TerminalOutput: the process-wide side of `companion logs`: writing to stdout,
 // the terminal's width (TIOCGWINSZ), and SIGINT for `--follow`.
+import CompanionCore
 import Glibc
 import Synchronization
 
@@ -24,15 +25,6 @@ enum TerminalOutput {
 
     /// Writes all of `text` to stdout (fd 1), retrying short writes.
     static func write(_ text: String) {
-        var text = text
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(1, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                offset += written
-            }
-        }
+        writeAll(to: 1, text)
     }
 }

@@ -80,26 +80,15 @@ public struct UTCTime: Equatable, Sendable {
         return day <= (month == 2 && leap ? 29 : lengths[month - 1])
     }
 
-    // Howard Hinnant's days_from_civil / civil_from_days (public domain algorithms).
-    static func days(fromCivil y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+    /// Days since 1970-01-01 for a civil date (HTTPDate holds the one implementation).
+    static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int {
+        HTTPDate.days(fromYear: year, month: month, day: day)
     }
 
-    static func civil(fromDays z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    /// The civil date for a day count since 1970-01-01.
+    static func civil(fromDays days: Int) -> (Int, Int, Int) {
+        let date = HTTPDate.civil(fromDays: days)
+        return (date.year, date.month, date.day)
     }
 }
 
