@@ -70,8 +70,29 @@ final class FileCache {
         return entry
     }
 
+    /// A generated body (a directory listing) for `key`, made by `render` at most once per
+    /// `ttl`. The listing then follows the same freshness rule as the files it lists.
+    func rendered(_ key: String, in site: Site, render: () -> [UInt8]) -> [UInt8] {
+        guard ttlMilliseconds > 0 else { return render() }
+        let now = monotonicMilliseconds()
+        let cacheKey = Key(site: ObjectIdentifier(site), path: key)
+        if let entry = renderedBodies[cacheKey], entry.expiresAt > now {
+            hits += 1
+            return entry.bytes
+        }
+        let bytes = render()
+        if renderedBodies.count >= maxEntries { renderedBodies.removeAll(keepingCapacity: true) }
+        renderedBodies[cacheKey] = (bytes, now + ttlMilliseconds)
+        return bytes
+    }
+
+    private var renderedBodies: [Key: (bytes: [UInt8], expiresAt: Int64)] = [:]
+
     /// Forgets everything (after a reload the sites are new objects anyway).
-    func removeAll() { entries.removeAll() }
+    func removeAll() {
+        entries.removeAll()
+        renderedBodies.removeAll()
+    }
 
     /// Files up to this size keep their bytes in memory while cached.
     static let preloadLimit = 16 * 1024

@@ -5,10 +5,10 @@
 struct ListingMiddleware: Middleware {
     func respond(to request: Request, next: (Request) -> Response) -> Response {
         guard request.isGetOrHead, request.path.hasSuffix("/") else { return next(request) }
-        guard case .success(let directory) = request.site.resolver.open(request.path), directory.isDirectory else {
+        let opened = request.files?.lookup(request.path, in: request.site).result ?? request.site.resolver.open(request.path)
+        guard case .success(let directory) = opened, directory.isDirectory else {
             return next(request)
         }
-        var entries = request.site.resolver.listDirectory(directory, relativePath: request.path)
         let query = QueryParameters(request.query)
         let sort: ListingSort
         switch query["sort"] {
@@ -17,19 +17,20 @@ struct ListingMiddleware: Middleware {
         default: sort = .name
         }
         let order: ListingOrder = query["order"] == "desc" ? .desc : .asc
-        ListingRenderer.sort(&entries, by: sort, order: order)
-
         let wantsJSON = query["format"] == "json"
             || (request.header(.accept).map { Self.containsJSON($0) } ?? false)
-        var response: Response
-        if wantsJSON {
-            response = Response(status: .ok, body: .bytes(ListingRenderer.json(entries: entries)))
-            response.contentType = "application/json; charset=utf-8"
-        } else {
-            let html = ListingRenderer.html(entries: entries, displayPath: request.path, isRoot: request.path == "/")
-            response = Response(status: .ok, body: .bytes(html))
-            response.contentType = "text/html; charset=utf-8"
+
+        let render = {
+            var entries = request.site.resolver.listDirectory(directory, relativePath: request.path)
+            ListingRenderer.sort(&entries, by: sort, order: order)
+            return wantsJSON
+                ? ListingRenderer.json(entries: entries)
+                : ListingRenderer.html(entries: entries, displayPath: request.path, isRoot: request.path == "/")
         }
+        let cacheKey = "\(request.path)\u{0}\(wantsJSON ? "json" : "html")\u{0}\(sort)\u{0}\(order)"
+        let body = request.files?.rendered(cacheKey, in: request.site, render: render) ?? render()
+        var response = Response(status: .ok, body: .bytes(body))
+        response.contentType = wantsJSON ? "application/json; charset=utf-8" : "text/html; charset=utf-8"
         response.extraHeaders.append(("Cache-Control", "no-cache"))
         response.addGeneratedPageHeaders()
         return response

@@ -106,9 +106,17 @@ extension Response {
     /// SECURITY: listing and error pages are generated from names a site owner may not
     /// control; no scripts may run there and browsers must not sniff another type.
     public mutating func addGeneratedPageHeaders() {
-        extraHeaders.append(("Content-Security-Policy", ListingRenderer.contentSecurityPolicy))
-        extraHeaders.append(("X-Content-Type-Options", "nosniff"))
+        if extraHeaders.isEmpty {
+            extraHeaders = Self.generatedPageHeaders   // shares one array: no allocation per error
+        } else {
+            extraHeaders.append(contentsOf: Self.generatedPageHeaders)
+        }
     }
+
+    private static let generatedPageHeaders: [(name: String, value: String)] = [
+        ("Content-Security-Policy", ListingRenderer.contentSecurityPolicy),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
 
     /// 301/302/307/308 to a relative or absolute reference.
     public static func redirect(_ status: HTTPStatus, to location: String) -> Response {
