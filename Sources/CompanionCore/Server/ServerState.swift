@@ -12,8 +12,10 @@ public final class ServerState: Sendable {
     let accessLog: AccessLogWriter?
     let gzipCache: GzipCache
 
+    /// - Parameter compressionQueue: compresses large files off the loops for `gzipCache`;
+    ///   nil serves large files uncompressed until something else fills the cache.
     init(config: ServerConfig, accessLog: AccessLogWriter?, gzipCache: GzipCache,
-         plugins: PluginRegistry) throws(ServerError) {
+         compressionQueue: CompressionQueue? = nil, plugins: PluginRegistry) throws(ServerError) {
         self.config = config
         self.accessLog = accessLog
         self.gzipCache = gzipCache
@@ -36,7 +38,10 @@ public final class ServerState: Sendable {
             let chain = Chain(
                 accessLog: accessLog == nil ? nil : AccessLogMiddleware(),
                 plugins: stages,
-                gzip: nil,  // GzipMiddleware lands with the compression work
+                gzip: siteConfig.gzip.enabled
+                    ? GzipMiddleware(settings: siteConfig.gzip, cache: gzipCache, queue: compressionQueue,
+                                     siteRoot: siteConfig.root)
+                    : nil,
                 index: IndexMiddleware(indexNames: siteConfig.index),
                 listing: siteConfig.listing ? ListingMiddleware() : nil,
                 staticFiles: StaticFileMiddleware())
