@@ -32,7 +32,10 @@ public final class ServerState: Sendable {
                 do {
                     stages.append(try plugins.makeMiddleware(plugin, site: siteConfig, resolver: resolver))
                 } catch {
-                    throw ServerError("\(plugin.keyPath): \(error)")
+                    // Plugin errors that already name their key (`sites[0].plugins[1].pages.404: ...`)
+                    // are kept as they are; others get the plugin's path.
+                    let message = "\(error)"
+                    throw ServerError(message.hasPrefix(plugin.keyPath) ? message : "\(plugin.keyPath): \(message)")
                 }
             }
             let chain = Chain(
