@@ -23,10 +23,10 @@ public struct CheckCommand: ParsableCommand {
 
     public init() {}
 
-    /// Runs the check with the default loader and prints the outcome.
+    /// Runs the check with the active plugin registry's loader and prints the outcome.
     /// - Throws: `ExitCode(1)` when the config has problems (already printed).
     public func run() throws {
-        let outcome = Self.check(configPath: options.config, loader: PluginRegistry.builtIn.configLoader)
+        let outcome = Self.check(configPath: options.config, loader: ActivePlugins.registry.configLoader)
         for line in outcome.stdout { print(line) }
         for line in outcome.stderr { Self.writeError(line) }
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }

@@ -28,7 +28,7 @@ public struct ServeCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let registry = PluginRegistry.builtIn
+        let registry = ActivePlugins.registry
         var config: ServerConfig
         do {
             config = try registry.configLoader.load(path: options.config)

@@ -77,5 +77,8 @@ extension PluginRegistry {
 
 /// The list of built-in plugin types (one file per plugin in this folder).
 enum BuiltInPlugins {
-    static var all: [PluginType] { [] }
+    static var all: [PluginType] {
+        [HeadersPlugin.type, RedirectPlugin.type, SPAFallbackPlugin.type, ErrorPagesPlugin.type,
+         CORSPlugin.type, BasicAuthPlugin.type]
+    }
 }

@@ -12,6 +12,9 @@ public final class Server: Sendable {
     private let current: Mutex<ServerState>
     private let accessLog: AccessLogWriter?
     private let gzipCache: GzipCache
+    /// Compresses large files for `gzipCache` off the event loops; shut down in `stop`.
+    /// Internal, not private: tests join its jobs instead of sleeping.
+    let compressionQueue: CompressionQueue
     private let plugins: PluginRegistry
     private let stopped = Mutex(false)
 
@@ -36,7 +39,16 @@ public final class Server: Sendable {
         accessLog = writer
         let cacheBytes = config.sites.map(\.gzip.cacheBytes).max() ?? (64 << 20)
         gzipCache = GzipCache(capacityBytes: cacheBytes)
-        let state = try ServerState(config: config, accessLog: writer, gzipCache: gzipCache, plugins: plugins)
+        compressionQueue = CompressionQueue(cache: gzipCache, workers: 1)
+        let state: ServerState
+        do {
+            state = try ServerState(config: config, accessLog: writer, gzipCache: gzipCache,
+                                    compressionQueue: compressionQueue, plugins: plugins)
+        } catch {
+            compressionQueue.shutdown()
+            writer?.shutdown()
+            throw error
+        }
         current = Mutex(state)
 
         // One socket per (address, loop), all with SO_REUSEPORT; port 0 is resolved by the
@@ -51,6 +63,7 @@ public final class Server: Sendable {
                     target = listener.address
                     perLoop[loop].append(listener)
                 } catch {
+                    compressionQueue.shutdown()
                     writer?.shutdown()
                     throw ServerError("listen \(address): \(error.message)")
                 }
@@ -65,6 +78,8 @@ public final class Server: Sendable {
                 loops.append(try EventLoop(index: i, state: state, listeners: perLoop[i],
                                            fileCacheMilliseconds: fileCacheMilliseconds))
             } catch {
+                compressionQueue.shutdown()
+                writer?.shutdown()
                 throw ServerError("event loop: \(error)")
             }
         }
@@ -108,7 +123,8 @@ public final class Server: Sendable {
         merged.listen = old.listen
         merged.workers = old.workers
         merged.accessLog = old.accessLog
-        let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache, plugins: plugins)
+        let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache,
+                                       compressionQueue: compressionQueue, plugins: plugins)
         current.withLock { $0 = newState }
         group.post(.reload(newState))
     }
@@ -123,6 +139,7 @@ public final class Server: Sendable {
         guard first else { return }
         group.post(.stop(graceMilliseconds: graceMilliseconds))
         group.join()
+        compressionQueue.shutdown()
         accessLog?.shutdown()
     }
 

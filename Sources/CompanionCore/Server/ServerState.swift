@@ -12,8 +12,10 @@ public final class ServerState: Sendable {
     let accessLog: AccessLogWriter?
     let gzipCache: GzipCache
 
+    /// - Parameter compressionQueue: compresses large files off the loops for `gzipCache`;
+    ///   nil serves large files uncompressed until something else fills the cache.
     init(config: ServerConfig, accessLog: AccessLogWriter?, gzipCache: GzipCache,
-         plugins: PluginRegistry) throws(ServerError) {
+         compressionQueue: CompressionQueue? = nil, plugins: PluginRegistry) throws(ServerError) {
         self.config = config
         self.accessLog = accessLog
         self.gzipCache = gzipCache
@@ -30,13 +32,19 @@ public final class ServerState: Sendable {
                 do {
                     stages.append(try plugins.makeMiddleware(plugin, site: siteConfig, resolver: resolver))
                 } catch {
-                    throw ServerError("\(plugin.keyPath): \(error)")
+                    // Plugin errors that already name their key (`sites[0].plugins[1].pages.404: ...`)
+                    // are kept as they are; others get the plugin's path.
+                    let message = "\(error)"
+                    throw ServerError(message.hasPrefix(plugin.keyPath) ? message : "\(plugin.keyPath): \(message)")
                 }
             }
             let chain = Chain(
                 accessLog: accessLog == nil ? nil : AccessLogMiddleware(),
                 plugins: stages,
-                gzip: nil,  // GzipMiddleware lands with the compression work
+                gzip: siteConfig.gzip.enabled
+                    ? GzipMiddleware(settings: siteConfig.gzip, cache: gzipCache, queue: compressionQueue,
+                                     siteRoot: siteConfig.root)
+                    : nil,
                 index: IndexMiddleware(indexNames: siteConfig.index),
                 listing: siteConfig.listing ? ListingMiddleware() : nil,
                 staticFiles: StaticFileMiddleware())

@@ -1,0 +1,43 @@
+// GzipMiddleware+Sidecars: precompressed files next to the original (SPEC §3):
+// NAME.br, NAME.zst and NAME.gz, served as is to clients that accept that coding,
+// preference br, zstd, gzip, for any type, when at least as new as NAME.
+//
+// SECURITY: sidecars are opened through the site's PathResolver like every other
+// lookup, so a sidecar that is a symlink leaving the root is never served
+// (static-web-server GHSA, SECURITY-NOTES §2), and the validated descriptor is
+// the one sent: no second open by name.
+
+extension GzipMiddleware {
+    /// The codings with a sidecar file, in preference order: coding name, file suffix.
+    static let sidecars: [(coding: String, suffix: String)] = [("br", ".br"), ("zstd", ".zst"), ("gzip", ".gz")]
+
+    /// The sidecar variant of `identity` for the best coding the client accepts,
+    /// or nil when none exists, is stale or cannot be opened.
+    ///
+    /// Only codings the client accepts are looked up, so a client without
+    /// `Accept-Encoding` costs no extra syscall, and one accepting only gzip costs one.
+    func sidecarResponse(for identity: Response, file: OpenFile, path: String,
+                         accepted: AcceptEncoding, resolver: PathResolver) -> Response? {
+        for (coding, suffix) in Self.sidecars where Self.accepts(accepted, coding) {
+            guard case .success(let sidecar) = resolver.open(path + suffix), sidecar.isRegularFile,
+                  Self.isAtLeastAsNew(sidecar, as: file)
+            else { continue }
+            return Self.encoded(identity, body: .file(sidecar), coding: coding)
+        }
+        return nil
+    }
+
+    static func accepts(_ accepted: AcceptEncoding, _ coding: String) -> Bool {
+        switch coding {
+        case "br": return accepted.br
+        case "zstd": return accepted.zstd
+        default: return accepted.gzip
+        }
+    }
+
+    /// SPEC §3: a sidecar older than its source is stale (the source was edited and the
+    /// sidecar not rebuilt), so the source is served instead.
+    static func isAtLeastAsNew(_ sidecar: OpenFile, as source: OpenFile) -> Bool {
+        (sidecar.mtimeSeconds, sidecar.mtimeNanoseconds) >= (source.mtimeSeconds, source.mtimeNanoseconds)
+    }
+}

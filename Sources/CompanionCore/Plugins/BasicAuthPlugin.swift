@@ -1,0 +1,151 @@
+// BasicAuthPlugin: `{"type": "basicAuth", "realm": "Staff", "users": {"ann":
+// "$2y$10$..."}, "match": "/private/*"}` (SPEC §4, RFC 7617). Requests for a
+// matching path need `Authorization: Basic base64(user:password)` naming a
+// configured user whose crypt(3) hash the password matches; otherwise 401 with
+// `WWW-Authenticate: Basic realm="...", charset="UTF-8"`.
+// Header parsing and base64 live in BasicAuthPlugin+Credentials.swift.
+import Synchronization
+
+/// HTTP Basic authentication for matching paths.
+struct BasicAuthPlugin: Middleware {
+    let match: PathPattern?
+    /// User name → crypt(3) hash, checked at load with `PasswordHash.isSupportedHash`.
+    let users: [String: String]
+    /// A configured hash that unknown user names are checked against, so they take as
+    /// long as known ones (no user enumeration by timing); the answer is still "no".
+    let decoyHash: String
+    /// The full `WWW-Authenticate` value.
+    let challenge: String
+    let verified: VerifiedCredentials
+
+    static let type = PluginType(name: "basicAuth", keys: ["realm", "users", "match"], parse: parse) { settings, _ in
+        settings
+    }
+
+    static func parse(_ options: inout PluginOptions) -> BasicAuthPlugin? {
+        let match = options.pattern("match")
+        let realm = options.string("realm") ?? "Restricted"
+        if !realm.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            options.report("realm", "expected text without quotes, backslashes or control characters")
+        }
+        let users = parseUsers(&options)
+        guard options.problems.isEmpty, let users, let decoy = users.sorted(by: { $0.key < $1.key }).first?.value else {
+            return nil
+        }
+        return BasicAuthPlugin(match: match, users: users, decoyHash: decoy,
+                               challenge: "Basic realm=\"\(realm)\", charset=\"UTF-8\"",
+                               verified: VerifiedCredentials(capacity: 1024))
+    }
+
+    /// `users`: a non-empty object of name → hash. The hash is never echoed in messages.
+    static func parseUsers(_ options: inout PluginOptions) -> [String: String]? {
+        guard let value = options.value("users") else {
+            options.reportMissing("users")
+            return nil
+        }
+        guard let entries = value.objectValue, !entries.isEmpty else {
+            options.report("users", "expected an object of user name → password hash such as"
+                           + " {\"ann\": \"$2y$10$...\"} (see companion hash-password), got \(value.shortDescription)")
+            return nil
+        }
+        var users: [String: String] = [:]
+        for (name, member) in entries {
+            let memberPath = ConfigProblem.keyPath(options.path("users"), name)
+            // RFC 7617 §2: the user-id cannot contain a colon.
+            guard !name.isEmpty, name.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F && $0 != UInt8(ascii: ":") }) else {
+                options.validator.report(memberPath, "a user name must be non-empty text without ':' or control characters")
+                continue
+            }
+            guard let hash = member.stringValue, PasswordHash.isSupportedHash(hash) else {
+                options.validator.report(memberPath, "expected a password hash from `companion hash-password` or"
+                                         + " `htpasswd -B` (bcrypt $2y$/$2b$, sha-crypt $5$/$6$ or yescrypt $y$);"
+                                         + " MD5 ($1$, $apr1$) and DES hashes are refused")
+                continue
+            }
+            users[name] = hash
+        }
+        return users
+    }
+
+    func respond(to request: Request, next: (Request) -> Response) -> Response {
+        if let match, !match.matches(request.path) { return next(request) }
+        if isAuthorized(request.header(.authorization)) { return next(request) }
+        var response = Response.error(.unauthorized)
+        response.addHeader("WWW-Authenticate", challenge)
+        return response
+    }
+
+    /// True when `authorization` carries Basic credentials of a configured user.
+    ///
+    /// SECURITY: a bcrypt check costs tens of milliseconds on the event loop, so a
+    /// verified (user, password digest) pair is remembered (`VerifiedCredentials`) and a
+    /// logged-in browser, which sends the header on every request, costs one check. Wrong
+    /// passwords are not remembered: each one costs a full check, which is what makes
+    /// guessing slow, but also means a flood of wrong guesses slows the loop that serves
+    /// it (no rate limit here; put a proxy in front for hostile networks).
+    func isAuthorized(_ authorization: ArraySlice<UInt8>?) -> Bool {
+        guard let authorization, let credentials = Self.basicCredentials(authorization) else { return false }
+        guard let user = String(validating: credentials.user, as: UTF8.self),
+              let password = String(validating: credentials.password, as: UTF8.self)
+        else { return false }
+        guard let hash = users[user] else {
+            _ = PasswordHash.verify(password: password, hash: decoyHash)
+            return false
+        }
+        let key = VerifiedCredentials.Key(user: user, password: credentials.password)
+        if verified.contains(key) { return true }
+        guard PasswordHash.verify(password: password, hash: hash) else { return false }
+        verified.insert(key)
+        return true
+    }
+}
+
+/// Successful (user, password digest) pairs, so bcrypt runs once per login, not per request.
+///
+/// Thread safety: shared by all loops; the set lives in `state`, a `Mutex`, held only for
+/// one lookup or insert. Bounded: when `capacity` pairs are stored, the set is emptied
+/// (the next request of each user pays one check again).
+final class VerifiedCredentials: Sendable {
+    /// A user and a digest of the password: the password itself is not kept.
+    ///
+    /// SECURITY: the digest is two 64-bit SipHash values (Swift's `Hasher`, keyed with a
+    /// per-process random seed, with different domain tags), 128 bits in all. The seed is
+    /// secret, so an attacker cannot search offline for another password with the same
+    /// digest; online, 2^128 guesses are out of reach.
+    struct Key: Hashable, Sendable {
+        var user: String
+        var digest0: Int
+        var digest1: Int
+
+        init(user: String, password: ArraySlice<UInt8>) {
+            self.user = user
+            var first = Hasher()
+            first.combine(0x6261_7369_6331 as UInt64)
+            first.combine(user)
+            password.withUnsafeBytes { first.combine(bytes: $0) }
+            var second = Hasher()
+            second.combine(0x6261_7369_6332 as UInt64)
+            second.combine(user)
+            password.withUnsafeBytes { second.combine(bytes: $0) }
+            digest0 = first.finalize()
+            digest1 = second.finalize()
+        }
+    }
+
+    let capacity: Int
+    private let state = Mutex(Set<Key>())
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    func contains(_ key: Key) -> Bool { state.withLock { $0.contains(key) } }
+
+    func insert(_ key: Key) {
+        let capacity = capacity
+        state.withLock { set in
+            if set.count >= capacity { set.removeAll(keepingCapacity: true) }
+            set.insert(key)
+        }
+    }
+
+    var count: Int { state.withLock { $0.count } }
+}

@@ -1,0 +1,75 @@
+// RedirectPlugin: `{"type": "redirect", "from": "/old/*", "to": "/new/*",
+// "status": 301}` (SPEC §4). A `*` at the end of `from` captures the rest of the
+// path; each `*` in `to` inserts it (percent-encoded). The request's query string
+// is appended unless `to` has its own. Any method is redirected.
+
+/// Answers matching paths with a redirect.
+struct RedirectPlugin: Middleware {
+    let from: PathPattern
+    /// `to` split at each `*`: the capture goes between the parts.
+    let toParts: [String]
+    let toHasQuery: Bool
+    let status: HTTPStatus
+
+    static let statuses = [301, 302, 307, 308]
+
+    static let type = PluginType(name: "redirect", keys: ["from", "to", "status"], parse: parse) {
+        settings, _ in settings
+    }
+
+    static func parse(_ options: inout PluginOptions) -> RedirectPlugin? {
+        let from = options.pattern("from", required: true)
+        let to = options.string("to", required: true)
+        var status = 301
+        if let value = options.value("status") {
+            if let code = value.intValue, statuses.contains(code) {
+                status = code
+            } else {
+                options.report("status", "expected 301, 302, 307 or 308, got \(value.shortDescription)")
+            }
+        }
+        if let to {
+            if !isRedirectTarget(to) {
+                options.report("to", "expected a path starting with \"/\" or an http:// or https:// URL,"
+                               + " without spaces or control characters, got \(JSONValue.string(to).shortDescription)")
+            } else if to.contains("*"), let from, !from.isPrefix {
+                options.report("to", "\"*\" inserts what \"*\" in \"from\" captured, but \"from\" (\(from)) has no \"*\"")
+            }
+        }
+        guard options.problems.isEmpty, let from, let to else { return nil }
+        return RedirectPlugin(from: from, toParts: to.split(separator: "*", omittingEmptySubsequences: false).map(String.init),
+                              toHasQuery: to.contains("?"), status: HTTPStatus(status))
+    }
+
+    /// SECURITY: `to` becomes a Location header: no whitespace or control bytes (header
+    /// splitting), and no scheme-relative `//host` that a browser would read as another site
+    /// by accident; absolute redirects must name http or https.
+    static func isRedirectTarget(_ to: String) -> Bool {
+        guard to.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else { return false }
+        if to.hasPrefix("//") { return false }
+        if to.hasPrefix("/") { return true }
+        for scheme in ["http://", "https://"] where to.lowercased().hasPrefix(scheme) {
+            return to.utf8.count > scheme.utf8.count
+        }
+        return false
+    }
+
+    func respond(to request: Request, next: (Request) -> Response) -> Response {
+        guard let captured = from.capture(request.path) else { return next(request) }
+        var location = toParts[0]
+        if toParts.count > 1 {
+            // SECURITY: the capture is decoded path text; encode it again so it cannot add
+            // a query, a fragment or bytes that are not allowed in a header.
+            let encoded = PercentEncoding.encodePath(String(captured))
+            for part in toParts.dropFirst() {
+                location += encoded
+                location += part
+            }
+            // SECURITY: `"to": "/*"` with a capture "/evil.example" would make the
+            // scheme-relative "//evil.example", an open redirect to another host.
+            while location.hasPrefix("//") { location.removeFirst() }
+        }
+        if !toHasQuery, let query = request.query { location += "?" + query }
+        return .redirect(status, to: location)
+    }
+}

@@ -1,0 +1,110 @@
+// Live tests of precompressed sidecars (SPEC §3): NAME.br / NAME.zst / NAME.gz
+// served byte for byte with preference br, zstd, gzip among what the client
+// accepts, for any type; stale sidecars and sidecar symlinks leaving the root
+// are not served.
+import Glibc
+import Testing
+@testable import CompanionCore
+
+extension GzipMiddlewareTests {
+    /// Distinct fake sidecar bodies (served as is, never decoded by the server).
+    static let brBytes: [UInt8] = Array("BROTLI-BYTES".utf8) + [0, 1, 2, 255]
+    static let zstBytes: [UInt8] = Array("ZSTD-BYTES".utf8) + [9, 8, 7]
+    static let gzBytes: [UInt8] = Array("GZIP-SIDECAR".utf8) + [0x1f, 0x8b]
+
+    static func makeSidecarServer(_ directory: TempDirectory) throws -> TestServer {
+        directory.write("a/app.js", script)
+        directory.write("a/app.js.br", brBytes)
+        directory.write("a/app.js.zst", zstBytes)
+        directory.write("a/app.js.gz", gzBytes)
+        directory.write("a/photo.png", [UInt8](repeating: 3, count: 600))
+        directory.write("a/photo.png.gz", gzBytes)
+        directory.write("a/dir/index.html", "<p>index</p>")
+        directory.write("a/dir/index.html.br", brBytes)
+        directory.write("outside.gz", Array("OUTSIDE SECRET".utf8))
+        directory.write("a/leak.txt", String(repeating: "leak? ", count: 100))
+        directory.symlink("a/leak.txt.gz", to: directory.path + "/outside.gz")
+        directory.write("a/stale.txt", String(repeating: "fresh text ", count: 100))
+        directory.write("a/stale.txt.gz", gzBytes)
+        setModificationTime(directory.path + "/a/stale.txt.gz", secondsAgo: 3600)
+        return try TestServer(directory: directory)
+    }
+
+    static func setModificationTime(_ path: String, secondsAgo: Int) {
+        let then = timespec(tv_sec: time(nil) - secondsAgo, tv_nsec: 0)
+        let times = [then, then]
+        #expect(utimensat(AT_FDCWD, path, times, 0) == 0)
+    }
+
+    static let sidecarCases: [(accept: String, coding: String?, body: [UInt8])] = [
+        ("br", "br", brBytes),
+        ("gzip, deflate, br, zstd", "br", brBytes),
+        ("zstd, gzip", "zstd", zstBytes),
+        ("gzip", "gzip", gzBytes),
+        ("br;q=0, gzip", "gzip", gzBytes),
+        ("*", "br", brBytes),
+        ("identity", nil, Array(script.utf8)),
+    ]
+
+    @Test(arguments: sidecarCases)
+    func sidecarsAreServedByteForByte(accept: String, coding: String?, body: [UInt8]) throws {
+        let directory = TempDirectory()
+        let server = try Self.makeSidecarServer(directory)
+        let identityTag = try #require(try get(server.port, "/app.js").header("ETag"))
+        let response = try get(server.port, "/app.js", headers: ["Accept-Encoding: \(accept)"])
+        #expect(response.status == 200)
+        #expect(response.body == body, "\(accept)")
+        #expect(response.header("Content-Encoding") == coding, "\(accept)")
+        #expect(response.header("Content-Type") == "text/javascript; charset=utf-8")
+        #expect(response.header("Vary") == "Accept-Encoding")
+        if let coding {
+            #expect(response.header("ETag") == ETag.variant(identityTag, suffix: coding))
+            #expect(response.header("Accept-Ranges") == nil)
+        }
+        #expect(server.server.compressedCache.compressions == 0)  // sidecars are never recompressed
+    }
+
+    @Test func sidecarsServeAnyTypeAndIndexFiles() throws {
+        let directory = TempDirectory()
+        let server = try Self.makeSidecarServer(directory)
+        let photo = try get(server.port, "/photo.png", headers: ["Accept-Encoding: gzip"])
+        #expect(photo.header("Content-Encoding") == "gzip")
+        #expect(photo.header("Content-Type") == "image/png")
+        #expect(photo.body == Self.gzBytes)
+        let index = try get(server.port, "/dir/", headers: ["Accept-Encoding: br"])
+        #expect(index.header("Content-Encoding") == "br")
+        #expect(index.body == Self.brBytes)
+        // HEAD and 304 work on the sidecar variant too.
+        let tag = try #require(index.header("ETag"))
+        #expect(try get(server.port, "/dir/", headers: ["Accept-Encoding: br", "If-None-Match: \(tag)"]).status == 304)
+    }
+
+    @Test func staleSidecarsAreIgnored() throws {
+        let directory = TempDirectory()
+        let server = try Self.makeSidecarServer(directory)
+        let response = try get(server.port, "/stale.txt", headers: ["Accept-Encoding: gzip"])
+        #expect(response.header("Content-Encoding") == "gzip")
+        #expect(response.body != Self.gzBytes)
+        #expect(try Inflater.gunzip(response.body) == Array(String(repeating: "fresh text ", count: 100).utf8))
+    }
+
+    @Test func sidecarSymlinksLeavingTheRootAreNotServed() throws {
+        let directory = TempDirectory()
+        let server = try Self.makeSidecarServer(directory)
+        let response = try get(server.port, "/leak.txt", headers: ["Accept-Encoding: gzip"])
+        #expect(response.status == 200)
+        #expect(!response.text.contains("OUTSIDE SECRET"))
+        // Compressed on the fly from the real file instead.
+        #expect(try Inflater.gunzip(response.body) == Array(String(repeating: "leak? ", count: 100).utf8))
+        #expect(try get(server.port, "/leak.txt.gz").status == 404)
+    }
+
+    @Test func rangeRequestsIgnoreSidecars() throws {
+        let directory = TempDirectory()
+        let server = try Self.makeSidecarServer(directory)
+        let response = try get(server.port, "/app.js", headers: ["Accept-Encoding: br", "Range: bytes=0-7"])
+        #expect(response.status == 206)
+        #expect(response.header("Content-Encoding") == nil)
+        #expect(response.text == "function")
+    }
+}
