@@ -11,13 +11,13 @@ import Testing
     /// 4 KiB of compressible script.
     static let script = String(repeating: "function add(a, b) { return a + b; }\n", count: 110)
 
-    static func makeServer(_ directory: TempDirectory, siteA: String = "") throws -> TestServer {
+    static func makeServer(_ directory: TempDirectory, siteA: String = "", fileCacheMilliseconds: Int = 1000) throws -> TestServer {
         directory.write("a/app.js", script)
         directory.write("a/small.txt", "tiny")
         directory.write("a/image.png", [UInt8](repeating: 7, count: 4096))
         directory.write("a/data.json", String(repeating: "{\"k\": 1}\n", count: 100))
         directory.write("b/app.js", String(repeating: "let other = 2;\n", count: 100))
-        return try TestServer(directory: directory, siteA: siteA)
+        return try TestServer(directory: directory, siteA: siteA, fileCacheMilliseconds: fileCacheMilliseconds)
     }
 
     static let negotiationCases: [(label: String, header: String?, gzip: Bool)] = [
@@ -158,7 +158,7 @@ import Testing
 
     @Test func aChangedFileIsCompressedAgain() throws {
         let directory = TempDirectory()
-        let server = try Self.makeServer(directory)
+        let server = try Self.makeServer(directory, fileCacheMilliseconds: 0)
         let first = try get(server.port, "/app.js", headers: ["Accept-Encoding: gzip"])
         let changed = Self.script + "console.log(add(1, 2));\n"
         directory.write("a/app.js", changed)

@@ -73,7 +73,9 @@ final class TestServer {
 
     /// Starts a server for `configJSON` (a config.json text whose relative paths are
     /// inside the temp directory; "LISTEN" is replaced by an ephemeral address).
-    init(directory: TempDirectory, configJSON: String, workers: Int = 1) throws {
+    /// - Parameter fileCacheMilliseconds: the loops' FileCache lifetime; tests that change
+    ///   files while the server runs pass 0 (the production default is 1000).
+    init(directory: TempDirectory, configJSON: String, workers: Int = 1, fileCacheMilliseconds: Int = 1000) throws {
         self.directory = directory
         var text = configJSON.replacingAll("\"LISTEN\"", with: "\"127.0.0.1:0\"")
         if !text.contains("\"workers\"") {
@@ -82,14 +84,14 @@ final class TestServer {
         }
         configPath = directory.write("config.json", text)
         let config = try PluginRegistry.builtIn.configLoader.load(path: configPath)
-        server = try Server(config: config)
+        server = try Server(config: config, fileCacheMilliseconds: fileCacheMilliseconds)
         port = server.boundAddresses[0].port
     }
 
     /// A server with sites `a.test` (default, listing on) and `b.test`, both under the
     /// temp directory (`a/`, `b/`), plus optional extra site JSON and top-level keys.
     convenience init(directory: TempDirectory, siteA: String = "", siteB: String = "", topLevel: String = "",
-                     workers: Int = 1) throws {
+                     workers: Int = 1, fileCacheMilliseconds: Int = 1000) throws {
         directory.mkdir("a")
         directory.mkdir("b")
         let json = """
@@ -97,7 +99,7 @@ final class TestServer {
          "sites": [{"host": "a.test", "root": "a", "listing": true, "default": true \(siteA)},
                    {"host": "b.test", "root": "b" \(siteB)}]}
         """
-        try self.init(directory: directory, configJSON: json, workers: workers)
+        try self.init(directory: directory, configJSON: json, workers: workers, fileCacheMilliseconds: fileCacheMilliseconds)
     }
 
     deinit { server.stop(graceMilliseconds: 2000) }

@@ -1,0 +1,58 @@
+// Live tests of the loops' FileCache: a changed file is served as it was for at
+// most the cache lifetime, then as it is; 404s are cached the same way; a reload
+// forgets everything at once.
+import Glibc
+import Testing
+@testable import CompanionCore
+
+@Suite struct FileCacheTests {
+    static func waitUntil(_ deadlineMs: Int64, _ condition: () throws -> Bool) rethrows -> Bool {
+        while monotonicMilliseconds() < deadlineMs {
+            if try condition() { return true }
+            usleep(20_000)   // polling against a deadline, not a fixed sleep
+        }
+        return try condition()
+    }
+
+    @Test func changesAreVisibleWithinTheLifetime() throws {
+        let directory = TempDirectory()
+        directory.write("a/page.txt", "old")
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 300)
+        #expect(try get(server.port, "/page.txt").text == "old")
+        let changedAt = monotonicMilliseconds()
+        directory.write("a/page.txt", "new!")
+        directory.write("a/late.txt", "born")
+        let seen = try Self.waitUntil(changedAt + 2000) { try get(server.port, "/page.txt").text == "new!" }
+        #expect(seen)
+        #expect(monotonicMilliseconds() - changedAt < 1500)
+        // The body and its Content-Length always agree, whichever version is served.
+        let response = try get(server.port, "/page.txt")
+        #expect(Int(response.header("Content-Length") ?? "") == response.body.count)
+        #expect(try Self.waitUntil(changedAt + 2000) { try get(server.port, "/late.txt").status == 200 })
+    }
+
+    @Test func withoutACacheEveryRequestSeesTheDisk() throws {
+        let directory = TempDirectory()
+        directory.write("a/page.txt", "one")
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 0)
+        #expect(try get(server.port, "/page.txt").text == "one")
+        directory.write("a/page.txt", "two")
+        #expect(try get(server.port, "/page.txt").text == "two")
+    }
+
+    @Test func reloadForgetsCachedAnswers() throws {
+        let directory = TempDirectory()
+        directory.write("a/page.txt", "v1")
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        #expect(try get(server.port, "/missing.txt").status == 404)
+        #expect(try get(server.port, "/page.txt").text == "v1")
+        directory.write("a/page.txt", "v2")
+        directory.write("a/missing.txt", "here")
+        #expect(try get(server.port, "/page.txt").text == "v1")   // cached for a minute
+        let config = try PluginRegistry.builtIn.configLoader.load(path: server.configPath)
+        try server.server.reload(config)
+        // The reload reaches each loop through its mailbox; poll until it has.
+        #expect(try Self.waitUntil(monotonicMilliseconds() + 2000) { try get(server.port, "/page.txt").text == "v2" })
+        #expect(try get(server.port, "/missing.txt").text == "here")
+    }
+}
