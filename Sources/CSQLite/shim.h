@@ -15,3 +15,9 @@ static inline int companion_sqlite3_bind_blob_transient(sqlite3_stmt *stmt, int 
 static inline int companion_sqlite3_disable_memstatus(void) {
     return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
+
+/// SQLITE_STATIC is a macro cast too: the caller keeps the bytes alive and unchanged
+/// until the statement is stepped or the parameter rebound (the writer's row arena).
+static inline int companion_sqlite3_bind_text_static(sqlite3_stmt *stmt, int index, const char *text, int length) {
+    return sqlite3_bind_text(stmt, index, text, length, SQLITE_STATIC);
+}

@@ -15,6 +15,8 @@ final class AccessLogWorker {
     var insert: SQLiteStatement?
     /// `AccessLogSchema.batchInsertSQL`: 32 rows per execution.
     var batchInsert: SQLiteStatement?
+    /// Text of the rows being bound (see RowArena); owned by the writer thread.
+    let arena = RowArena()
     /// Device and inode of the open file, to notice the file or folder being removed.
     var fileIdentity: (dev: UInt, ino: UInt)?
     /// Records taken from the queue and not yet committed; kept across failures.
@@ -122,6 +124,7 @@ final class AccessLogWorker {
             defer { insert.reset(); batchInsert.reset() }
             var start = 0
             while held.count - start >= batch {
+                arena.reset(for: held[start..<start + batch])
                 for offset in 0..<batch {
                     bind(held[start + offset], to: batchInsert, firstIndex: Int32(offset * 14 + 1), anonymize: anonymize)
                 }
@@ -130,6 +133,7 @@ final class AccessLogWorker {
                 start += batch
             }
             while start < held.count {
+                arena.reset(for: held[start..<start + 1])
                 bind(held[start], to: insert, firstIndex: 1, anonymize: anonymize)
                 try insert.step()
                 insert.reset()
@@ -138,22 +142,26 @@ final class AccessLogWorker {
         }
     }
 
-    /// Binds one record's 14 columns starting at parameter `firstIndex`.
+    /// Binds one record's 14 columns starting at parameter `firstIndex`. Text goes
+    /// through `arena` (copied once, bound without SQLite copying it again); the arena
+    /// was sized for the rows of this statement execution before binding started.
     private func bind(_ record: AccessLogRecord, to statement: SQLiteStatement, firstIndex i: Int32, anonymize: Bool) {
-        statement.bind(UTCTime.storedText(epochMicros: record.timeMicros), at: i)
-        statement.bind(record.site, at: i + 1)
-        statement.bind(record.host, at: i + 2)
-        statement.bind(anonymize ? ClientAnonymizer.anonymize(record.client) : record.client, at: i + 3)
-        statement.bind(record.method, at: i + 4)
-        statement.bind(record.path, at: i + 5)
-        statement.bind(record.query, at: i + 6)
-        statement.bind(record.protocolVersion, at: i + 7)
+        let time = arena.take(UTCTime.storedTextLength)
+        UTCTime(epochMicros: record.timeMicros).writeStoredText(to: time)
+        statement.bindStatic(time, count: UTCTime.storedTextLength, at: i)
+        arena.bind(record.site, to: statement, at: i + 1)
+        arena.bind(record.host, to: statement, at: i + 2)
+        arena.bind(anonymize ? ClientAnonymizer.anonymize(record.client) : record.client, to: statement, at: i + 3)
+        arena.bind(record.method, to: statement, at: i + 4)
+        arena.bind(record.path, to: statement, at: i + 5)
+        arena.bind(record.query, to: statement, at: i + 6)
+        arena.bind(record.protocolVersion, to: statement, at: i + 7)
         statement.bind(record.status, at: i + 8)
         statement.bind(record.bytes, at: i + 9)
         statement.bind(record.durationMicros, at: i + 10)
-        statement.bind(record.referrer, at: i + 11)
-        statement.bind(record.userAgent, at: i + 12)
-        statement.bind(record.encoding, at: i + 13)
+        arena.bind(record.referrer, to: statement, at: i + 11)
+        arena.bind(record.userAgent, to: statement, at: i + 12)
+        arena.bind(record.encoding, to: statement, at: i + 13)
     }
 
     /// Schedules a retry with back-off and reports the problem once.

@@ -46,6 +46,17 @@ public final class SQLiteStatement {
     }
 
     /// Binds an integer (`sqlite3_bind_int64`).
+    /// Binds text without copying it (`SQLITE_STATIC`).
+    ///
+    /// The caller guarantees that `bytes` stay valid and unchanged until the statement
+    /// has been stepped (or the parameter rebound); the access-log writer uses an arena
+    /// that lives as long as the statement execution.
+    func bindStatic(_ bytes: UnsafePointer<UInt8>, count: Int, at index: Int32) {
+        bytes.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) {
+            _ = companion_sqlite3_bind_text_static(handle, index, $0, Int32(count))
+        }
+    }
+
     public func bind(_ value: Int64, at index: Int32) {
         sqlite3_bind_int64(handle, index, value)
     }

@@ -42,6 +42,28 @@ public struct UTCTime: Equatable, Sendable {
         "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(micros / 1000, 3))Z"
     }
 
+    /// Writes the stored form (24 bytes, `YYYY-MM-DDTHH:MM:SS.mmmZ`) at `out` without
+    /// building a String: the access-log writer does this once per row.
+    public func writeStoredText(to out: UnsafeMutablePointer<UInt8>) {
+        @inline(__always) func put(_ value: Int, _ width: Int, _ at: Int) {
+            var v = value
+            for i in stride(from: at + width - 1, through: at, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+                v /= 10
+            }
+        }
+        put(year, 4, 0); out[4] = UInt8(ascii: "-")
+        put(month, 2, 5); out[7] = UInt8(ascii: "-")
+        put(day, 2, 8); out[10] = UInt8(ascii: "T")
+        put(hour, 2, 11); out[13] = UInt8(ascii: ":")
+        put(minute, 2, 14); out[16] = UInt8(ascii: ":")
+        put(second, 2, 17); out[19] = UInt8(ascii: ".")
+        put(micros / 1000, 3, 20); out[23] = UInt8(ascii: "Z")
+    }
+
+    /// The length of the stored form.
+    public static let storedTextLength = 24
+
     /// The stored form of an epoch-microsecond time.
     public static func storedText(epochMicros: Int64) -> String {
         UTCTime(epochMicros: epochMicros).storedText
