@@ -10,6 +10,12 @@ extension AccessLogRecord {
     /// Call it on the connection's thread when the response is done, not while parsing.
     /// Validity follows RFC 3629 §4: no overlong forms, no surrogates, nothing above U+10FFFF.
     public static func loggable<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+        // Fast path, once per logged field of every request: valid UTF-8 straight from the
+        // caller's contiguous bytes, without an intermediate array.
+        if let valid = bytes.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) }),
+           let text = valid {
+            return text
+        }
         let array = Array(bytes)
         if let text = String(validating: array, as: UTF8.self) { return text }
         var out: [UInt8] = []

@@ -150,18 +150,27 @@ final class AccessLogWorker {
         UTCTime(epochMicros: record.timeMicros).writeStoredText(to: time)
         statement.bindStatic(time, count: UTCTime.storedTextLength, at: i)
         arena.bind(record.site, to: statement, at: i + 1)
-        arena.bind(record.host, to: statement, at: i + 2)
         arena.bind(anonymize ? ClientAnonymizer.anonymize(record.client) : record.client, to: statement, at: i + 3)
-        arena.bind(record.method, to: statement, at: i + 4)
-        arena.bind(record.path, to: statement, at: i + 5)
-        arena.bind(record.query, to: statement, at: i + 6)
         arena.bind(record.protocolVersion, to: statement, at: i + 7)
         statement.bind(record.status, at: i + 8)
         statement.bind(record.bytes, at: i + 9)
         statement.bind(record.durationMicros, at: i + 10)
-        arena.bind(record.referrer, to: statement, at: i + 11)
-        arena.bind(record.userAgent, to: statement, at: i + 12)
         arena.bind(record.encoding, to: statement, at: i + 13)
+        if let raw = record.raw {
+            arena.bindLoggable(raw.head, raw.host, to: statement, at: i + 2)
+            arena.bindLoggable(raw.head, raw.method, to: statement, at: i + 4)
+            arena.bindLoggable(raw.head, raw.path, to: statement, at: i + 5)
+            arena.bindLoggable(raw.head, raw.query, to: statement, at: i + 6)
+            arena.bindLoggable(raw.head, raw.referrer, to: statement, at: i + 11)
+            arena.bindLoggable(raw.head, raw.userAgent, to: statement, at: i + 12)
+        } else {
+            arena.bind(record.host, to: statement, at: i + 2)
+            arena.bind(record.method, to: statement, at: i + 4)
+            arena.bind(record.path, to: statement, at: i + 5)
+            arena.bind(record.query, to: statement, at: i + 6)
+            arena.bind(record.referrer, to: statement, at: i + 11)
+            arena.bind(record.userAgent, to: statement, at: i + 12)
+        }
     }
 
     /// Schedules a retry with back-off and reports the problem once.

@@ -26,7 +26,7 @@ final class RowArena {
             needed += UTCTime.storedTextLength + record.client.utf8.count
                 + length(record.site) + length(record.host) + length(record.method) + length(record.path)
                 + length(record.query) + length(record.protocolVersion) + length(record.referrer)
-                + length(record.userAgent) + length(record.encoding)
+                + length(record.userAgent) + length(record.encoding) + (record.raw?.maximumTextLength ?? 0)
                 + 64   // anonymised client text may differ in length from the original
         }
         if needed > capacity {
@@ -41,6 +41,34 @@ final class RowArena {
         precondition(used + count <= capacity, "RowArena sized too small")
         defer { used += count }
         return storage + used
+    }
+
+    /// Copies raw request bytes into the arena as log text (valid UTF-8 as is, other
+    /// bytes as `\xHH`, SPEC §5) and binds it; NULL for a nil range.
+    func bindLoggable(_ head: [UInt8], _ range: Range<Int>?, to statement: SQLiteStatement, at index: Int32) {
+        guard let range else {
+            statement.bind(nil as String?, at: index)
+            return
+        }
+        let slice = head[range]
+        let start = take(0)
+        var count = 0
+        if range.isEmpty {
+            count = 0
+        } else if slice.allSatisfy({ $0 < 0x80 }) {
+            let slot = take(range.count)
+            slice.withUnsafeBufferPointer { slot.initialize(from: $0.baseAddress!, count: range.count) }
+            count = range.count
+        } else {
+            let text = AccessLogRecord.loggable(slice)
+            var utf8 = text
+            utf8.withUTF8 { bytes in
+                let slot = take(bytes.count)
+                if let base = bytes.baseAddress { slot.initialize(from: base, count: bytes.count) }
+                count = bytes.count
+            }
+        }
+        statement.bindStatic(start, count: count, at: index)
     }
 
     /// Copies `text` into the arena and binds it (NULL for nil).

@@ -13,19 +13,21 @@ struct AccessLogMiddleware: Middleware {
     }
 
     /// The record for `head`; time, status, bytes and duration are filled in later.
+    /// The request's text fields stay bytes (`raw`) until the writer thread stores them.
     static func record(for head: RequestHead, site: Site?, client: String, encoding: String?) -> AccessLogRecord {
         var record = AccessLogRecord(timeMicros: 0, client: client, status: 0, bytes: 0, durationMicros: 0)
         record.site = site?.name
-        record.host = head.value(.host).map(loggable)
-        record.method = loggable(head.bytes[head.methodBytes])
-        record.path = loggable(head.isAsteriskForm ? head.bytes[head.target] : head.bytes[head.path])
-        record.query = head.query.map { loggable(head.bytes[$0]) }
         record.protocolVersion = head.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
-        record.referrer = head.value(.referer).map(loggable)
-        record.userAgent = head.value(.userAgent).map(loggable)
         record.encoding = encoding
+        record.raw = RawRequestFields(
+            head: head.bytes,
+            host: head.firstField(.host)?.value,
+            method: head.methodBytes,
+            path: head.isAsteriskForm ? head.target : head.path,
+            query: head.query,
+            referrer: head.firstField(.referer)?.value,
+            userAgent: head.firstField(.userAgent)?.value)
         return record
     }
 
-    private static func loggable(_ bytes: ArraySlice<UInt8>) -> String { AccessLogRecord.loggable(bytes) }
 }

@@ -77,6 +77,24 @@ import Testing
         for (row, want) in zip(rows, expected) { #expect(row == want) }
     }
 
+    @Test func bytesThatAreNotUTF8AreStoredAsHexEscapes() throws {
+        let directory = TempDirectory()
+        directory.write("a/index.html", "x")
+        let server = try TestServer(directory: directory, topLevel: "\"accessLog\": {\"sqlite\": \"log.sqlite\"},")
+        let connection = try TestConnection(port: server.port)
+        var request = Array("GET /index.html?q=%C3%A9 HTTP/1.1\r\nHost: a.test\r\nUser-Agent: caf".utf8)
+        request += [0xC3, 0xA9, 0x20, 0xFF, 0x2F, 0x31]   // "é", a lone 0xFF, "/1"
+        request += Array("\r\nConnection: close\r\n\r\n".utf8)
+        connection.send(request)
+        #expect(try connection.readResponse().status == 200)
+        server.server.stop()
+        let rows = try Self.rows(directory.path + "/log.sqlite")
+        #expect(rows.count == 1)
+        #expect(rows.first?.userAgent == "caf\u{E9} \\xFF/1")
+        #expect(rows.first?.query == "q=%C3%A9")
+        #expect(rows.first?.path == "/index.html")
+    }
+
     @Test func rowsAreVisibleWhileRunning() throws {
         let directory = TempDirectory()
         directory.write("a/index.html", "hello")
