@@ -76,6 +76,39 @@ public final class AccessLogWriter: Sendable {
         if shouldWake { channel.work.signal() }
     }
 
+    /// Queues a batch of records under one lock (an event loop hands over what its turn
+    /// produced) and leaves `records` empty with its capacity for the next turn. When the
+    /// queue is empty the arrays are swapped, so no record is copied.
+    public func append(contentsOf records: inout [AccessLogRecord]) {
+        guard !records.isEmpty else { return }
+        let limit = settings.maxQueuedRecords
+        let threshold = channel.wakeThreshold
+        let shouldWake = channel.state.withLock { state -> Bool in
+            let room = state.isClosed ? 0 : max(0, limit - state.queue.count)
+            let taken = min(room, records.count)
+            let dropped = records.count - taken
+            let before = state.queue.count
+            if dropped == 0 && state.queue.isEmpty {
+                swap(&state.queue, &records)
+            } else if taken > 0 {
+                state.queue.append(contentsOf: records[0..<taken])
+            }
+            state.accepted += taken
+            var wake = before < threshold && state.queue.count >= threshold
+            if dropped > 0 {
+                state.dropped += dropped
+                state.episodeDropped += dropped
+                if !state.isDropping {
+                    state.isDropping = true
+                    wake = true
+                }
+            }
+            return wake
+        }
+        records.removeAll(keepingCapacity: true)
+        if shouldWake { channel.work.signal() }
+    }
+
     /// Blocks until every record appended before the call is committed (or, if
     /// the writer has stopped, given up). For tests and config reload.
     ///

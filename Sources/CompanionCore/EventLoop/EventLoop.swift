@@ -31,9 +31,16 @@ final class EventLoop: @unchecked Sendable {
 
     private(set) var state: ServerState
     var dates = DateCache()
+    /// Access-log records completed during this loop turn; handed to the writer in one
+    /// batch at the end of the turn (one lock per turn instead of one per request).
+    private var completedLogs: [AccessLogRecord] = []
+
     /// Resolved files of this loop's requests (see FileCache.swift).
     let fileCache: FileCache
     private(set) var nowMs: Int64 = monotonicMilliseconds()
+    /// Wall clock minus monotonic clock, in microseconds, refreshed every loop turn:
+    /// turns a request's monotonic start into its wall-clock time without a clock read.
+    private(set) var wallClockOffsetMicros: Int64 = wallClockMicroseconds() - monotonicMicroseconds()
     private(set) var isStopping = false
     private var stopDeadline: Int64 = 0
 
@@ -70,20 +77,38 @@ final class EventLoop: @unchecked Sendable {
             } catch {
                 writeLineToStandardError("companion: loop \(index): \(error)")
             }
+            handOverLogs()
             nowMs = monotonicMilliseconds()
             dates.refresh()
+            wallClockOffsetMicros = wallClockMicroseconds() - monotonicMicroseconds()
             drainMailbox()
             fireDeadlines()
             resumeAcceptingIfDue()
+            handOverLogs()   // timeouts and closes above may have completed records
             if isStopping {
                 if connectionCount == 0 { break }
                 if nowMs >= stopDeadline {
                     for connection in connections { connection?.close() }
+                    handOverLogs()
                     break
                 }
             }
         }
         listeners.removeAll()
+    }
+
+    /// Queues a completed access-log record; it reaches the writer at the end of this turn.
+    func log(_ record: AccessLogRecord) {
+        completedLogs.append(record)
+    }
+
+    private func handOverLogs() {
+        guard !completedLogs.isEmpty else { return }
+        if let writer = state.accessLog {
+            writer.append(contentsOf: &completedLogs)
+        } else {
+            completedLogs.removeAll(keepingCapacity: true)
+        }
     }
 
     private func nextTimeout() -> Int32 {

@@ -249,8 +249,7 @@ final class Connection {
         enqueue(finalized.body, head: out)
         if !keepAlive { closeAfterWrite = true }
         if state.accessLog != nil {
-            var record = response.logRecord
-                ?? AccessLogMiddleware.record(for: head, site: site, client: client, encoding: response.contentEncoding)
+            var record = AccessLogRecorder.record(for: head, site: site, client: client, encoding: response.contentEncoding)
             record.timeMicros = requestWallClockMicros()
             record.status = finalized.status.code
             inFlight.append(InFlight(total: headLength + finalized.bodyLength, headLength: headLength,
@@ -439,11 +438,11 @@ final class Connection {
         }
     }
 
-    private func completeLog(_ entry: InFlight) {
-        guard var record = entry.record, let writer = loop.state.accessLog else { return }
+    private func completeLog(_ entry: consuming InFlight) {
+        guard var record = entry.record.take() else { return }
         record.bytes = max(0, entry.sent - entry.headLength)
         record.durationMicros = Int(max(0, monotonicMicroseconds() - entry.startMicros))
-        writer.append(record)
+        loop.log(record)
     }
 
     // MARK: - Closing and timeouts
@@ -497,9 +496,10 @@ final class Connection {
         }
     }
 
-    /// The wall-clock time at which the current request's first byte was read.
+    /// The wall-clock time at which the current request's first byte was read (the loop
+    /// keeps the wall-minus-monotonic offset, so this costs no clock read).
     private func requestWallClockMicros() -> Int64 {
-        wallClockMicroseconds() - (monotonicMicroseconds() - requestStartMicros)
+        requestStartMicros + loop.wallClockOffsetMicros
     }
 
     /// Graceful shutdown: idle connections close now; busy ones finish their

@@ -1,6 +1,7 @@
 // Chain: the only place that knows the order of the stages (SPEC §4):
 //
-//   1. access log   (AccessLogMiddleware: stamps the request for its record)
+//   1. access log   (AccessLogRecorder, wrapped around the chain by the connection:
+//                    a row needs the final status and the bytes actually sent)
 //   2. plugins      (the site's `plugins`, in config order)
 //   3. gzip         (GzipMiddleware: negotiation, cache, sidecars)
 //   4. index        (IndexMiddleware: "/dir/" → "/dir/index.html")
@@ -14,10 +15,9 @@ public struct Chain: Sendable {
     let stages: [any Middleware]
 
     /// Composes the stages in SPEC §4 order.
-    init(accessLog: (any Middleware)?, plugins: [any Middleware], gzip: (any Middleware)?,
+    init(plugins: [any Middleware], gzip: (any Middleware)?,
          index: any Middleware, listing: (any Middleware)?, staticFiles: any Middleware) {
         var stages: [any Middleware] = []
-        if let accessLog { stages.append(accessLog) }
         stages.append(contentsOf: plugins)
         if let gzip { stages.append(gzip) }
         stages.append(index)

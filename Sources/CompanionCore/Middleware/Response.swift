@@ -30,8 +30,6 @@ public struct Response: Sendable {
     public var body: ResponseBody
     /// For a file representation: its normalised path inside the site (gzip and sidecars use it).
     public var filePath: String?
-    /// Filled by AccessLogMiddleware (when the site logs); the connection completes it.
-    var logRecord: AccessLogRecord?
 
     public init(status: HTTPStatus, body: ResponseBody = .empty) {
         self.status = status

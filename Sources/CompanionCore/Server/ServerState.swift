@@ -39,7 +39,6 @@ public final class ServerState: Sendable {
                 }
             }
             let chain = Chain(
-                accessLog: accessLog == nil ? nil : AccessLogMiddleware(),
                 plugins: stages,
                 gzip: siteConfig.gzip.enabled
                     ? GzipMiddleware(settings: siteConfig.gzip, cache: gzipCache, queue: compressionQueue,

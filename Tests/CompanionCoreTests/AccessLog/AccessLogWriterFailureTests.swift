@@ -50,6 +50,32 @@ import Testing
         #expect(report.count(containing: "again; 5 held records written") == 1)
     }
 
+    @Test func batchesFromTheLoopsAreCountedLikeSingleRecords() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        var settings = testSettings(folder, report)
+        settings.maxQueuedRecords = 10
+        let writer = try AccessLogWriter(settings: settings)
+        let other = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        try other.execute("BEGIN EXCLUSIVE")
+        var batch = [sampleRecord(0)]
+        writer.append(contentsOf: &batch)
+        #expect(batch.isEmpty)
+        #expect(waitUntil(seconds: 5) { report.count(containing: "cannot write") == 1 })
+        // 25 records in three batches while the writer holds one: 10 fit, 15 are dropped.
+        for range in [1..<9, 9..<20, 20..<26] {
+            batch = range.map(sampleRecord)
+            writer.append(contentsOf: &batch)
+            #expect(batch.isEmpty)
+        }
+        #expect(writer.droppedCount == 15)
+        try other.execute("COMMIT")
+        writer.shutdown()
+        #expect(rowCount(settings.path) == 11)
+        #expect(report.count(containing: "dropped 15 records while the queue was full") == 1)
+    }
+
     @Test func fullQueueDropsCountsAndReportsOncePerEpisode() throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
