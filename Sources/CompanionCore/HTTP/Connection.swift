@@ -50,6 +50,8 @@ final class Connection {
     private var inFlight: [InFlight] = []
     private var spare: [UInt8] = []
     private(set) var closeAfterWrite = false
+    /// Set by error responses to requests that were not read to the end.
+    private var mustLinger = false
     private var lingering = false
     private(set) var isClosed = false
 
@@ -66,7 +68,8 @@ final class Connection {
         self.token = token
         self.client = client
         self.loop = loop
-        self.buffer = [UInt8](repeating: 0, count: 4096)
+        // The bytes are always written by read(2) before they are parsed: no need to zero them.
+        self.buffer = [UInt8](unsafeUninitializedCapacity: 4096) { _, count in count = 4096 }
         self.lastActivityMs = now
     }
 
@@ -211,6 +214,7 @@ final class Connection {
         servedAny = true
         var keepAlive = head.isKeepAlive && !loop.isStopping
         if head.contentLength > state.config.limits.maxBodyBytes {
+            mustLinger = true   // the body we refuse may still be arriving
             respond(.error(.contentTooLarge), head: head, site: nil, keepAlive: false, state: state)
             return
         }
@@ -266,6 +270,7 @@ final class Connection {
                                                      dates: &loop.dates, into: &out)
         queueBytes(out, more: false)
         closeAfterWrite = true
+        mustLinger = true
         readStart = 0
         readEnd = 0
         if state.accessLog != nil {
@@ -410,7 +415,14 @@ final class Connection {
         }
         if isClosed || !output.isEmpty { return }
         if closeAfterWrite {
-            startLingeringClose()
+            // Like nginx's `lingering_close on`: linger only when the client may still be
+            // sending (an error answered before its request was read, or bytes left in our
+            // buffer); a plain `Connection: close` exchange closes at once.
+            if mustLinger || readEnd > readStart || discardRemaining > 0 || peerClosed == false && socketMayHaveData {
+                startLingeringClose()
+            } else {
+                close()
+            }
             return
         }
         if peerClosed {
