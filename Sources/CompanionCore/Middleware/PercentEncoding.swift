@@ -1,38 +1,21 @@
-// PercentEncoding: encoders for building URLs from decoded paths (Location headers)
-// and a lenient decoder for query parameters. Request paths are decoded by
+// PercentEncoding: the encoder for building URLs from decoded paths (Location
+// headers) and a lenient decoder for query parameters. Request paths are decoded by
 // PathNormalizer, which is strict; this file is for values we generate or only read.
 
 enum PercentEncoding {
-    /// Encodes a decoded path for use in a URL: keeps "/", unreserved characters and
-    /// the sub-delimiters that are safe in a path; everything else becomes %XX.
+    /// Encodes a decoded path for use in a URL (a Location header): each segment with
+    /// the listing's segment encoder (unreserved bytes kept, everything else %XX), the
+    /// slashes kept.
     static func encodePath(_ path: String) -> String {
         var out = [UInt8]()
         out.reserveCapacity(path.utf8.count)
-        let hex = Array("0123456789ABCDEF".utf8)
-        for byte in path.utf8 {
-            if isPathSafe(byte) {
-                out.append(byte)
-            } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0x0F)])
-            }
+        var first = true
+        for segment in path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            if !first { out.append(UInt8(ascii: "/")) }
+            first = false
+            ListingEscaper.appendPathSegment(segment, into: &out)
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func isPathSafe(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"),
-             UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
-             UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
-             UInt8(ascii: "="), UInt8(ascii: ":"), UInt8(ascii: "@"):
-            return true
-        default:
-            return false
-        }
     }
 
     /// Decodes a query component ("+" is a space); invalid escapes stay as written.

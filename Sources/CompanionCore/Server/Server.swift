@@ -25,6 +25,9 @@ public final class Server: Sendable {
     public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
                 fileCacheMilliseconds: Int = 1000) throws(ServerError) {
         self.plugins = plugins
+        // sendfile(2) has no MSG_NOSIGNAL: a client that goes away mid-body would kill the
+        // process with SIGPIPE. Every server (the CLI's or an embedding program's) ignores it.
+        signal(SIGPIPE, SIG_IGN)
         Self.raiseOpenFileLimit()
         let workers = max(1, config.workers)
         var writer: AccessLogWriter?
