@@ -107,23 +107,9 @@ public struct LogFormatter: Sendable {
         }
     }
 
-    /// RFC 8259 §7: escape `"`, `\` and control characters; the rest is UTF-8 as is.
+    /// RFC 8259 §7: a JSON string literal (one escaper for the project: JSONValue's).
     func jsonString(_ value: String?) -> String {
         guard let value else { return "null" }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16, uppercase: false)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        return "\"" + JSONValue.escapeForMessage(value) + "\""
     }
 }

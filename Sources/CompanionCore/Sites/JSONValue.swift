@@ -104,7 +104,8 @@ extension JSONValue {
         return String(d)
     }
 
-    /// Escapes quotes, backslashes and control characters so a message stays on one line.
+    /// Escapes quotes, backslashes, control characters and DEL as JSON does (RFC 8259 §7),
+    /// so a value stays on one line in a message or inside a JSON string literal.
     static func escapeForMessage(_ s: String) -> String {
         var out = ""
         for scalar in s.unicodeScalars {
@@ -116,7 +117,7 @@ extension JSONValue {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16, uppercase: true)
+                    let hex = String(scalar.value, radix: 16, uppercase: false)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(scalar)
