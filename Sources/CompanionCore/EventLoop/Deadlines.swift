@@ -12,7 +12,6 @@ struct DeadlineHeap {
 
     private(set) var entries: [Entry] = []
 
-    var isEmpty: Bool { entries.isEmpty }
     var earliest: Int64? { entries.first?.at }
 
     mutating func push(_ entry: Entry) {

@@ -73,8 +73,6 @@ final class Connection {
         self.lastActivityMs = now
     }
 
-    var hasWorkInFlight: Bool { !output.isEmpty || (readEnd > readStart && !lingering) }
-
     // MARK: - Events
 
     func handleEvents(_ events: IOEvents) {

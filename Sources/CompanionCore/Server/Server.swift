@@ -146,12 +146,6 @@ public final class Server: Sendable {
         accessLog?.shutdown()
     }
 
-    /// Blocks until every loop has returned (after `stop`).
-    public func waitUntilStopped() { group.join() }
-
     /// The gzip cache shared by all loops (tests read its counters).
     public var compressedCache: GzipCache { gzipCache }
-
-    /// The access-log writer, if logging is on (tests flush it).
-    public var accessLogWriter: AccessLogWriter? { accessLog }
 }
