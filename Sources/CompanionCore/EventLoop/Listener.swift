@@ -18,6 +18,20 @@ public final class Listener: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Fills `address` (a sockaddr_in or sockaddr_in6) with `fill`, which returns
+    /// inet_pton's result for `host`, then binds `fd` to it.
+    private static func bind<Address>(_ fd: Int32, _ address: Address, host: String,
+                                      fill: (inout Address) -> Int32) throws(Errno) {
+        var address = address
+        guard fill(&address) == 1 else { throw Errno(code: EINVAL, call: "inet_pton(\(host))") }
+        let length = socklen_t(MemoryLayout<Address>.size)
+        try withUnsafePointer(to: &address) { pointer throws(Errno) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa throws(Errno) in
+                _ = try Syscall.check("bind") { Glibc.bind(fd, sa, length) }
+            }
+        }
+    }
+
     /// socket + SO_REUSEADDR + SO_REUSEPORT + bind + listen. The returned listener's
     /// address carries the actual port (port 0 picks one).
     public static func bind(_ address: ListenAddress, backlog: Int32 = 4096) throws(Errno) -> Listener {
@@ -30,30 +44,16 @@ public final class Listener: @unchecked Sendable {
             try Socket.setOption(fd, level: SOL_SOCKET, name: SO_REUSEPORT, value: 1)
             if address.isIPv6 {
                 try Socket.setOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
-            }
-            if address.isIPv6 {
-                var sin6 = sockaddr_in6()
-                sin6.sin6_family = sa_family_t(AF_INET6)
-                sin6.sin6_port = UInt16(address.port).bigEndian
-                guard inet_pton(AF_INET6, address.host, &sin6.sin6_addr) == 1 else {
-                    throw Errno(code: EINVAL, call: "inet_pton(\(address.host))")
-                }
-                try withUnsafePointer(to: &sin6) { pointer throws(Errno) in
-                    try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa throws(Errno) in
-                        _ = try Syscall.check("bind") { Glibc.bind(fd, sa, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-                    }
+                try bind(fd, sockaddr_in6(), host: address.host) { sin6 in
+                    sin6.sin6_family = sa_family_t(AF_INET6)
+                    sin6.sin6_port = UInt16(address.port).bigEndian
+                    return inet_pton(AF_INET6, address.host, &sin6.sin6_addr)
                 }
             } else {
-                var sin = sockaddr_in()
-                sin.sin_family = sa_family_t(AF_INET)
-                sin.sin_port = UInt16(address.port).bigEndian
-                guard inet_pton(AF_INET, address.host, &sin.sin_addr) == 1 else {
-                    throw Errno(code: EINVAL, call: "inet_pton(\(address.host))")
-                }
-                try withUnsafePointer(to: &sin) { pointer throws(Errno) in
-                    try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa throws(Errno) in
-                        _ = try Syscall.check("bind") { Glibc.bind(fd, sa, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
+                try bind(fd, sockaddr_in(), host: address.host) { sin in
+                    sin.sin_family = sa_family_t(AF_INET)
+                    sin.sin_port = UInt16(address.port).bigEndian
+                    return inet_pton(AF_INET, address.host, &sin.sin_addr)
                 }
             }
             try Syscall.check("listen") { listen(fd, backlog) }
