@@ -22,7 +22,7 @@ extension AccessLogRecord {
         out.reserveCapacity(array.count + 8)
         var index = 0
         while index < array.count {
-            let length = validSequenceLength(array, at: index)
+            let length = UTF8Validation.validSequenceLength(array, at: index)
             if length > 0 {
                 out.append(contentsOf: array[index..<index + length])
                 index += length
@@ -33,12 +33,39 @@ extension AccessLogRecord {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// UTF-8 checks on raw bytes (RFC 3629 §4: no overlong forms, no surrogates,
+/// nothing above U+10FFFF), for the log's `\xHH` rule.
+enum UTF8Validation {
+    /// Whether all of `bytes` is valid UTF-8. ASCII, the common case, is checked eight bytes at a time.
+    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        var i = 0
+        let count = bytes.count
+        while i + 8 <= count {
+            let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            if word & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < count {
+            if base[i] < 0x80 {
+                i += 1
+                continue
+            }
+            let length = validSequenceLength(bytes, at: i)
+            if length == 0 { return false }
+            i += length
+        }
+        return true
+    }
 
     /// Length of the valid UTF-8 sequence starting at `index`, or 0 when the byte there does not start one.
-    static func validSequenceLength(_ b: [UInt8], at index: Int) -> Int {
+    static func validSequenceLength<Bytes: RandomAccessCollection<UInt8>>(_ b: Bytes, at index: Int) -> Int
+    where Bytes.Index == Int {
         let lead = b[index]
         func continuation(_ offset: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool {
-            index + offset < b.count && range.contains(b[index + offset])
+            index + offset < b.endIndex && range.contains(b[index + offset])
         }
         switch lead {
         case 0x00...0x7F: return 1

@@ -1,8 +1,9 @@
-// AccessLogRecord: one row of the access log as the server hands it to the
-// writer, and AccessLogSettings, the `accessLog` part of config.json.
-// Values are plain Strings made once per response, off the parsing hot path.
+// AccessLogRecord: one row of the access log as a value with Strings (the public
+// form, for `AccessLogWriter.append` and tests; the server itself writes rows
+// straight into an AccessLogBatch), and AccessLogSettings, the `accessLog` part
+// of config.json.
 
-/// One response, as the connection code reports it to `AccessLogWriter.append`.
+/// One response, as a caller of `AccessLogWriter.append` reports it.
 ///
 /// Fields follow the `requests` columns of SPEC §5. Unknown values (a request
 /// that failed to parse) are nil; `time`, `client`, `status`, `bytes` and
@@ -35,11 +36,6 @@ public struct AccessLogRecord: Sendable, Equatable {
     public var userAgent: String?
     /// `gzip`, `br`, `zstd`, or nil for identity.
     public var encoding: String?
-    /// The request-side text fields as ranges of the raw request head, turned into text
-    /// by the writer thread instead of the event loop (one reference instead of six
-    /// Strings per request). When set, `host`, `method`, `path`, `query`, `referrer`
-    /// and `userAgent` are nil and these take their place.
-    var raw: RawRequestFields?
 
     public init(
         timeMicros: Int64, site: String? = nil, host: String? = nil, client: String,
@@ -86,22 +82,5 @@ public struct AccessLogSettings: Sendable, Equatable {
     public static func == (lhs: AccessLogSettings, rhs: AccessLogSettings) -> Bool {
         lhs.path == rhs.path && lhs.flushMs == rhs.flushMs && lhs.retainDays == rhs.retainDays
             && lhs.anonymizeClients == rhs.anonymizeClients && lhs.maxQueuedRecords == rhs.maxQueuedRecords
-    }
-}
-
-/// Ranges of one request head's bytes that the access log stores (see `AccessLogRecord.raw`).
-struct RawRequestFields: Sendable, Equatable {
-    let head: [UInt8]
-    let host: Range<Int>?
-    let method: Range<Int>
-    let path: Range<Int>
-    let query: Range<Int>?
-    let referrer: Range<Int>?
-    let userAgent: Range<Int>?
-
-    /// Upper bound of the text these fields can become (`\xHH` quadruples a byte).
-    var maximumTextLength: Int {
-        @inline(__always) func length(_ range: Range<Int>?) -> Int { (range?.count ?? 0) * 4 }
-        return length(host) + length(method) + length(path) + length(query) + length(referrer) + length(userAgent)
     }
 }

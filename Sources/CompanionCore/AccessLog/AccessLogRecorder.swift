@@ -2,28 +2,57 @@
 // a Middleware: a row needs the final status (after conditionals and ranges, which
 // are applied after the chain), the body bytes actually sent and the time to the
 // last byte queued, and no stage sees those. So the connection wraps the whole
-// chain: it makes the record here when a response is queued (requests that never
-// reached a site, e.g. parse errors, included), completes it as bytes are written
-// and hands it to the AccessLogWriter. Measured: carrying the record through the
-// stages inside Response cost ~0.5 µs per request in copies.
+// chain: it writes the row here when a response is queued (requests that never
+// reached a site, e.g. parse errors, included) into its pending rows, completes it
+// with the bytes sent when the response is written, and moves it to its loop's
+// batch for the AccessLogWriter. Measured: carrying the record through the stages
+// inside Response cost ~0.5 µs per request in copies.
 
 enum AccessLogRecorder {
-    /// The record for `head`; time, status, bytes and duration are filled in later.
-    /// The request's text fields stay bytes (`raw`) until the writer thread stores them.
-    static func record(for head: RequestHead, site: Site?, client: String, encoding: String?) -> AccessLogRecord {
-        var record = AccessLogRecord(timeMicros: 0, client: client, status: 0, bytes: 0, durationMicros: 0)
-        record.site = site?.name
-        record.protocolVersion = head.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
-        record.encoding = encoding
-        record.raw = RawRequestFields(
-            head: head.bytes,
-            host: head.firstField(.host)?.value,
-            method: head.methodBytes,
-            path: head.isAsteriskForm ? head.target : head.path,
-            query: head.query,
-            referrer: head.firstField(.referer)?.value,
-            userAgent: head.firstField(.userAgent)?.value)
-        return record
+    /// Appends the row for `head` to `batch`; bytes and duration are set when it completes.
+    /// The request's text fields are copied as raw bytes; the writer thread turns them into text.
+    static func appendRow(for head: RequestHead, site: Site?, client: String, encoding: String?,
+                          status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
+        let version: StaticString = head.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
+        let host = head.firstField(.host)?.value
+        let referrer = head.firstField(.referer)?.value
+        let userAgent = head.firstField(.userAgent)?.value
+        let path = head.isAsteriskForm ? head.target : head.path
+        head.bytes.withUnsafeBytes { raw in
+            @inline(__always) func slice(_ range: Range<Int>?) -> AccessLogBatch.Text {
+                guard let range else { return nil }
+                return UnsafeRawBufferPointer(rebasing: raw[range])
+            }
+            withText(site?.name) { siteText in
+                withText(client) { clientText in
+                    withText(encoding) { encodingText in
+                        batch.appendRow(
+                            timeMicros: timeMicros, status: status, bytes: 0, durationMicros: 0,
+                            siteText, slice(host), clientText, slice(head.methodBytes), slice(path), slice(head.query),
+                            UnsafeRawBufferPointer(start: version.utf8Start, count: version.utf8CodeUnitCount),
+                            slice(referrer), slice(userAgent), encodingText)
+                    }
+                }
+            }
+        }
     }
 
+    /// The row of a request that was not parsed: time, client and status only.
+    static func appendBareRow(client: String, status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
+        withText(client) { clientText in
+            batch.appendRow(timeMicros: timeMicros, status: status, bytes: 0, durationMicros: 0,
+                            nil, nil, clientText, nil, nil, nil, nil, nil, nil, nil)
+        }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `text` (nil for nil), without copying native Strings.
+    @inline(__always)
+    private static func withText(_ text: String?, _ body: (AccessLogBatch.Text) -> Void) {
+        guard let text else { return body(nil) }
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { body(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { body($0) }
+        }
+    }
 }

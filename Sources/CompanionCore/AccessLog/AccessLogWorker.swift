@@ -15,12 +15,12 @@ final class AccessLogWorker {
     var insert: SQLiteStatement?
     /// `AccessLogSchema.batchInsertSQL`: 32 rows per execution.
     var batchInsert: SQLiteStatement?
-    /// Text of the rows being bound (see RowArena); owned by the writer thread.
+    /// Scratch text of the rows being bound (see RowArena); owned by the writer thread.
     let arena = RowArena()
     /// Device and inode of the open file, to notice the file or folder being removed.
     var fileIdentity: (dev: UInt, ino: UInt)?
-    /// Records taken from the queue and not yet committed; kept across failures.
-    var held: [AccessLogRecord] = []
+    /// Rows taken from the queue and not yet committed; kept across failures.
+    var held = AccessLogBatch()
     /// The problem last reported on stderr, nil while writing works.
     var problem: String?
     var failures = 0
@@ -108,7 +108,9 @@ final class AccessLogWorker {
             try ensureOpen()
             try insertHeld()
             let count = held.count
-            held.removeAll(keepingCapacity: true)
+            held.removeAll()
+            // After a burst (the database was failing), give the memory back.
+            if held.capacity > 16 << 20 { held = AccessLogBatch() }
             channel.state.withLock { $0.settled += count }
             channel.settled.signal()
             if problem != nil {
@@ -121,66 +123,78 @@ final class AccessLogWorker {
         }
     }
 
-    /// One transaction for all held records, with the prepared insert reused.
+    /// One transaction for all held rows, with the prepared inserts reused.
     private func insertHeld() throws(SQLiteError) {
         guard let database, let insert, let batchInsert else { return }
         let anonymize = settings.anonymizeClients
         let batch = AccessLogSchema.batchRows
-        try database.immediateTransaction { () throws(SQLiteError) in
-            defer { insert.reset(); batchInsert.reset() }
-            var start = 0
-            while held.count - start >= batch {
-                arena.reset(for: held[start..<start + batch])
-                for offset in 0..<batch {
-                    bind(held[start + offset], to: batchInsert, firstIndex: Int32(offset * 14 + 1), anonymize: anonymize)
+        let result = held.withRows { rows -> Result<Void, SQLiteError> in
+            Result { () throws(SQLiteError) in
+                try database.immediateTransaction { () throws(SQLiteError) in
+                    defer { insert.reset(); batchInsert.reset() }
+                    var start = 0
+                    while rows.count - start >= batch {
+                        prepareArena(for: rows[start..<start + batch], anonymize: anonymize)
+                        for offset in 0..<batch {
+                            bind(rows[start + offset], to: batchInsert, firstIndex: Int32(offset * 14 + 1), anonymize: anonymize)
+                        }
+                        try batchInsert.step()
+                        batchInsert.reset()
+                        start += batch
+                        // One commit per batch keeps the WAL small, but a batch of thousands of
+                        // rows is milliseconds of CPU; on a core shared with an event loop, give
+                        // the loop a turn every 512 rows so its requests do not wait for the
+                        // whole batch (tail latency), without splitting the transaction.
+                        if start % 512 == 0 { sched_yield() }
+                    }
+                    while start < rows.count {
+                        prepareArena(for: rows[start..<start + 1], anonymize: anonymize)
+                        bind(rows[start], to: insert, firstIndex: 1, anonymize: anonymize)
+                        try insert.step()
+                        insert.reset()
+                        start += 1
+                    }
                 }
-                try batchInsert.step()
-                batchInsert.reset()
-                start += batch
-                // One commit per batch keeps the WAL small, but a batch of thousands of
-                // rows is milliseconds of CPU; on a core shared with an event loop, give
-                // the loop a turn every 512 rows so its requests do not wait for the
-                // whole batch (tail latency), without splitting the transaction.
-                if start % 512 == 0 { sched_yield() }
-            }
-            while start < held.count {
-                arena.reset(for: held[start..<start + 1])
-                bind(held[start], to: insert, firstIndex: 1, anonymize: anonymize)
-                try insert.step()
-                insert.reset()
-                start += 1
             }
         }
+        try result.get()
     }
 
-    /// Binds one record's 14 columns starting at parameter `firstIndex`. Text goes
-    /// through `arena` (copied once, bound without SQLite copying it again); the arena
-    /// was sized for the rows of this statement execution before binding started.
-    private func bind(_ record: AccessLogRecord, to statement: SQLiteStatement, firstIndex i: Int32, anonymize: Bool) {
+    /// Sizes the arena for one statement execution: a formatted time per row, room for
+    /// every text byte to become `\xHH`, and anonymised clients.
+    private func prepareArena(for rows: ArraySlice<AccessLogBatch.Row>, anonymize: Bool) {
+        var textBytes = 0
+        for row in rows { textBytes += row.length - AccessLogBatch.headerSize }
+        arena.reset(minimumCapacity: rows.count * (UTCTime.storedTextLength + (anonymize ? 64 : 0)) + 4 * textBytes)
+    }
+
+    /// Binds one row's 14 columns starting at parameter `firstIndex`: valid text in place
+    /// from the batch, the time and escaped or anonymised text through `arena`.
+    private func bind(_ row: AccessLogBatch.Row, to statement: SQLiteStatement, firstIndex i: Int32, anonymize: Bool) {
         let time = arena.take(UTCTime.storedTextLength)
-        UTCTime(epochMicros: record.timeMicros).writeStoredText(to: time)
+        UTCTime(epochMicros: row.timeMicros).writeStoredText(to: time)
         statement.bindStatic(time, count: UTCTime.storedTextLength, at: i)
-        arena.bind(record.site, to: statement, at: i + 1)
-        arena.bind(anonymize ? ClientAnonymizer.anonymize(record.client) : record.client, to: statement, at: i + 3)
-        arena.bind(record.protocolVersion, to: statement, at: i + 7)
-        statement.bind(record.status, at: i + 8)
-        statement.bind(record.bytes, at: i + 9)
-        statement.bind(record.durationMicros, at: i + 10)
-        arena.bind(record.encoding, to: statement, at: i + 13)
-        if let raw = record.raw {
-            arena.bindLoggable(raw.head, raw.host, to: statement, at: i + 2)
-            arena.bindLoggable(raw.head, raw.method, to: statement, at: i + 4)
-            arena.bindLoggable(raw.head, raw.path, to: statement, at: i + 5)
-            arena.bindLoggable(raw.head, raw.query, to: statement, at: i + 6)
-            arena.bindLoggable(raw.head, raw.referrer, to: statement, at: i + 11)
-            arena.bindLoggable(raw.head, raw.userAgent, to: statement, at: i + 12)
-        } else {
-            arena.bind(record.host, to: statement, at: i + 2)
-            arena.bind(record.method, to: statement, at: i + 4)
-            arena.bind(record.path, to: statement, at: i + 5)
-            arena.bind(record.query, to: statement, at: i + 6)
-            arena.bind(record.referrer, to: statement, at: i + 11)
-            arena.bind(record.userAgent, to: statement, at: i + 12)
+        statement.bind(row.status, at: i + 8)
+        statement.bind(row.bytes, at: i + 9)
+        statement.bind(row.durationMicros, at: i + 10)
+        row.forEachText { field, text in
+            switch field {
+            case .site: arena.bindLoggable(text, to: statement, at: i + 1)
+            case .host: arena.bindLoggable(text, to: statement, at: i + 2)
+            case .client:
+                if anonymize, let text {
+                    arena.bind(ClientAnonymizer.anonymize(AccessLogRecord.loggable(text)), to: statement, at: i + 3)
+                } else {
+                    arena.bindLoggable(text, to: statement, at: i + 3)
+                }
+            case .method: arena.bindLoggable(text, to: statement, at: i + 4)
+            case .path: arena.bindLoggable(text, to: statement, at: i + 5)
+            case .query: arena.bindLoggable(text, to: statement, at: i + 6)
+            case .protocolVersion: arena.bindLoggable(text, to: statement, at: i + 7)
+            case .referrer: arena.bindLoggable(text, to: statement, at: i + 11)
+            case .userAgent: arena.bindLoggable(text, to: statement, at: i + 12)
+            case .encoding: arena.bindLoggable(text, to: statement, at: i + 13)
+            }
         }
     }
 
@@ -193,8 +207,8 @@ final class AccessLogWorker {
             // Another connection holds the lock: keep ours, try again later.
         } else {
             // Read-only, I/O error, file moved: start over with a fresh connection.
-            insert = nil
-        batchInsert = nil
+                insert = nil
+            batchInsert = nil
             database = nil
             fileIdentity = nil
         }

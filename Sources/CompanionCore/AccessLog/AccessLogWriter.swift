@@ -59,39 +59,36 @@ public final class AccessLogWriter: Sendable {
     /// Past `maxQueuedRecords` waiting records (the database is failing or too
     /// slow), the record is dropped and counted; the writer thread reports it.
     public func append(_ record: AccessLogRecord) {
-        let limit = settings.maxQueuedRecords
-        let threshold = channel.wakeThreshold
-        let shouldWake = channel.state.withLock { state -> Bool in
-            guard !state.isClosed, state.queue.count < limit else {
-                state.dropped += 1
-                state.episodeDropped += 1
-                if state.isDropping { return false }
-                state.isDropping = true
-                return true
-            }
-            state.queue.append(record)
-            state.accepted += 1
-            return state.queue.count == threshold
-        }
-        if shouldWake { channel.work.signal() }
+        var batch = AccessLogBatch()
+        batch.append(record)
+        append(batch: &batch)
     }
 
-    /// Queues a batch of records under one lock (an event loop hands over what its turn
-    /// produced) and leaves `records` empty with its capacity for the next turn. When the
-    /// queue is empty the arrays are swapped, so no record is copied.
+    /// The records of `records`, queued under one lock (see `append(batch:)`); leaves
+    /// `records` empty.
     public func append(contentsOf records: inout [AccessLogRecord]) {
-        guard !records.isEmpty else { return }
+        var batch = AccessLogBatch()
+        for record in records { batch.append(record) }
+        records.removeAll(keepingCapacity: true)
+        append(batch: &batch)
+    }
+
+    /// Queues a batch of rows under one lock (an event loop hands over what its turn
+    /// produced) and leaves `batch` empty with its storage for the next turn. When the
+    /// queue is empty the two are swapped, so no byte is copied.
+    func append(batch: inout AccessLogBatch) {
+        guard !batch.isEmpty else { return }
         let limit = settings.maxQueuedRecords
         let threshold = channel.wakeThreshold
         let shouldWake = channel.state.withLock { state -> Bool in
             let room = state.isClosed ? 0 : max(0, limit - state.queue.count)
-            let taken = min(room, records.count)
-            let dropped = records.count - taken
+            let taken = min(room, batch.count)
+            let dropped = batch.count - taken
             let before = state.queue.count
             if dropped == 0 && state.queue.isEmpty {
-                swap(&state.queue, &records)
+                swap(&state.queue, &batch)
             } else if taken > 0 {
-                state.queue.append(contentsOf: records[0..<taken])
+                state.queue.append(rowsOf: batch, count: taken)
             }
             state.accepted += taken
             var wake = before < threshold && state.queue.count >= threshold
@@ -105,7 +102,7 @@ public final class AccessLogWriter: Sendable {
             }
             return wake
         }
-        records.removeAll(keepingCapacity: true)
+        batch.removeAll()
         if shouldWake { channel.work.signal() }
     }
 
@@ -156,8 +153,8 @@ public struct AccessLogError: Error, CustomStringConvertible, Sendable {
 /// guarded by `state`'s mutex; `work` and `settled` only carry wake-ups.
 final class AccessLogChannel: Sendable {
     struct State {
-        /// Records waiting for the writer thread.
-        var queue: [AccessLogRecord] = []
+        /// Rows waiting for the writer thread.
+        var queue = AccessLogBatch()
         /// Records accepted by `append` so far (a sequence number for `flush`).
         var accepted = 0
         /// Records committed, or given up at shutdown (≤ accepted).

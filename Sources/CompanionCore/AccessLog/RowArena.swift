@@ -1,7 +1,8 @@
-// RowArena: one growing byte buffer that holds the text of the rows of a single
-// insert execution, so each value is copied once (from the record's String) and
-// bound with SQLITE_STATIC, instead of SQLite allocating and copying every value
-// (SQLITE_TRANSIENT). Measured as the larger part of the writer's per-row cost.
+// RowArena: the writer thread's scratch bytes for one insert execution: the
+// formatted times, text that needs `\xHH` escapes and anonymised clients. Other
+// text is bound straight from the AccessLogBatch (SQLITE_STATIC). Everything is
+// bound without SQLite copying it, so the arena must not move while a statement
+// holds its pointers: `reset` sizes it for the whole execution first.
 // Owned by the writer thread.
 
 final class RowArena {
@@ -16,22 +17,13 @@ final class RowArena {
 
     deinit { storage.deallocate() }
 
-    /// Empties the arena and makes sure `rows` fit without growing while they are bound
+    /// Empties the arena and makes sure `bytes` fit without growing while they are bound
     /// (growing would move bytes SQLite already points at).
-    func reset(for rows: ArraySlice<AccessLogRecord>) {
+    func reset(minimumCapacity bytes: Int) {
         used = 0
-        var needed = 0
-        for record in rows {
-            @inline(__always) func length(_ text: String?) -> Int { text?.utf8.count ?? 0 }
-            needed += UTCTime.storedTextLength + record.client.utf8.count
-                + length(record.site) + length(record.host) + length(record.method) + length(record.path)
-                + length(record.query) + length(record.protocolVersion) + length(record.referrer)
-                + length(record.userAgent) + length(record.encoding) + (record.raw?.maximumTextLength ?? 0)
-                + 64   // anonymised client text may differ in length from the original
-        }
-        if needed > capacity {
+        if bytes > capacity {
             storage.deallocate()
-            capacity = max(needed, capacity * 2)
+            capacity = max(bytes, capacity * 2)
             storage = .allocate(capacity: capacity)
         }
     }
@@ -43,29 +35,43 @@ final class RowArena {
         return storage + used
     }
 
-    /// Copies raw request bytes into the arena as log text (valid UTF-8 as is, other
-    /// bytes as `\xHH`, SPEC §5) and binds it; NULL for a nil range.
-    func bindLoggable(_ head: [UInt8], _ range: Range<Int>?, to statement: SQLiteStatement, at index: Int32) {
-        guard let range else {
+    /// Binds raw request bytes as log text (SPEC §5): valid UTF-8 in place, otherwise a
+    /// copy in the arena with every invalid byte as `\xHH` (at most 4 bytes per byte);
+    /// NULL for nil.
+    func bindLoggable(_ bytes: UnsafeRawBufferPointer?, to statement: SQLiteStatement, at index: Int32) {
+        guard let bytes else {
             statement.bind(nil as String?, at: index)
             return
         }
-        let slice = head[range]
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else {
+            statement.bindStatic(take(0), count: 0, at: index)
+            return
+        }
+        if UTF8Validation.isValid(UnsafeBufferPointer(start: base, count: bytes.count)) {
+            statement.bindStatic(base, count: bytes.count, at: index)
+            return
+        }
         let start = take(0)
         var count = 0
-        if range.isEmpty {
-            count = 0
-        } else if slice.allSatisfy({ $0 < 0x80 }) {
-            let slot = take(range.count)
-            slice.withUnsafeBufferPointer { slot.initialize(from: $0.baseAddress!, count: range.count) }
-            count = range.count
-        } else {
-            let text = AccessLogRecord.loggable(slice)
-            var utf8 = text
-            utf8.withUTF8 { bytes in
-                let slot = take(bytes.count)
-                if let base = bytes.baseAddress { slot.initialize(from: base, count: bytes.count) }
-                count = bytes.count
+        let input = UnsafeBufferPointer(start: base, count: bytes.count)
+        var i = 0
+        while i < input.count {
+            let length = UTF8Validation.validSequenceLength(input, at: i)
+            if length > 0 {
+                let slot = take(length)
+                slot.initialize(from: base + i, count: length)
+                count += length
+                i += length
+            } else {
+                let slot = take(4)
+                let hex: StaticString = "0123456789ABCDEF"
+                let digits = hex.utf8Start
+                slot[0] = 0x5C
+                slot[1] = 0x78
+                slot[2] = digits[Int(input[i] >> 4)]
+                slot[3] = digits[Int(input[i] & 0x0F)]
+                count += 4
+                i += 1
             }
         }
         statement.bindStatic(start, count: count, at: index)

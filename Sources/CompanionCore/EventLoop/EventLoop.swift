@@ -31,9 +31,10 @@ final class EventLoop: @unchecked Sendable {
 
     private(set) var state: ServerState
     var dates = DateCache()
-    /// Access-log records completed during this loop turn; handed to the writer in one
-    /// batch at the end of the turn (one lock per turn instead of one per request).
-    private var completedLogs: [AccessLogRecord] = []
+    /// Access-log rows completed during this loop turn (connections move their rows
+    /// here); handed to the writer in one batch at the end of the turn (one lock per
+    /// turn instead of one per request).
+    var completedLogs = AccessLogBatch()
 
     /// Resolved files of this loop's requests (see FileCache.swift).
     let fileCache: FileCache
@@ -97,17 +98,12 @@ final class EventLoop: @unchecked Sendable {
         listeners.removeAll()
     }
 
-    /// Queues a completed access-log record; it reaches the writer at the end of this turn.
-    func log(_ record: AccessLogRecord) {
-        completedLogs.append(record)
-    }
-
     private func handOverLogs() {
         guard !completedLogs.isEmpty else { return }
         if let writer = state.accessLog {
-            writer.append(contentsOf: &completedLogs)
+            writer.append(batch: &completedLogs)
         } else {
-            completedLogs.removeAll(keepingCapacity: true)
+            completedLogs.removeAll()
         }
     }
 

@@ -69,15 +69,35 @@ public enum MIMETypes {
     /// Whether a type is compressed by default (SPEC §3): text/*, JavaScript, JSON, XML,
     /// SVG, WASM and the +json/+xml families. Parameters (`; charset=…`) and case are ignored.
     public static func isCompressible(_ contentType: String) -> Bool {
-        var base = contentType.utf8.prefix(while: { $0 != UInt8(ascii: ";") })
-        while let last = base.last, last == 0x20 || last == 0x09 { base = base.dropLast() }
-        while let first = base.first, first == 0x20 || first == 0x09 { base = base.dropFirst() }
-        let lowered = String(decoding: base.map(lowercaseASCII), as: UTF8.self)
-        if lowered.hasPrefix("text/") || lowered.hasSuffix("+json") || lowered.hasSuffix("+xml") { return true }
-        return compressibleTypes.contains(lowered)
+        var contentType = contentType
+        return contentType.withUTF8(isCompressible(bytes:))
     }
 
-    private static let compressibleTypes: Set<String> = [
+    /// `isCompressible` on the bytes of a content type, without building a String: it
+    /// runs for every file response.
+    static func isCompressible(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+        var start = 0
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        let base = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        func matches(_ literal: StaticString, at offset: Int) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard offset >= 0, offset + count <= base.count else { return false }
+            let text = literal.utf8Start
+            for i in 0..<count where lowercaseASCII(base[offset + i]) != text[i] { return false }
+            return true
+        }
+        if matches("text/", at: 0) || matches("+json", at: base.count - 5) || matches("+xml", at: base.count - 4) {
+            return true
+        }
+        for type in compressibleTypes where type.utf8CodeUnitCount == base.count && matches(type, at: 0) {
+            return true
+        }
+        return false
+    }
+
+    private static let compressibleTypes: [StaticString] = [
         "application/javascript", "application/x-javascript", "application/ecmascript",
         "application/json", "application/xml", "image/svg+xml", "application/wasm",
     ]

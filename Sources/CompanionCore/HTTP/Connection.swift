@@ -23,7 +23,8 @@ final class Connection {
         var total: Int
         var headLength: Int
         var sent: Int = 0
-        var record: AccessLogRecord?
+        /// The response's row is the first of `pendingLogs` not yet moved to the loop.
+        var isLogged: Bool
         var startMicros: Int64
     }
 
@@ -48,6 +49,8 @@ final class Connection {
     private var output: [OutputItem] = []
     private var queuedBytes = 0
     private var inFlight: [InFlight] = []
+    /// Access-log rows of the responses in `inFlight` (in order), waiting for their byte counts.
+    private var pendingLogs = AccessLogBatch()
     private var spare: [UInt8] = []
     private(set) var closeAfterWrite = false
     /// Set by error responses to requests that were not read to the end.
@@ -251,11 +254,11 @@ final class Connection {
         enqueue(finalized.body, head: out)
         if !keepAlive { closeAfterWrite = true }
         if state.accessLog != nil {
-            var record = AccessLogRecorder.record(for: head, site: site, client: client, encoding: response.contentEncoding)
-            record.timeMicros = requestWallClockMicros()
-            record.status = finalized.status.code
+            AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: response.contentEncoding,
+                                        status: finalized.status.code, timeMicros: requestWallClockMicros(),
+                                        to: &pendingLogs)
             inFlight.append(InFlight(total: headLength + finalized.bodyLength, headLength: headLength,
-                                     record: record, startMicros: requestStartMicros))
+                                     isLogged: true, startMicros: requestStartMicros))
         }
     }
 
@@ -272,10 +275,9 @@ final class Connection {
         readStart = 0
         readEnd = 0
         if state.accessLog != nil {
-            var record = AccessLogRecord(timeMicros: requestWallClockMicros(), client: client, status: status.code,
-                                         bytes: 0, durationMicros: 0)
-            record.site = nil
-            inFlight.append(InFlight(total: out.count, headLength: out.count - bodyLength, record: record,
+            AccessLogRecorder.appendBareRow(client: client, status: status.code, timeMicros: requestWallClockMicros(),
+                                            to: &pendingLogs)
+            inFlight.append(InFlight(total: out.count, headLength: out.count - bodyLength, isLogged: true,
                                      startMicros: requestStartMicros))
         }
         flush()
@@ -448,11 +450,10 @@ final class Connection {
         }
     }
 
-    private func completeLog(_ entry: consuming InFlight) {
-        guard var record = entry.record.take() else { return }
-        record.bytes = max(0, entry.sent - entry.headLength)
-        record.durationMicros = Int(max(0, monotonicMicroseconds() - entry.startMicros))
-        loop.log(record)
+    private func completeLog(_ entry: InFlight) {
+        guard entry.isLogged else { return }
+        pendingLogs.moveFirstRow(to: &loop.completedLogs, bytes: max(0, entry.sent - entry.headLength),
+                                 durationMicros: Int(max(0, monotonicMicroseconds() - entry.startMicros)))
     }
 
     // MARK: - Closing and timeouts

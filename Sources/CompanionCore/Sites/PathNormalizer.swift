@@ -34,6 +34,14 @@ public enum PathNormalizer {
     public static func normalize<C: Collection>(_ rawPath: C) -> Result<String, HTTPStatus>
     where C.Element == UInt8 {
         guard rawPath.first == UInt8(ascii: "/") else { return .failure(.badRequest) }
+        if let plain = rawPath.withContiguousStorageIfAvailable(plainPath), let plain { return .success(plain) }
+        return normalizeInSteps(rawPath)
+    }
+
+    /// The general steps (1-5 above), for any path.
+    static func normalizeInSteps<C: Collection>(_ rawPath: C) -> Result<String, HTTPStatus>
+    where C.Element == UInt8 {
+        guard rawPath.first == UInt8(ascii: "/") else { return .failure(.badRequest) }
         guard let decoded = percentDecode(rawPath) else { return .failure(.badRequest) }
         guard let normalized = removeDotSegments(decoded) else { return .failure(.badRequest) }
         // SECURITY: invalid UTF-8 is refused rather than repaired, so two different byte
@@ -42,6 +50,22 @@ public enum PathNormalizer {
             return .failure(.badRequest)
         }
         return .success(string)
+    }
+
+    /// The common case without allocating intermediate arrays: a path that is already
+    /// normal (ASCII, no escapes, no NUL, no empty, "." or ".." segment) is its own result.
+    /// Returns nil when the general steps are needed. Every path it accepts is one the
+    /// general steps leave unchanged (`PathNormalizerTests` checks both on the same inputs).
+    static func plainPath(_ raw: UnsafeBufferPointer<UInt8>) -> String? {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: "."), percent = UInt8(ascii: "%")
+        var previous = slash   // raw[0] is '/'
+        for index in 1..<raw.count {
+            let byte = raw[index]
+            if byte == 0 || byte >= 0x80 || byte == percent { return nil }
+            if previous == slash && (byte == slash || byte == dot) { return nil }
+            previous = byte
+        }
+        return String(decoding: raw, as: UTF8.self)
     }
 
     /// True when the path names a hidden file: any segment starting with '.', except a

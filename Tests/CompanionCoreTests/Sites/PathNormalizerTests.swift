@@ -95,6 +95,24 @@ import Testing
         #expect(PathNormalizer.normalize("/x//y".utf8) == .success("/x/y"))
     }
 
+    /// The allocation-free fast path must agree with the general steps on every input it
+    /// takes: all paths of up to 6 bytes after the '/' over an alphabet of the bytes that matter.
+    @Test func plainPathAgreesWithTheGeneralSteps() {
+        let alphabet: [UInt8] = [0x2F, 0x2E, 0x61, 0x25, 0x32, 0x65, 0x00, 0xC3, 0xA9, 0x2D]
+        var taken = 0
+        func visit(_ path: [UInt8]) {
+            if let plain = path.withUnsafeBufferPointer(PathNormalizer.plainPath) {
+                taken += 1
+                #expect(PathNormalizer.normalizeInSteps(path) == .success(plain), "\(path)")
+            }
+            #expect(PathNormalizer.normalize(path) == PathNormalizer.normalizeInSteps(path), "\(path)")
+            guard path.count < 6 else { return }
+            for byte in alphabet { visit(path + [byte]) }
+        }
+        visit([0x2F])
+        #expect(taken > 1000)
+    }
+
     @Test func resultIsAFixedPoint() throws {
         for (input, expected) in Self.cases {
             guard expected != nil else { continue }

@@ -1,0 +1,238 @@
+// AccessLogBatch: access-log rows packed back to back in one byte buffer. It is
+// what an event loop fills during a turn, what the writer's queue holds and what
+// the writer thread binds to SQLite: the request's bytes are copied once from the
+// request head into the batch, the batch moves between threads by swapping its
+// array, and SQLite reads the text in place (SQLITE_STATIC). Measured against the
+// previous array of records with Strings (one heap object per field, copies with
+// retains on the loop, frees on the writer thread): see benchmarks/results.
+//
+// Row layout (native byte order, no alignment; read with loadUnaligned):
+//   0  Int64  time, Unix epoch microseconds
+//   8  Int64  body bytes sent
+//   16 Int64  duration in microseconds
+//   24 Int32  status
+//   28 UInt32 length of the whole row in bytes
+//   32 10 × UInt32 text lengths in `Field` order, `nullLength` for NULL
+//   72 the text bytes, in `Field` order
+// Text is stored as received (it may not be valid UTF-8); the writer stores invalid
+// bytes as `\xHH` (SPEC §5).
+
+/// Rows for the access log, in one contiguous buffer. A value type: a batch is
+/// owned by one thread at a time and handed over by moving (swapping) it.
+struct AccessLogBatch: Sendable {
+    /// The text columns of a row, in storage order.
+    enum Field: Int, CaseIterable {
+        case site, host, client, method, path, query, protocolVersion, referrer, userAgent, encoding
+    }
+
+    static let headerSize = 32 + 4 * 10
+    static let nullLength = UInt32.max
+
+    /// Row bytes: `storage.count` is the capacity; rows live in `start..<used`.
+    private var storage: [UInt8]
+    private var start = 0
+    private(set) var used = 0
+    /// Number of rows.
+    private(set) var count = 0
+
+    init(capacity: Int = 0) {
+        storage = capacity == 0 ? [] : [UInt8](unsafeUninitializedCapacity: capacity) { _, n in n = capacity }
+    }
+
+    var isEmpty: Bool { count == 0 }
+    /// Bytes the storage holds (for shrinking after a burst).
+    var capacity: Int { storage.count }
+
+    /// Removes every row, keeping the storage.
+    mutating func removeAll() {
+        start = 0
+        used = 0
+        count = 0
+    }
+
+    private mutating func reserve(_ extra: Int) {
+        if start > 0 && start == used {
+            start = 0
+            used = 0
+        }
+        let needed = used + extra
+        guard needed > storage.count else { return }
+        let newCapacity = max(needed, storage.count * 2, 1024)
+        storage.append(contentsOf: repeatElement(0, count: newCapacity - storage.count))
+    }
+
+    // MARK: - Writing rows
+
+    /// A text value for `appendRow`: raw bytes, or NULL.
+    typealias Text = UnsafeRawBufferPointer?
+
+    /// Appends one row. The texts are given in `Field` order.
+    mutating func appendRow(
+        timeMicros: Int64, status: Int, bytes: Int, durationMicros: Int,
+        _ site: Text, _ host: Text, _ client: Text, _ method: Text, _ path: Text,
+        _ query: Text, _ protocolVersion: Text, _ referrer: Text, _ userAgent: Text, _ encoding: Text
+    ) {
+        var textLength = site?.count ?? 0
+        textLength += host?.count ?? 0
+        textLength += client?.count ?? 0
+        textLength += method?.count ?? 0
+        textLength += path?.count ?? 0
+        textLength += query?.count ?? 0
+        textLength += protocolVersion?.count ?? 0
+        textLength += referrer?.count ?? 0
+        textLength += userAgent?.count ?? 0
+        textLength += encoding?.count ?? 0
+        let rowLength = Self.headerSize + textLength
+        reserve(rowLength)
+        let offset = used
+        storage.withUnsafeMutableBytes { raw in
+            let row = raw.baseAddress! + offset
+            row.storeBytes(of: timeMicros, toByteOffset: 0, as: Int64.self)
+            row.storeBytes(of: Int64(bytes), toByteOffset: 8, as: Int64.self)
+            row.storeBytes(of: Int64(durationMicros), toByteOffset: 16, as: Int64.self)
+            row.storeBytes(of: Int32(truncatingIfNeeded: status), toByteOffset: 24, as: Int32.self)
+            row.storeBytes(of: UInt32(rowLength), toByteOffset: 28, as: UInt32.self)
+            var textOffset = Self.headerSize
+            @inline(__always) func put(_ index: Int, _ text: Text) {
+                guard let text else {
+                    row.storeBytes(of: Self.nullLength, toByteOffset: 32 + 4 * index, as: UInt32.self)
+                    return
+                }
+                row.storeBytes(of: UInt32(text.count), toByteOffset: 32 + 4 * index, as: UInt32.self)
+                if let base = text.baseAddress, text.count > 0 {
+                    (row + textOffset).copyMemory(from: base, byteCount: text.count)
+                }
+                textOffset += text.count
+            }
+            put(0, site); put(1, host); put(2, client); put(3, method); put(4, path)
+            put(5, query); put(6, protocolVersion); put(7, referrer); put(8, userAgent); put(9, encoding)
+        }
+        used += rowLength
+        count += 1
+    }
+
+    /// Appends `record` (the public, String-based form of a row).
+    mutating func append(_ record: AccessLogRecord) {
+        func with(_ text: String?, _ body: (Text) -> Void) {
+            guard var text else { return body(nil) }
+            text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
+        with(record.site) { site in with(record.host) { host in with(record.client) { client in
+            with(record.method) { method in with(record.path) { path in with(record.query) { query in
+                with(record.protocolVersion) { version in with(record.referrer) { referrer in
+                    with(record.userAgent) { userAgent in with(record.encoding) { encoding in
+                        appendRow(timeMicros: record.timeMicros, status: record.status, bytes: record.bytes,
+                                  durationMicros: record.durationMicros, site, host, client, method, path, query,
+                                  version, referrer, userAgent, encoding)
+                    } }
+                } }
+            } } }
+        } } }
+    }
+
+    // MARK: - Moving rows
+
+    /// Appends the first `rows` rows of `other` (all of them by default).
+    mutating func append(rowsOf other: AccessLogBatch, count rows: Int? = nil) {
+        let rows = rows ?? other.count
+        guard rows > 0 else { return }
+        let byteCount = rows == other.count ? other.used - other.start : other.byteLength(ofFirst: rows)
+        reserve(byteCount)
+        let offset = used
+        storage.withUnsafeMutableBytes { raw in
+            other.storage.withUnsafeBytes { source in
+                (raw.baseAddress! + offset).copyMemory(from: source.baseAddress! + other.start, byteCount: byteCount)
+            }
+        }
+        used += byteCount
+        count += rows
+    }
+
+    /// Moves the first row of `self` to the end of `other`, with its body bytes and
+    /// duration set (a connection's pending row, completed when its response is sent).
+    mutating func moveFirstRow(to other: inout AccessLogBatch, bytes: Int, durationMicros: Int) {
+        precondition(count > 0, "no row to move")
+        let rowLength = storage.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: start + 28, as: UInt32.self)) }
+        other.reserve(rowLength)
+        let offset = other.used
+        let from = start
+        other.storage.withUnsafeMutableBytes { raw in
+            storage.withUnsafeBytes { source in
+                let row = raw.baseAddress! + offset
+                row.copyMemory(from: source.baseAddress! + from, byteCount: rowLength)
+                row.storeBytes(of: Int64(bytes), toByteOffset: 8, as: Int64.self)
+                row.storeBytes(of: Int64(durationMicros), toByteOffset: 16, as: Int64.self)
+            }
+        }
+        other.used += rowLength
+        other.count += 1
+        start += rowLength
+        count -= 1
+        if count == 0 {
+            start = 0
+            used = 0
+        }
+    }
+
+    private func byteLength(ofFirst rows: Int) -> Int {
+        storage.withUnsafeBytes { raw in
+            var offset = start
+            for _ in 0..<rows {
+                offset += Int(raw.loadUnaligned(fromByteOffset: offset + 28, as: UInt32.self))
+            }
+            return offset - start
+        }
+    }
+
+    // MARK: - Reading rows
+
+    /// One row, valid inside `withRows`.
+    struct Row {
+        let base: UnsafeRawPointer
+
+        var timeMicros: Int64 { base.loadUnaligned(fromByteOffset: 0, as: Int64.self) }
+        var bytes: Int { Int(base.loadUnaligned(fromByteOffset: 8, as: Int64.self)) }
+        var durationMicros: Int { Int(base.loadUnaligned(fromByteOffset: 16, as: Int64.self)) }
+        var status: Int { Int(base.loadUnaligned(fromByteOffset: 24, as: Int32.self)) }
+        var length: Int { Int(base.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) }
+
+        /// Calls `body` with each text field in `Field` order (nil for NULL).
+        func forEachText(_ body: (Field, UnsafeRawBufferPointer?) -> Void) {
+            var offset = AccessLogBatch.headerSize
+            for field in Field.allCases {
+                let length = base.loadUnaligned(fromByteOffset: 32 + 4 * field.rawValue, as: UInt32.self)
+                if length == AccessLogBatch.nullLength {
+                    body(field, nil)
+                } else {
+                    body(field, UnsafeRawBufferPointer(start: base + offset, count: Int(length)))
+                    offset += Int(length)
+                }
+            }
+        }
+
+        /// The text of one field as a String (invalid UTF-8 as `\xHH`), for tests and tools.
+        func text(_ wanted: Field) -> String? {
+            var result: String?
+            forEachText { field, bytes in
+                if field == wanted, let bytes { result = AccessLogRecord.loggable(bytes) }
+            }
+            return result
+        }
+    }
+
+    /// Calls `body` with the rows in order and their byte ranges; the pointers are valid
+    /// only inside `body`, and the batch must not change meanwhile.
+    func withRows<R>(_ body: ([Row]) -> R) -> R {
+        storage.withUnsafeBytes { raw -> R in
+            var rows: [Row] = []
+            rows.reserveCapacity(count)
+            var offset = start
+            for _ in 0..<count {
+                let row = Row(base: raw.baseAddress! + offset)
+                rows.append(row)
+                offset += row.length
+            }
+            return body(rows)
+        }
+    }
+}
