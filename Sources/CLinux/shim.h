@@ -11,6 +11,7 @@
 #include <linux/openat2.h>
 #include <crypt.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 
 /// accept4(2) is declared by <sys/socket.h> only under _GNU_SOURCE, which would make
 /// this module's types differ from Glibc's; declare the prototype by hand instead.
@@ -53,3 +54,9 @@ static inline int companion_errno(void) { return errno; }
 static inline const char *companion_crypt(const char *phrase, const char *setting, struct crypt_data *data) {
     return crypt_r(phrase, setting, data);
 }
+
+// Names the calling thread (shown by `top -H`, /proc/PID/task/TID/comm); at most 15 bytes.
+static inline void companion_name_thread(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
+}
+

@@ -30,6 +30,7 @@ extension AccessLogWorker {
         // loss may lose the last transactions. The file is never corrupted.
         try database.execute("PRAGMA synchronous=NORMAL")
         try AccessLogSchema.migrate(database)
+        newestRange = try loadNewestRange(database)
         insert = try database.prepare(AccessLogSchema.insertSQL)
         batchInsert = try database.prepare(AccessLogSchema.batchInsertSQL)
         self.database = database
@@ -74,13 +75,27 @@ extension AccessLogWorker {
         nextRetentionMs = now + 3_600_000
         let cutoff = UTCTime.storedText(epochMicros: UTCTime.nowMicros() - Int64(days) * 86_400_000_000)
         do {
-            let delete = try database.prepare(
-                "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE time < ?1 ORDER BY id LIMIT 10000)")
-            repeat {
-                delete.reset()
-                delete.bind(cutoff, at: 1)
-                try delete.step()
-            } while database.changes == 10000
+            // Old rows can only be in ranges that start before the cutoff (requests_ranges
+            // stands in for an index on time): look no further than their last id.
+            let bound = try database.prepare("SELECT MAX(last_id) FROM requests_ranges WHERE min_time < ?1")
+            bound.bind(cutoff, at: 1)
+            _ = try bound.step()
+            if !bound.isNull(at: 0) {
+                let lastID = bound.int64(at: 0)
+                let delete = try database.prepare(
+                    "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE id <= ?2 AND time < ?1 ORDER BY id LIMIT 10000)")
+                repeat {
+                    delete.reset()
+                    delete.bind(cutoff, at: 1)
+                    delete.bind(lastID, at: 2)
+                    _ = try delete.step()
+                } while database.changes == 10000
+            }
+            // Ranges whose newest row is older than the cutoff have no rows left.
+            let ranges = try database.prepare("DELETE FROM requests_ranges WHERE max_time < ?1")
+            ranges.bind(cutoff, at: 1)
+            _ = try ranges.step()
+            newestRange = try loadNewestRange(database)
         } catch {
             settings.report("companion: access log: cannot delete rows older than \(days) days: \(error); trying again in an hour")
         }

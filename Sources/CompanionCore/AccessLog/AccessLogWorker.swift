@@ -19,6 +19,8 @@ final class AccessLogWorker {
     let arena = RowArena()
     /// Device and inode of the open file, to notice the file or folder being removed.
     var fileIdentity: (dev: UInt, ino: UInt)?
+    /// The newest `requests_ranges` row as committed (see AccessLogWorker+Ranges.swift).
+    var newestRange: TimeRange?
     /// Rows taken from the queue and not yet committed; kept across failures.
     var held = AccessLogBatch()
     /// The problem last reported on stderr, nil while writing works.
@@ -128,10 +130,18 @@ final class AccessLogWorker {
         guard let database, let insert, let batchInsert else { return }
         let anonymize = settings.anonymizeClients
         let batch = AccessLogSchema.batchRows
-        let result = held.withRows { rows -> Result<Void, SQLiteError> in
-            Result { () throws(SQLiteError) in
-                try database.immediateTransaction { () throws(SQLiteError) in
+        let newest = newestRange
+        let result = held.withRows { rows -> Result<TimeRange, SQLiteError> in
+            Result { () throws(SQLiteError) -> TimeRange in
+                try database.immediateTransaction { () throws(SQLiteError) -> TimeRange in
                     defer { insert.reset(); batchInsert.reset() }
+                    var minMicros = Int64.max
+                    var maxMicros = Int64.min
+                    for row in rows {
+                        let time = row.timeMicros
+                        minMicros = min(minMicros, time)
+                        maxMicros = max(maxMicros, time)
+                    }
                     var start = 0
                     while rows.count - start >= batch {
                         prepareArena(for: rows[start..<start + batch], anonymize: anonymize)
@@ -139,7 +149,7 @@ final class AccessLogWorker {
                             bind(rows[start + offset], to: batchInsert, firstIndex: Int32(offset * 14 + 1), anonymize: anonymize)
                         }
                         try batchInsert.step()
-                        batchInsert.reset()
+                        batchInsert.resetKeepingBindings()   // every parameter is bound again
                         start += batch
                         // One commit per batch keeps the WAL small, but a batch of thousands of
                         // rows is milliseconds of CPU; on a core shared with an event loop, give
@@ -151,13 +161,16 @@ final class AccessLogWorker {
                         prepareArena(for: rows[start..<start + 1], anonymize: anonymize)
                         bind(rows[start], to: insert, firstIndex: 1, anonymize: anonymize)
                         try insert.step()
-                        insert.reset()
+                        insert.resetKeepingBindings()
                         start += 1
                     }
+                    let lastID = database.lastInsertRowID
+                    return try recordRange(in: database, after: newest, firstID: lastID - Int64(rows.count) + 1,
+                                           lastID: lastID, minMicros: minMicros, maxMicros: maxMicros)
                 }
             }
         }
-        try result.get()
+        newestRange = try result.get()
     }
 
     /// Sizes the arena for one statement execution: a formatted time per row, room for

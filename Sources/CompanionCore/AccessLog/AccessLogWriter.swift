@@ -2,6 +2,7 @@
 // records; a background thread (AccessLogWorker) commits them in batches.
 // This file owns the hand-off between the two: the queue, the counters, and
 // the start/flush/stop of the thread.
+import CLinux
 import Glibc
 import Synchronization
 
@@ -42,6 +43,7 @@ public final class AccessLogWriter: Sendable {
         var handle = pthread_t()
         let rc = pthread_create(&handle, nil, { raw in
             let worker = Unmanaged<AccessLogWorker>.fromOpaque(raw!).takeRetainedValue()
+            companion_name_thread("companion-log")   // for top -H and /proc/PID/task/*/comm
             worker.run()
             return nil
         }, context)

@@ -81,19 +81,56 @@ public struct LogQuery: Sendable, Equatable {
     }
 
     /// The WHERE clause (or "") and its parameters, in order.
-    func whereClause(extra: [(String, LogValue)] = []) -> (sql: String, values: [LogValue]) {
+    ///
+    /// With `usesRanges` (schema version 2), a time filter also bounds `id` through the
+    /// `requests_ranges` summary (see `AccessLogSchema`), so SQLite reads only the ids that
+    /// can hold such times; the exact `time` comparison still decides each row. Both bounds
+    /// are computed inside the one statement, so they see the same snapshot as the rows.
+    func whereClause(extra: [(String, LogValue)] = [], usesRanges: Bool) -> (sql: String, values: [LogValue]) {
         var terms: [String] = []
         var values: [LogValue] = []
         if !statusRanges.isEmpty {
             terms.append("(" + statusRanges.map { _ in "status BETWEEN ? AND ?" }.joined(separator: " OR ") + ")")
             for range in statusRanges { values += [.integer(range.lowerBound), .integer(range.upperBound)] }
+            // The partial index on status holds only statuses ≥ 300; SQLite uses it when the
+            // query states its condition.
+            if usesRanges, statusRanges.allSatisfy({ $0.lowerBound >= AccessLogSchema.statusIndexFloor }) {
+                terms.append(AccessLogSchema.statusIndexCondition)
+            }
         }
         let equal: [(String, String?)] = [("site", site), ("method", method), ("client", client)]
         for (column, value) in equal { if let value { terms.append("\(column) = ?"); values.append(.text(value)) } }
         if let pathGlob { terms.append("path GLOB ?"); values.append(.text(pathGlob)) }
         // Stored times are fixed-width UTC text, so text order is time order (and uses the index).
-        if let sinceMicros { terms.append("time >= ?"); values.append(.text(UTCTime.storedText(epochMicros: sinceMicros))) }
-        if let untilMicros { terms.append("time < ?"); values.append(.text(UTCTime.storedText(epochMicros: untilMicros))) }
+        if let sinceMicros {
+            let since = UTCTime.storedText(epochMicros: sinceMicros)
+            terms.append("time >= ?")
+            values.append(.text(since))
+            if usesRanges {
+                // Rows at or after `since` lie in ranges whose newest time is at or after it, or
+                // after every range (rows no commit has summarised yet).
+                terms.append("""
+                    id >= COALESCE((SELECT MIN(first_id) FROM requests_ranges WHERE max_time >= ?),
+                                   (SELECT COALESCE(MAX(last_id), 0) + 1 FROM requests_ranges))
+                    """)
+                values.append(.text(since))
+            }
+        }
+        if let untilMicros {
+            let until = UTCTime.storedText(epochMicros: untilMicros)
+            terms.append("time < ?")
+            values.append(.text(until))
+            if usesRanges {
+                // Rows before `until` lie in ranges whose oldest time is before it; no upper
+                // bound while rows after the last range are not summarised yet.
+                terms.append("""
+                    id <= CASE WHEN (SELECT COALESCE(MAX(id), 0) FROM requests) > (SELECT COALESCE(MAX(last_id), 0) FROM requests_ranges)
+                               THEN 9223372036854775807
+                               ELSE COALESCE((SELECT MAX(last_id) FROM requests_ranges WHERE min_time < ?), 0) END
+                    """)
+                values.append(.text(until))
+            }
+        }
         for (term, value) in extra { terms.append(term); values.append(value) }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), values)
     }
@@ -119,7 +156,7 @@ public struct LogQuery: Sendable, Equatable {
         var extra: [(String, LogValue)] = []
         if let afterID { extra.append(("id > ?", .integer(Int(afterID)))) }
         if let throughID { extra.append(("id <= ?", .integer(Int(throughID)))) }
-        let (clause, values) = whereClause(extra: extra)
+        let (clause, values) = whereClause(extra: extra, usesRanges: try Self.usesRanges(database))
         let newestFirst = afterID == nil && limit > 0
         var sql = "SELECT id, time, site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
         sql += clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
@@ -137,6 +174,12 @@ public struct LogQuery: Sendable, Equatable {
         return newestFirst ? rows.reversed() : rows
     }
 
+    /// Whether the file has the time summary of schema version 2 (a version 1 file that no
+    /// server has opened since has an index on time instead).
+    static func usesRanges(_ database: SQLiteDatabase) throws(SQLiteError) -> Bool {
+        try database.hasTable("requests_ranges")
+    }
+
     /// The largest id in the table (0 when empty), whatever the filters.
     public static func maxID(in database: SQLiteDatabase) throws(SQLiteError) -> Int64 {
         let statement = try database.prepare("SELECT COALESCE(MAX(id), 0) FROM requests")
@@ -146,7 +189,7 @@ public struct LogQuery: Sendable, Equatable {
 
     /// Number of matching rows (`--count`).
     public func count(in database: SQLiteDatabase) throws(SQLiteError) -> Int {
-        let (clause, values) = whereClause()
+        let (clause, values) = whereClause(usesRanges: try Self.usesRanges(database))
         let statement = try prepare(database, "SELECT COUNT(*) FROM requests" + clause, values)
         try statement.step()
         return statement.int(at: 0)
@@ -154,7 +197,7 @@ public struct LogQuery: Sendable, Equatable {
 
     /// Totals over the matching rows (`--summary`).
     public func summary(in database: SQLiteDatabase) throws(SQLiteError) -> LogSummary {
-        let (clause, values) = whereClause()
+        let (clause, values) = whereClause(usesRanges: try Self.usesRanges(database))
         let classes = (1...5).map { "COALESCE(SUM(status BETWEEN \($0)00 AND \($0)99), 0)" }.joined(separator: ", ")
         let sql = "SELECT COUNT(*), COUNT(DISTINCT client), COALESCE(SUM(bytes), 0), \(classes) FROM requests" + clause
         let statement = try prepare(database, sql, values)
@@ -165,7 +208,7 @@ public struct LogQuery: Sendable, Equatable {
 
     /// Counts and bytes per group, largest count first (`--group-by`, `--top`; 0 = all).
     public func groups(in database: SQLiteDatabase, by key: LogGroupKey, top: Int) throws(SQLiteError) -> [LogGroup] {
-        let (clause, values) = whereClause()
+        let (clause, values) = whereClause(usesRanges: try Self.usesRanges(database))
         var sql = "SELECT \(key.expression) AS g, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM requests" + clause
         sql += " GROUP BY g ORDER BY n DESC, b DESC, g"
         if top > 0 { sql += " LIMIT \(top)" }

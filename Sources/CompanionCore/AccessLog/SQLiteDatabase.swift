@@ -104,6 +104,9 @@ public final class SQLiteDatabase {
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes`).
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// The rowid of the last row inserted on this connection (`sqlite3_last_insert_rowid`).
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
     /// Runs `body` inside `BEGIN IMMEDIATE` … `COMMIT`; rolls back when it throws.
     ///
     /// IMMEDIATE takes the write lock at the start, so a busy database fails

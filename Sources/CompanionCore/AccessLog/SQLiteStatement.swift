@@ -88,6 +88,12 @@ public final class SQLiteStatement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// Makes the statement ready to run again, keeping its bindings (for a caller that
+    /// binds every parameter again before the next step).
+    func resetKeepingBindings() {
+        sqlite3_reset(handle)
+    }
+
     /// Number of columns in a result row.
     public var columnCount: Int32 { sqlite3_column_count(handle) }
 

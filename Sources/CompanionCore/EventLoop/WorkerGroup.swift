@@ -1,5 +1,6 @@
 // WorkerGroup: starts one thread per EventLoop with pthread_create (no
 // Foundation) and joins them at shutdown.
+import CLinux
 import Glibc
 
 final class WorkerGroup: @unchecked Sendable {
@@ -18,8 +19,12 @@ final class WorkerGroup: @unchecked Sendable {
     }
 
     func start() {
-        for loop in loops {
-            let box = Unmanaged.passRetained(Box { loop.run() })
+        for (index, loop) in loops.enumerated() {
+            // Named for top -H and /proc/PID/task/*/comm.
+            let box = Unmanaged.passRetained(Box {
+                companion_name_thread("companion-w\(index)")
+                loop.run()
+            })
             var thread = pthread_t()
             let result = pthread_create(&thread, nil, { argument in
                 let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
