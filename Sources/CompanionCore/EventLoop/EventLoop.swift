@@ -24,17 +24,19 @@ final class EventLoop: @unchecked Sendable {
     private var loggedAcceptError = false
 
     /// Connections by fd; a slot's generation is packed into the token.
-    private var connections: [Connection?] = []
+    // @exclusivity(unchecked): loop-thread state, never accessed inout while another
+    // access to it is open (see Connection for the measured cost of the checks).
+    @exclusivity(unchecked) private var connections: [Connection?] = []
     private var generation: UInt64 = 0
     private(set) var connectionCount = 0
-    private var deadlines = DeadlineHeap()
+    @exclusivity(unchecked) private var deadlines = DeadlineHeap()
 
     private(set) var state: ServerState
-    var dates = DateCache()
+    @exclusivity(unchecked) var dates = DateCache()
     /// Access-log rows completed during this loop turn (connections move their rows
     /// here); handed to the writer in one batch at the end of the turn (one lock per
     /// turn instead of one per request).
-    var completedLogs = AccessLogBatch()
+    @exclusivity(unchecked) var completedLogs = AccessLogBatch()
 
     /// Resolved files of this loop's requests (see FileCache.swift).
     let fileCache: FileCache

@@ -41,7 +41,9 @@ final class FileCache {
     /// At most this many entries; a full cache is emptied (cheap, and bounded work
     /// against clients that ask for endless distinct paths).
     let maxEntries: Int
-    private var entries: [Key: Entry] = [:]
+    /// @exclusivity(unchecked): owned by one loop thread, never accessed inout while
+    /// another access is open; the dynamic check cost an access-set insert per lookup.
+    @exclusivity(unchecked) private var entries: [Key: Entry] = [:]
     private(set) var hits = 0
 
     init(ttlMilliseconds: Int, maxEntries: Int = 512) {

@@ -31,10 +31,19 @@ final class Connection {
     let fd: Int32
     let token: UInt64
     let client: String
-    unowned let loop: EventLoop
+    /// unowned(unsafe): the loop owns its connections (its `connections` table) and
+    /// outlives them, and a checked `unowned` reference cost a retain and release on
+    /// every access (measured ~1% of a small-file request).
+    unowned(unsafe) let loop: EventLoop
 
     // Read side. Owned by the loop thread.
-    private var buffer: [UInt8]
+    //
+    // @exclusivity(unchecked) on the buffers and queues below: they are only touched by
+    // the loop thread, and never by overlapping inout accesses (no method passes one of
+    // them inout while calling back into this object), so the runtime's dynamic
+    // exclusivity check on each access (~7% of the loop's instructions under callgrind)
+    // guards nothing here.
+    @exclusivity(unchecked) private var buffer: [UInt8]
     private var readStart = 0
     private var readEnd = 0
     private var discardRemaining = 0
@@ -46,12 +55,12 @@ final class Connection {
     private var lastActivityMs: Int64
 
     // Write side.
-    private var output: [OutputItem] = []
+    @exclusivity(unchecked) private var output: [OutputItem] = []
     private var queuedBytes = 0
-    private var inFlight: [InFlight] = []
+    @exclusivity(unchecked) private var inFlight: [InFlight] = []
     /// Access-log rows of the responses in `inFlight` (in order), waiting for their byte counts.
-    private var pendingLogs = AccessLogBatch()
-    private var spare: [UInt8] = []
+    @exclusivity(unchecked) private var pendingLogs = AccessLogBatch()
+    @exclusivity(unchecked) private var spare: [UInt8] = []
     private(set) var closeAfterWrite = false
     /// Set by error responses to requests that were not read to the end.
     private var mustLinger = false

@@ -5,7 +5,7 @@ struct IndexMiddleware: Middleware {
     let indexNames: [String]
 
     func respond(to request: Request, next: (Request) -> Response) -> Response {
-        guard request.isGetOrHead, request.path.hasSuffix("/") else { return next(request) }
+        guard request.isGetOrHead, request.hasTrailingSlash else { return next(request) }
         for name in indexNames {
             var candidate = request
             candidate.path = request.path + name

@@ -4,7 +4,7 @@
 
 struct ListingMiddleware: Middleware {
     func respond(to request: Request, next: (Request) -> Response) -> Response {
-        guard request.isGetOrHead, request.path.hasSuffix("/") else { return next(request) }
+        guard request.isGetOrHead, request.hasTrailingSlash else { return next(request) }
         let opened = request.files?.lookup(request.path, in: request.site).result ?? request.site.resolver.open(request.path)
         guard case .success(let directory) = opened, directory.isDirectory else {
             return next(request)

@@ -29,7 +29,7 @@ struct StaticFileMiddleware: Middleware {
         case .failure(.notFound): return .error(.notFound)
         }
         if file.isDirectory {
-            if request.path.hasSuffix("/") { return .error(.forbidden) }
+            if request.hasTrailingSlash { return .error(.forbidden) }
             return Self.slashRedirect(request)
         }
         guard file.isRegularFile else { return .error(.forbidden) }
