@@ -8,6 +8,8 @@ struct DateCache {
     private var second: Int = -1
     private(set) var dateBytes: [UInt8] = []
     private var lastModified: [Int: [UInt8]] = [:]
+    private var lastAsked = Int.min
+    private var lastAnswer: [UInt8]?
 
     /// Refreshes the Date value when the wall-clock second changed.
     mutating func refresh() {
@@ -23,6 +25,10 @@ struct DateCache {
 
     /// The IMF-fixdate bytes for `epochSeconds`, cached (bounded) for Last-Modified.
     mutating func lastModifiedBytes(_ epochSeconds: Int) -> [UInt8] {
+        // The last answer first: a hot file asks for the same time on every request,
+        // and this skips hashing it.
+        if epochSeconds == lastAsked, let lastAnswer { return lastAnswer }
+        defer { lastAsked = epochSeconds; lastAnswer = lastModified[epochSeconds] }
         if let cached = lastModified[epochSeconds] { return cached }
         var bytes: [UInt8] = []
         HTTPDate.write(epochSeconds: epochSeconds, into: &bytes)

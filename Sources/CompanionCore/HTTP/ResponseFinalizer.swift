@@ -93,45 +93,46 @@ enum ResponseFinalizer {
         }
 
         // 3. The head.
-        ResponseWriter.writeStatusLine(response.status, into: &out)
-        out.append(contentsOf: ResponseWriter.serverLine)
-        out.append(contentsOf: ResponseWriter.dateName)
-        out.append(contentsOf: dates.dateBytes)
-        out.append(contentsOf: ResponseWriter.crlf)
-        if let type = response.contentType, response.status != .notModified {
-            ResponseWriter.writeField(ResponseWriter.contentTypeName, type, into: &out)
+        var maximum = 400 + ResponseWriter.fieldLength(response.contentType) + ResponseWriter.fieldLength(contentRange)
+            + ResponseWriter.fieldLength(response.etag) + ResponseWriter.fieldLength(response.contentEncoding)
+            + ResponseWriter.fieldLength(response.location) + response.status.reasonPhrase.utf8.count
+        for (name, value) in response.extraHeaders { maximum += 4 + name.utf8.count + value.utf8.count }
+        let lastModified = response.lastModified.map { dates.lastModifiedBytes($0) }
+        let dateBytes = dates.dateBytes
+        ResponseWriter.write(into: &out, maximumLength: maximum) { out in
+            out.putStatusLine(response.status)
+            out.put("Server: companion\r\nDate: ")
+            out.put(dateBytes)
+            out.put("\r\n")
+            if let type = response.contentType, response.status != .notModified {
+                out.putField("Content-Type: ", type)
+            }
+            if response.status != .notModified && response.status != .noContent {
+                out.put("Content-Length: ")
+                out.putDecimal(length)
+                out.put("\r\n")
+            }
+            if let contentRange { out.putField("Content-Range: ", contentRange) }
+            if let lastModified {
+                out.put("Last-Modified: ")
+                out.put(lastModified)
+                out.put("\r\n")
+            }
+            if let etag = response.etag { out.putField("ETag: ", etag) }
+            if response.acceptsRanges && response.contentEncoding == nil && response.status != .notModified {
+                out.put("Accept-Ranges: bytes\r\n")
+            }
+            if response.varyAcceptEncoding { out.put("Vary: Accept-Encoding\r\n") }
+            if let encoding = response.contentEncoding { out.putField("Content-Encoding: ", encoding) }
+            if let location = response.location { out.putField("Location: ", location) }
+            for (name, value) in response.extraHeaders { out.putField(name: name, value: value) }
+            if !keepAlive {
+                out.put("Connection: close\r\n")
+            } else if head.versionMinor == 0 {
+                out.put("Connection: keep-alive\r\n")
+            }
+            out.put("\r\n")
         }
-        if response.status != .notModified && response.status != .noContent {
-            out.append(contentsOf: ResponseWriter.contentLengthName)
-            ResponseWriter.writeDecimal(length, into: &out)
-            out.append(contentsOf: ResponseWriter.crlf)
-        }
-        if let contentRange {
-            ResponseWriter.writeField(ResponseWriter.contentRangeName, contentRange, into: &out)
-        }
-        if let modified = response.lastModified {
-            out.append(contentsOf: ResponseWriter.lastModifiedName)
-            out.append(contentsOf: dates.lastModifiedBytes(modified))
-            out.append(contentsOf: ResponseWriter.crlf)
-        }
-        if let etag = response.etag { ResponseWriter.writeField(ResponseWriter.etagName, etag, into: &out) }
-        if response.acceptsRanges && response.contentEncoding == nil && response.status != .notModified {
-            out.append(contentsOf: ResponseWriter.acceptRangesLine)
-        }
-        if response.varyAcceptEncoding { out.append(contentsOf: ResponseWriter.varyLine) }
-        if let encoding = response.contentEncoding {
-            ResponseWriter.writeField(ResponseWriter.contentEncodingName, encoding, into: &out)
-        }
-        if let location = response.location { ResponseWriter.writeField(ResponseWriter.locationName, location, into: &out) }
-        for (name, value) in response.extraHeaders {
-            ResponseWriter.writeField(name: name, value: value, into: &out)
-        }
-        if !keepAlive {
-            out.append(contentsOf: ResponseWriter.connectionClose)
-        } else if head.versionMinor == 0 {
-            out.append(contentsOf: ResponseWriter.connectionKeepAlive)
-        }
-        out.append(contentsOf: ResponseWriter.crlf)
 
         // 4. HEAD and bodiless statuses.
         if head.method == .head || !response.status.allowsBody {
