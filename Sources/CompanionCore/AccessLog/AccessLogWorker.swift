@@ -19,6 +19,8 @@ final class AccessLogWorker {
     let arena = RowArena()
     /// Device and inode of the open file, to notice the file or folder being removed.
     var fileIdentity: (dev: UInt, ino: UInt)?
+    /// The stored text of row times, reusing the last second's (writer thread only).
+    var timeFormatter = UTCTime.StoredTextFormatter()
     /// The newest `requests_ranges` row as committed (see AccessLogWorker+Ranges.swift).
     var newestRange: TimeRange?
     /// Rows taken from the queue and not yet committed; kept across failures.
@@ -185,7 +187,7 @@ final class AccessLogWorker {
     /// from the batch, the time and escaped or anonymised text through `arena`.
     private func bind(_ row: AccessLogBatch.Row, to statement: SQLiteStatement, firstIndex i: Int32, anonymize: Bool) {
         let time = arena.take(UTCTime.storedTextLength)
-        UTCTime(epochMicros: row.timeMicros).writeStoredText(to: time)
+        timeFormatter.write(epochMicros: row.timeMicros, to: time)
         statement.bindStatic(time, count: UTCTime.storedTextLength, at: i)
         statement.bind(row.status, at: i + 8)
         statement.bind(row.bytes, at: i + 9)
