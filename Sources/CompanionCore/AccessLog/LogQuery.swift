@@ -101,34 +101,31 @@ public struct LogQuery: Sendable, Equatable {
         let equal: [(String, String?)] = [("site", site), ("method", method), ("client", client)]
         for (column, value) in equal { if let value { terms.append("\(column) = ?"); values.append(.text(value)) } }
         if let pathGlob { terms.append("path GLOB ?"); values.append(.text(pathGlob)) }
-        // Stored times are fixed-width UTC text, so text order is time order (and uses the index).
-        if let sinceMicros {
-            let since = UTCTime.storedText(epochMicros: sinceMicros)
-            terms.append("time >= ?")
-            values.append(.text(since))
+        // Stored times are fixed-width UTC text, so text order is time order. Each time
+        // term comes with its id bound from the summary (both take the same time text).
+        let timeTerms: [(micros: Int64?, term: String, idBound: String)] = [
+            // Rows at or after `since` lie in ranges whose newest time is at or after it, or
+            // after every range (rows no commit has summarised yet).
+            (sinceMicros, "time >= ?", """
+                id >= COALESCE((SELECT MIN(first_id) FROM requests_ranges WHERE max_time >= ?),
+                               (SELECT COALESCE(MAX(last_id), 0) + 1 FROM requests_ranges))
+                """),
+            // Rows before `until` lie in ranges whose oldest time is before it; no upper
+            // bound while rows after the last range are not summarised yet.
+            (untilMicros, "time < ?", """
+                id <= CASE WHEN (SELECT COALESCE(MAX(id), 0) FROM requests) > (SELECT COALESCE(MAX(last_id), 0) FROM requests_ranges)
+                           THEN 9223372036854775807
+                           ELSE COALESCE((SELECT MAX(last_id) FROM requests_ranges WHERE min_time < ?), 0) END
+                """),
+        ]
+        for (micros, term, idBound) in timeTerms {
+            guard let micros else { continue }
+            let text = LogValue.text(UTCTime.storedText(epochMicros: micros))
+            terms.append(term)
+            values.append(text)
             if usesRanges {
-                // Rows at or after `since` lie in ranges whose newest time is at or after it, or
-                // after every range (rows no commit has summarised yet).
-                terms.append("""
-                    id >= COALESCE((SELECT MIN(first_id) FROM requests_ranges WHERE max_time >= ?),
-                                   (SELECT COALESCE(MAX(last_id), 0) + 1 FROM requests_ranges))
-                    """)
-                values.append(.text(since))
-            }
-        }
-        if let untilMicros {
-            let until = UTCTime.storedText(epochMicros: untilMicros)
-            terms.append("time < ?")
-            values.append(.text(until))
-            if usesRanges {
-                // Rows before `until` lie in ranges whose oldest time is before it; no upper
-                // bound while rows after the last range are not summarised yet.
-                terms.append("""
-                    id <= CASE WHEN (SELECT COALESCE(MAX(id), 0) FROM requests) > (SELECT COALESCE(MAX(last_id), 0) FROM requests_ranges)
-                               THEN 9223372036854775807
-                               ELSE COALESCE((SELECT MAX(last_id) FROM requests_ranges WHERE min_time < ?), 0) END
-                    """)
-                values.append(.text(until))
+                terms.append(idBound)
+                values.append(text)
             }
         }
         for (term, value) in extra { terms.append(term); values.append(value) }
