@@ -256,14 +256,15 @@ final class Connection {
     }
 
     /// Finalizes `response` and queues its bytes behind earlier responses.
-    private func respond(_ response: Response, head: RequestHead, site: Site?, keepAlive: Bool, state: ServerState) {
+    private func respond(_ response: consuming Response, head: RequestHead, site: Site?, keepAlive: Bool, state: ServerState) {
         var out = takeSpare()
+        let encoding = response.contentEncoding
         let finalized = ResponseFinalizer.finalize(response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
         let headLength = out.count
-        enqueue(finalized.body, head: out)
+        enqueue(finalized.body, head: consume out)
         if !keepAlive { closeAfterWrite = true }
         if state.accessLog != nil {
-            AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: response.contentEncoding,
+            AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding,
                                         status: finalized.status.code, timeMicros: requestWallClockMicros(),
                                         to: &pendingLogs)
             inFlight.append(InFlight(total: headLength + finalized.bodyLength, headLength: headLength,
@@ -292,8 +293,9 @@ final class Connection {
         flush()
     }
 
-    private func enqueue(_ body: BodyPlan, head out: [UInt8]) {
-        var out = out
+    /// `out` is consumed so appending the body reuses its buffer (a borrowed array
+    /// copied here cost an allocation and a copy per response).
+    private func enqueue(_ body: BodyPlan, head out: consuming [UInt8]) {
         switch body {
         case .none:
             queueBytes(out, more: false)

@@ -24,7 +24,7 @@ struct FinalizedResponse {
 }
 
 enum ResponseFinalizer {
-    static func finalize(_ response: Response, head: RequestHead, keepAlive: Bool,
+    static func finalize(_ response: consuming Response, head: RequestHead, keepAlive: Bool,
                          dates: inout DateCache, into out: inout [UInt8]) -> FinalizedResponse {
         var response = response
         var contentRange: String?
