@@ -25,6 +25,12 @@ extension AccessLogWorker {
         close(fd)
         let database = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
         database.setBusyTimeout(milliseconds: settings.busyTimeoutMs)
+        // 16 KiB pages for a new file (an existing one keeps its size): SQLite writes each
+        // WAL frame and copies each page at checkpoint with separate system calls, and the
+        // rows are small, so bigger pages mean fewer calls per row. Measured with wrk and
+        // the server on one core: the writer's CPU per row 590 ns (4 KiB) -> 515 ns; 8 KiB
+        // 520-555, 32 and 64 KiB worse.
+        try database.execute("PRAGMA page_size=16384")
         try database.enableWriteAheadLog()
         // WAL + NORMAL: a crash of the process loses nothing committed; only a power
         // loss may lose the last transactions. The file is never corrupted.

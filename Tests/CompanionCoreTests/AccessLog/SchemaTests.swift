@@ -24,6 +24,9 @@ import Testing
         let mode = try database.prepare("PRAGMA journal_mode")
         try mode.step()
         #expect(mode.text(at: 0) == "wal")
+        let pageSize = try database.prepare("PRAGMA page_size")
+        try pageSize.step()
+        #expect(pageSize.int(at: 0) == 16384)
     }
 
     @Test func migrateIsIdempotentAndRefusesNewerFiles() throws {
