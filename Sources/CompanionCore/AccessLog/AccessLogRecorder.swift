@@ -11,25 +11,26 @@
 enum AccessLogRecorder {
     /// Appends the row for `head` to `batch`; bytes and duration are set when it completes.
     /// The request's text fields are copied as raw bytes; the writer thread turns them into text.
-    static func appendRow(for head: RequestHead, site: Site?, client: String, encoding: String?,
+    static func appendRow(for head: RequestHead, site: Site?, client: [UInt8], encoding: String?,
                           status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
         let version: StaticString = head.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
         let host = head.firstField(.host)?.value
         let referrer = head.firstField(.referer)?.value
         let userAgent = head.firstField(.userAgent)?.value
         let path = head.isAsteriskForm ? head.target : head.path
+        let siteName = site?.nameUTF8 ?? []
         head.bytes.withUnsafeBytes { raw in
             @inline(__always) func slice(_ range: Range<Int>?) -> AccessLogBatch.Text {
                 guard let range else { return nil }
                 return UnsafeRawBufferPointer(rebasing: raw[range])
             }
-            withText(site?.name) { siteText in
-                withText(client) { clientText in
-                    withText(encoding) { encodingText in
+            client.withUnsafeBytes { clientText in
+                siteName.withUnsafeBytes { siteText in
+                    withEncoding(encoding) { encodingText in
                         batch.appendRow(
                             timeMicros: timeMicros, status: status, bytes: 0, durationMicros: 0,
-                            siteText, slice(host), clientText, slice(head.methodBytes), slice(path), slice(head.query),
-                            UnsafeRawBufferPointer(start: version.utf8Start, count: version.utf8CodeUnitCount),
+                            site == nil ? nil : siteText, slice(host), clientText, slice(head.methodBytes), slice(path),
+                            slice(head.query), UnsafeRawBufferPointer(start: version.utf8Start, count: version.utf8CodeUnitCount),
                             slice(referrer), slice(userAgent), encodingText)
                     }
                 }
@@ -38,21 +39,28 @@ enum AccessLogRecorder {
     }
 
     /// The row of a request that was not parsed: time, client and status only.
-    static func appendBareRow(client: String, status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
-        withText(client) { clientText in
+    static func appendBareRow(client: [UInt8], status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
+        client.withUnsafeBytes { clientText in
             batch.appendRow(timeMicros: timeMicros, status: status, bytes: 0, durationMicros: 0,
                             nil, nil, clientText, nil, nil, nil, nil, nil, nil, nil)
         }
     }
 
-    /// Calls `body` with the UTF-8 bytes of `text` (nil for nil), without copying native Strings.
+    /// Calls `body` with the bytes of a content coding: the ones companion sends without
+    /// touching a String's storage, any other (a plugin's) through its UTF-8.
     @inline(__always)
-    private static func withText(_ text: String?, _ body: (AccessLogBatch.Text) -> Void) {
-        guard let text else { return body(nil) }
-        let done: Void? = text.utf8.withContiguousStorageIfAvailable { body(UnsafeRawBufferPointer($0)) }
-        if done == nil {
-            let bytes = Array(text.utf8)
-            bytes.withUnsafeBytes { body($0) }
+    private static func withEncoding(_ encoding: String?, _ body: (AccessLogBatch.Text) -> Void) {
+        func literal(_ text: StaticString) {
+            body(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+        switch encoding {
+        case nil: body(nil)
+        case "gzip": literal("gzip")
+        case "br": literal("br")
+        case "zstd": literal("zstd")
+        case let other?:
+            var text = other
+            text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
         }
     }
 }

@@ -7,6 +7,8 @@ public final class Site: Sendable {
     public let config: SiteConfig
     /// The first host name: what the access log records as `site`.
     public let name: String
+    /// `name` as bytes, for the access log's rows (copied per request).
+    let nameUTF8: [UInt8]
     /// The only way to reach the file system for this site (SECURITY: one resolver
     /// for files, index files, sidecars, fallbacks and error pages).
     public let resolver: PathResolver
@@ -16,6 +18,7 @@ public final class Site: Sendable {
     init(config: SiteConfig, resolver: PathResolver, chain: Chain) {
         self.config = config
         self.name = config.hosts.first ?? "default"
+        self.nameUTF8 = Array(name.utf8)
         self.resolver = resolver
         self.chain = chain
     }
