@@ -56,6 +56,9 @@ final class Connection {
     private var servedAny = false
     private var lastActivityMs: Int64
 
+    /// The arrays of the last finished request head, reused by the next parse.
+    @exclusivity(unchecked) private var headStorage = RequestHead.Storage()
+
     // Write side.
     @exclusivity(unchecked) private var output: [OutputItem] = []
     private var queuedBytes = 0
@@ -195,7 +198,7 @@ final class Connection {
             let start = readStart
             let end = readEnd
             let result = buffer.withUnsafeBytes { raw in
-                parser.parse(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                parser.parse(UnsafeRawBufferPointer(rebasing: raw[start..<end]), reusing: &headStorage)
             }
             switch result {
             case .needMore:
@@ -207,6 +210,7 @@ final class Connection {
             case .complete(let head, let consumed):
                 readStart += consumed
                 handle(head)
+                headStorage = RequestHead.Storage(reclaiming: head)
                 if readStart < readEnd && discardRemaining == 0 {
                     headStartMs = loop.nowMs
                     requestStartMicros = monotonicMicroseconds()

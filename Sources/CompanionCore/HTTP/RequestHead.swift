@@ -109,5 +109,37 @@ public struct RequestHead: Sendable {
     }
 }
 
+extension RequestHead {
+    /// Arrays of a finished head, kept by a connection for the next one (see
+    /// `RequestParser.parse(_:reusing:)`).
+    struct Storage {
+        var bytes: [UInt8] = []
+        var fields: [HeaderField] = []
+
+        init() {}
+
+        /// Takes back the arrays of `head` once the connection is done with it.
+        init(reclaiming head: consuming RequestHead) {
+            bytes = head.bytes
+            fields = head.fields
+        }
+
+        /// The byte array, emptied (its buffer kept when nothing else holds it); leaves `bytes` empty.
+        mutating func takeBytes() -> [UInt8] {
+            var taken = bytes
+            bytes = []
+            taken.removeAll(keepingCapacity: true)
+            return taken
+        }
+
+        /// The fields array, not yet emptied (the parser does that); leaves `fields` empty.
+        mutating func takeFields() -> [HeaderField] {
+            let taken = fields
+            fields = []
+            return taken
+        }
+    }
+}
+
 @inline(__always)
 func asciiLower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }

@@ -15,9 +15,11 @@ struct ParsedFields {
 
 extension RequestParser {
     /// Parses the field lines in `p[r]` (each ends in LF or CRLF; the final empty line is not in `r`).
+    /// `list` is storage to reuse (emptied first; its buffer is kept when nothing else holds it).
     static func parseFields(_ p: UnsafeRawBufferPointer, _ r: Range<Int>, lineCount: Int,
-                            versionMinor: Int) throws(ParseFailure) -> ParsedFields {
-        var result = ParsedFields(list: [])
+                            versionMinor: Int, reusing list: consuming [HeaderField] = []) throws(ParseFailure) -> ParsedFields {
+        list.removeAll(keepingCapacity: true)
+        var result = ParsedFields(list: list)
         result.list.reserveCapacity(lineCount)
         let table = HeaderName.table
         var i = r.lowerBound

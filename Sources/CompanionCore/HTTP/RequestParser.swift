@@ -70,8 +70,16 @@ public struct RequestParser: Sendable {
     /// - Parameter buffer: bytes starting at the first byte of a request (or empty lines before it).
     /// - Returns: `.needMore`, `.complete(head, consumed:)` or `.reject(status)`.
     public func parse(_ buffer: UnsafeRawBufferPointer) -> ParseResult {
+        var storage = RequestHead.Storage()
+        return parse(buffer, reusing: &storage)
+    }
+
+    /// `parse`, building the head in `storage`'s arrays instead of new ones (a connection
+    /// hands back the arrays of the head it finished: two allocations fewer per request).
+    /// `storage` is left empty when a head is returned.
+    func parse(_ buffer: UnsafeRawBufferPointer, reusing storage: inout RequestHead.Storage) -> ParseResult {
         do throws(ParseFailure) {
-            return try parseHead(buffer)
+            return try parseHead(buffer, reusing: &storage)
         } catch {
             return .reject(error.status)
         }
@@ -82,7 +90,7 @@ public struct RequestParser: Sendable {
         bytes.withUnsafeBytes { parse($0) }
     }
 
-    private func parseHead(_ buffer: UnsafeRawBufferPointer) throws(ParseFailure) -> ParseResult {
+    private func parseHead(_ buffer: UnsafeRawBufferPointer, reusing storage: inout RequestHead.Storage) throws(ParseFailure) -> ParseResult {
         // 1. RFC 9112 §2.2: "a server that is expecting to receive and parse a request-line SHOULD ignore
         // at least one empty line (CRLF) received prior to the request-line".
         // SECURITY: bounded, so a stream of CRLFs cannot keep a connection in needMore forever.
@@ -162,11 +170,9 @@ public struct RequestParser: Sendable {
 
         // 5. Field lines, then one copy of the head.
         let fields = try Self.parseFields(p, fieldsStart..<emptyLine, lineCount: fieldLines,
-                                          versionMinor: line.versionMinor)
-        let bytes = [UInt8](unsafeUninitializedCapacity: headEnd) { storage, initialized in
-            UnsafeMutableRawBufferPointer(storage).copyMemory(from: UnsafeRawBufferPointer(rebasing: p[0..<headEnd]))
-            initialized = headEnd
-        }
+                                          versionMinor: line.versionMinor, reusing: storage.takeFields())
+        var bytes = storage.takeBytes()
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[0..<headEnd]))
         let head = RequestHead(
             bytes: bytes, method: line.method, methodBytes: line.methodBytes, target: line.target,
             path: line.path, query: line.query, isAsteriskForm: line.isAsteriskForm,

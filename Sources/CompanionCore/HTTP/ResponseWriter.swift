@@ -97,18 +97,15 @@ enum ResponseWriter {
         }
     }
 
-    /// Appends at most `maximumLength` bytes to `out`, written by `body` through a `Head`.
+    /// Appends at most `maximumLength` bytes to `out`, written by `body` through a `Head`
+    /// into scratch space (on the stack when small) and then copied in one go.
     static func write(into out: inout [UInt8], maximumLength: Int, _ body: (inout Head) -> Void) {
-        let start = out.count
-        out.reserveCapacity(start + maximumLength)
-        out.append(contentsOf: repeatElement(0, count: maximumLength))
-        let written = out.withUnsafeMutableBufferPointer { buffer -> Int in
-            let base = buffer.baseAddress! + start
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumLength) { scratch in
+            let base = scratch.baseAddress!
             var head = Head(cursor: base, limit: base + maximumLength)
             body(&head)
-            return head.cursor - base
+            out.append(contentsOf: UnsafeBufferPointer(start: base, count: head.cursor - base))
         }
-        out.removeLast(maximumLength - written)
     }
 
     /// Upper bound of a header line's bytes for a value of `value` (name and CRLF included).
