@@ -2,9 +2,11 @@
 // what an event loop fills during a turn, what the writer's queue holds and what
 // the writer thread binds to SQLite: the request's bytes are copied once from the
 // request head into the batch, the batch moves between threads by swapping its
-// array, and SQLite reads the text in place (SQLITE_STATIC). Measured against the
-// previous array of records with Strings (one heap object per field, copies with
-// retains on the loop, frees on the writer thread): see benchmarks/results.
+// array, and SQLite reads the text in place (SQLITE_STATIC). It replaced an array
+// of records with Strings (copies with retains on the loop, frees on the writer
+// thread): 116k -> 126k small-file req/s with logging on, server on one core.
+// (A connection's rows wait in its own batch until their bytes are known; the
+// first row moves to the loop's batch when its response is sent.)
 //
 // Row layout (native byte order, no alignment; read with loadUnaligned):
 //   0  Int64  time, Unix epoch microseconds
