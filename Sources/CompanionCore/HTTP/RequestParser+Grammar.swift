@@ -11,6 +11,18 @@ enum ASCII {
     static let slash: UInt8 = 0x2F
     static let question: UInt8 = 0x3F
     static let comma: UInt8 = 0x2C
+
+    /// The value of a hex digit (`0-9`, `a-f`, `A-F`), or nil: percent-escapes in paths and
+    /// queries, `\u` escapes in config JSON.
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
 }
 
 /// RFC 9110 §5.6.2:

@@ -22,7 +22,7 @@ extension JSONParser {
                 // RFC 8259 §7: control characters U+0000 through U+001F must be escaped.
                 throw error("control character (byte 0x\(String(byte, radix: 16, uppercase: true))) must be escaped in a string")
             case 0x80...:
-                let length = utf8SequenceLength(at: position)
+                let length = UTF8Validation.validSequenceLength(bytes, at: position)
                 guard length > 0 else { throw error("invalid UTF-8 byte 0x\(String(byte, radix: 16, uppercase: true))") }
                 text.append(contentsOf: bytes[position..<position + length])
                 position += length
@@ -88,7 +88,7 @@ extension JSONParser {
     mutating func parseHex4(escapeStart: Int) throws(JSONSyntaxError) -> UInt32 {
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard position < bytes.count, let digit = hexValue(bytes[position]) else {
+            guard position < bytes.count, let digit = ASCII.hexValue(bytes[position]) else {
                 position = escapeStart
                 throw error("invalid \\u escape; expected four hex digits")
             }
@@ -96,39 +96,6 @@ extension JSONParser {
             position += 1
         }
         return value
-    }
-
-    func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
-
-    /// Length of the well-formed UTF-8 sequence at `offset` (RFC 3629 §4), or 0 when it is not:
-    /// no overlong forms, no surrogates, nothing above U+10FFFF.
-    func utf8SequenceLength(at offset: Int) -> Int {
-        let lead = bytes[offset]
-        let length: Int
-        var lower: UInt8 = 0x80
-        var upper: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lower = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; upper = 0x9F
-        case 0xF0: length = 4; lower = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; upper = 0x8F
-        default: return 0
-        }
-        guard offset + length <= bytes.count else { return 0 }
-        let second = bytes[offset + 1]
-        guard second >= lower && second <= upper else { return 0 }
-        for index in (offset + 2)..<(offset + length) where bytes[index] & 0xC0 != 0x80 { return 0 }
-        return length
     }
 
     /// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.

@@ -107,9 +107,9 @@ public enum PathNormalizer {
             var byte = raw[index]
             index = raw.index(after: index)
             if byte == UInt8(ascii: "%") {
-                guard index != raw.endIndex, let high = hexValue(raw[index]) else { return nil }
+                guard index != raw.endIndex, let high = ASCII.hexValue(raw[index]) else { return nil }
                 index = raw.index(after: index)
-                guard index != raw.endIndex, let low = hexValue(raw[index]) else { return nil }
+                guard index != raw.endIndex, let low = ASCII.hexValue(raw[index]) else { return nil }
                 index = raw.index(after: index)
                 byte = high << 4 | low
             }
@@ -118,15 +118,6 @@ public enum PathNormalizer {
             out.append(byte)
         }
         return out
-    }
-
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 
     /// RFC 3986 §5.2.4 style dot-segment removal over decoded bytes, plus collapsing of
