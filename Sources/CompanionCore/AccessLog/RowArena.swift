@@ -51,30 +51,8 @@ final class RowArena {
             statement.bindStatic(base, count: bytes.count, at: index)
             return
         }
-        let start = take(0)
-        var count = 0
-        let input = UnsafeBufferPointer(start: base, count: bytes.count)
-        var i = 0
-        while i < input.count {
-            let length = UTF8Validation.validSequenceLength(input, at: i)
-            if length > 0 {
-                let slot = take(length)
-                slot.initialize(from: base + i, count: length)
-                count += length
-                i += length
-            } else {
-                let slot = take(4)
-                let hex: StaticString = "0123456789ABCDEF"
-                let digits = hex.utf8Start
-                slot[0] = 0x5C
-                slot[1] = 0x78
-                slot[2] = digits[Int(input[i] >> 4)]
-                slot[3] = digits[Int(input[i] & 0x0F)]
-                count += 4
-                i += 1
-            }
-        }
-        statement.bindStatic(start, count: count, at: index)
+        // Rare (a client sent bytes that are not UTF-8): the escaping String, copied in.
+        bind(AccessLogRecord.loggable(UnsafeBufferPointer(start: base, count: bytes.count)), to: statement, at: index)
     }
 
     /// Copies `text` into the arena and binds it (NULL for nil).
