@@ -18,13 +18,12 @@ final class Connection {
         case file(OpenFile, offset: Int, end: Int)
     }
 
-    /// A response whose bytes are still being written, for the access log.
+    /// A response whose bytes are still being written, for the access log (only kept while
+    /// logging): its row is the first of `pendingLogs` not yet moved to the loop.
     struct InFlight {
         var total: Int
         var headLength: Int
         var sent: Int = 0
-        /// The response's row is the first of `pendingLogs` not yet moved to the loop.
-        var isLogged: Bool
         var startMicros: Int64
     }
 
@@ -274,7 +273,7 @@ final class Connection {
                                         status: finalized.status.code, timeMicros: requestWallClockMicros(),
                                         to: &pendingLogs)
             inFlight.append(InFlight(total: headLength + finalized.bodyLength, headLength: headLength,
-                                     isLogged: true, startMicros: requestStartMicros))
+                                     startMicros: requestStartMicros))
         }
     }
 
@@ -293,7 +292,7 @@ final class Connection {
         if state.accessLog != nil {
             AccessLogRecorder.appendBareRow(client: clientUTF8, status: status.code, timeMicros: requestWallClockMicros(),
                                             to: &pendingLogs)
-            inFlight.append(InFlight(total: out.count, headLength: out.count - bodyLength, isLogged: true,
+            inFlight.append(InFlight(total: out.count, headLength: out.count - bodyLength,
                                      startMicros: requestStartMicros))
         }
         flush()
@@ -468,7 +467,6 @@ final class Connection {
     }
 
     private func completeLog(_ entry: InFlight) {
-        guard entry.isLogged else { return }
         pendingLogs.moveFirstRow(to: &loop.completedLogs, bytes: max(0, entry.sent - entry.headLength),
                                  durationMicros: Int(max(0, monotonicMicroseconds() - entry.startMicros)))
     }

@@ -28,12 +28,18 @@ struct DateCache {
         // The last answer first: a hot file asks for the same time on every request,
         // and this skips hashing it.
         if epochSeconds == lastAsked, let lastAnswer { return lastAnswer }
-        defer { lastAsked = epochSeconds; lastAnswer = lastModified[epochSeconds] }
-        if let cached = lastModified[epochSeconds] { return cached }
-        var bytes: [UInt8] = []
-        HTTPDate.write(epochSeconds: epochSeconds, into: &bytes)
-        if lastModified.count > 4096 { lastModified.removeAll(keepingCapacity: true) }
-        lastModified[epochSeconds] = bytes
+        let bytes: [UInt8]
+        if let cached = lastModified[epochSeconds] {
+            bytes = cached
+        } else {
+            var written: [UInt8] = []
+            HTTPDate.write(epochSeconds: epochSeconds, into: &written)
+            if lastModified.count > 4096 { lastModified.removeAll(keepingCapacity: true) }
+            lastModified[epochSeconds] = written
+            bytes = written
+        }
+        lastAsked = epochSeconds
+        lastAnswer = bytes
         return bytes
     }
 }
