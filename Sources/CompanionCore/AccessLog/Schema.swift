@@ -59,10 +59,10 @@ public enum AccessLogSchema {
                 max_time TEXT NOT NULL
             );
             INSERT INTO requests_ranges (first_id, last_id, min_time, max_time)
-                SELECT MIN(id), MAX(id), MIN(time), MAX(time) FROM requests GROUP BY id >> 16 ORDER BY 1;
+                SELECT MIN(id), MAX(id), MIN(time), MAX(time) FROM requests GROUP BY id / \(rowsPerRange) ORDER BY 1;
             DROP INDEX requests_time;
             DROP INDEX requests_status;
-            CREATE INDEX requests_status_other ON requests(status) WHERE status >= 300;
+            CREATE INDEX requests_status_other ON requests(status) WHERE \(statusIndexCondition);
             """),
     ]
 
@@ -70,9 +70,11 @@ public enum AccessLogSchema {
     /// A `--since` scan reads at most this many rows outside the asked time.
     static let rowsPerRange: Int64 = 1 << 16
 
-    /// The condition of the partial status index, added to queries that can use it.
-    static let statusIndexCondition = "status >= 300"
+    /// The lowest status in the partial status index.
     static let statusIndexFloor = 300
+    /// The partial status index's condition: the migration creates the index with it, and
+    /// `LogQuery` adds it word for word (SQLite uses a partial index only then).
+    static let statusIndexCondition = "status >= \(statusIndexFloor)"
 
     /// The insert the writer prepares once and reuses for every row.
     static let insertSQL = """
