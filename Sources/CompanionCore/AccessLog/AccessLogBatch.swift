@@ -115,21 +115,22 @@ struct AccessLogBatch: Sendable {
 
     /// Appends `record` (the public, String-based form of a row).
     mutating func append(_ record: AccessLogRecord) {
-        func with(_ text: String?, _ body: (Text) -> Void) {
-            guard var text else { return body(nil) }
-            text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        // The texts side by side in one array, so one pointer covers them all.
+        let texts = [record.site, record.host, record.client, record.method, record.path, record.query,
+                     record.protocolVersion, record.referrer, record.userAgent, record.encoding]
+        var joined: [UInt8] = []
+        var ranges: [Range<Int>?] = []
+        for text in texts {
+            guard let text else { ranges.append(nil); continue }
+            let start = joined.count
+            joined.append(contentsOf: text.utf8)
+            ranges.append(start..<joined.count)
         }
-        with(record.site) { site in with(record.host) { host in with(record.client) { client in
-            with(record.method) { method in with(record.path) { path in with(record.query) { query in
-                with(record.protocolVersion) { version in with(record.referrer) { referrer in
-                    with(record.userAgent) { userAgent in with(record.encoding) { encoding in
-                        appendRow(timeMicros: record.timeMicros, status: record.status, bytes: record.bytes,
-                                  durationMicros: record.durationMicros, site, host, client, method, path, query,
-                                  version, referrer, userAgent, encoding)
-                    } }
-                } }
-            } } }
-        } } }
+        joined.withUnsafeBytes { raw in
+            let t = ranges.map { range in range.map { UnsafeRawBufferPointer(rebasing: raw[$0]) } }
+            appendRow(timeMicros: record.timeMicros, status: record.status, bytes: record.bytes,
+                      durationMicros: record.durationMicros, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9])
+        }
     }
 
     // MARK: - Moving rows
