@@ -26,7 +26,7 @@ enum AccessLogRecorder {
             }
             client.withUnsafeBytes { clientText in
                 siteName.withUnsafeBytes { siteText in
-                    withEncoding(encoding) { encodingText in
+                    withText(encoding) { encodingText in
                         batch.appendRow(
                             timeMicros: timeMicros, status: status, bytes: 0, durationMicros: 0,
                             site == nil ? nil : siteText, slice(host), clientText, slice(head.methodBytes), slice(path),
@@ -46,21 +46,10 @@ enum AccessLogRecorder {
         }
     }
 
-    /// Calls `body` with the bytes of a content coding: the ones companion sends without
-    /// touching a String's storage, any other (a plugin's) through its UTF-8.
+    /// Calls `body` with the UTF-8 bytes of `text` (nil for nil).
     @inline(__always)
-    private static func withEncoding(_ encoding: String?, _ body: (AccessLogBatch.Text) -> Void) {
-        func literal(_ text: StaticString) {
-            body(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-        }
-        switch encoding {
-        case nil: body(nil)
-        case "gzip": literal("gzip")
-        case "br": literal("br")
-        case "zstd": literal("zstd")
-        case let other?:
-            var text = other
-            text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        }
+    private static func withText(_ text: String?, _ body: (AccessLogBatch.Text) -> Void) {
+        guard var text else { return body(nil) }
+        text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 }
