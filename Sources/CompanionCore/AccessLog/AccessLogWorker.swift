@@ -200,25 +200,19 @@ final class AccessLogWorker {
         statement.bind(row.bytes, at: i + 9)
         statement.bind(row.durationMicros, at: i + 10)
         row.forEachText { field, text in
-            switch field {
-            case .site: arena.bindLoggable(text, to: statement, at: i + 1)
-            case .host: arena.bindLoggable(text, to: statement, at: i + 2)
-            case .client:
-                if anonymize, let text {
-                    arena.bind(ClientAnonymizer.anonymize(AccessLogRecord.loggable(text)), to: statement, at: i + 3)
-                } else {
-                    arena.bindLoggable(text, to: statement, at: i + 3)
-                }
-            case .method: arena.bindLoggable(text, to: statement, at: i + 4)
-            case .path: arena.bindLoggable(text, to: statement, at: i + 5)
-            case .query: arena.bindLoggable(text, to: statement, at: i + 6)
-            case .protocolVersion: arena.bindLoggable(text, to: statement, at: i + 7)
-            case .referrer: arena.bindLoggable(text, to: statement, at: i + 11)
-            case .userAgent: arena.bindLoggable(text, to: statement, at: i + 12)
-            case .encoding: arena.bindLoggable(text, to: statement, at: i + 13)
+            let at = i + Self.textParameterOffset[field.rawValue]
+            if field == .client, anonymize, let text {
+                arena.bind(ClientAnonymizer.anonymize(AccessLogRecord.loggable(text)), to: statement, at: at)
+            } else {
+                arena.bindLoggable(text, to: statement, at: at)
             }
         }
     }
+
+    /// Where each text field (`AccessLogBatch.Field` order) sits among a row's parameters
+    /// of `AccessLogSchema.insertSQL`, counted from `time`: site, host, client, method, path,
+    /// query, protocol, then referrer, user_agent, encoding after status, bytes, duration_us.
+    private static let textParameterOffset: [Int32] = [1, 2, 3, 4, 5, 6, 7, 11, 12, 13]
 
     /// Schedules a retry with back-off and reports the problem once.
     private func noteFailure(_ error: any Error) {
