@@ -29,15 +29,20 @@ extension LogsCommand {
         let formatter = LogFormatter(format: format, terminalWidth: terminalWidth)
         var lastID = try LogQuery.maxID(in: database)
         output(formatter.rows(try query.rows(in: database, limit: limit, throughID: lastID)))
+        let batch = 10_000
         while !shouldStop() {
-            let rows = try query.rows(in: database, limit: 10_000, afterID: lastID)
-            if let last = rows.last {
-                output(formatter.rows(rows, isFirstChunk: false))
-                lastID = last.id
-                continue
+            // The mark is read before the rows: a batch committed between the two reads has
+            // ids above the mark and is read by the next poll. (Reading the mark after an
+            // empty poll skipped such a batch for good, issue 9 #16.)
+            let mark = try LogQuery.maxID(in: database)
+            if mark > lastID {
+                let rows = try query.rows(in: database, limit: batch, afterID: lastID, throughID: mark)
+                if !rows.isEmpty { output(formatter.rows(rows, isFirstChunk: false)) }
+                // A full batch may leave rows up to the mark; fewer means every row through the
+                // mark was read (rows filtered out move the mark too, so they are not scanned again).
+                lastID = rows.count == batch ? rows.last!.id : mark
+                if rows.count == batch { continue }
             }
-            // Rows filtered out still move the mark, so they are not scanned again.
-            lastID = max(lastID, try LogQuery.maxID(in: database))
             var pause = timespec(tv_sec: pollIntervalMs / 1000, tv_nsec: (pollIntervalMs % 1000) * 1_000_000)
             nanosleep(&pause, nil)
         }

@@ -260,6 +260,32 @@ import Testing
         #expect(lines[1].hasPrefix(#"{"id":7,"#) && lines[1].contains(#""path":"/late""#))
         #expect(lines[2].hasPrefix(#"{"id":9,"#))
     }
+
+    /// Issue 9 #16: after an empty poll, `--follow` read max(id) in a second statement, so
+    /// a batch committed between the two reads was never printed. The follower polls without
+    /// pausing while 300 single-row batches are committed; every one must come out once.
+    @Test func followMissesNoBatchCommittedBetweenPolls() throws {
+        let (folder, path) = try makeFixtureDatabase()
+        defer { folder.remove() }
+        let state = FollowState()
+        let thread = try spawnFollow(path: path, arguments: ["--follow", "--format", "ndjson", "--limit", "1"],
+                                     state: state, pollIntervalMs: 0)
+        #expect(waitFor { state.chunks.withLock { $0.count } == 1 })
+        let writer = try AccessLogWriter(settings: AccessLogSettings(path: path, flushMs: 1))
+        for _ in 0..<300 {
+            writer.append(fixtureRecords[0])
+            writer.flush()
+        }
+        let expected = 1 + 300
+        #expect(waitFor { state.text.split(separator: "\n").count >= expected })
+        state.stop.store(true, ordering: .relaxed)
+        pthread_join(thread, nil)
+        writer.shutdown()
+        let ids = state.text.split(separator: "\n").map { line in
+            Int(line.dropFirst(#"{"id":"#.count).prefix(while: { $0.isNumber }))!
+        }
+        #expect(ids == Array(6...306))
+    }
 }
 
 /// What the follow thread and the test share.
@@ -270,14 +296,14 @@ private final class FollowState: Sendable {
 }
 
 /// Runs `logs --follow` on a thread, collecting its output, until `state.stop` is set.
-private func spawnFollow(path: String, arguments: [String], state: FollowState) throws -> pthread_t {
+private func spawnFollow(path: String, arguments: [String], state: FollowState, pollIntervalMs: Int = 10) throws -> pthread_t {
     final class Job {
         let run: () -> Void
         init(_ run: @escaping () -> Void) { self.run = run }
     }
     let command = try LogsCommand.parse(arguments)
     let job = Job {
-        try? command.followLog(databasePath: path, pollIntervalMs: 10,
+        try? command.followLog(databasePath: path, pollIntervalMs: pollIntervalMs,
                                shouldStop: { state.stop.load(ordering: .relaxed) },
                                output: { text in state.chunks.withLock { $0.append(text) } })
     }
