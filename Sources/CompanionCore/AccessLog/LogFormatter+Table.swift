@@ -59,19 +59,9 @@ extension LogFormatter {
         return String(line.prefix(width - 1)) + "…"
     }
 
-    /// Control characters as `\xHH` (C1 as their UTF-8 bytes).
+    /// Control and bidi characters as `\xHH` per UTF-8 byte (TerminalSafety).
     func terminalSafe(_ value: String) -> String {
-        guard value.unicodeScalars.contains(where: isControl) else { return value }
-        var out: [UInt8] = []
-        for scalar in value.unicodeScalars {
-            if isControl(scalar) { for byte in String(scalar).utf8 { appendHexEscape(byte, to: &out) } }
-            else { out += Array(String(scalar).utf8) }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+        TerminalSafety.escaped(value)
     }
 }
 

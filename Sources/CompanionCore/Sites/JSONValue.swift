@@ -105,7 +105,9 @@ extension JSONValue {
     }
 
     /// Escapes quotes, backslashes, control characters and DEL as JSON does (RFC 8259 §7),
-    /// so a value stays on one line in a message or inside a JSON string literal.
+    /// so a value stays on one line in a message or inside a JSON string literal. C1
+    /// controls and bidi characters (TerminalSafety) are written as `\uXXXX` too: the
+    /// JSON means the same, and a terminal showing it is not driven by them.
     static func escapeForMessage(_ s: String) -> String {
         var out = ""
         for scalar in s.unicodeScalars {
@@ -116,7 +118,7 @@ extension JSONValue {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
+                if TerminalSafety.isUnsafe(scalar) {
                     let hex = String(scalar.value, radix: 16, uppercase: false)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {

@@ -6,7 +6,12 @@ import Testing
 
     @Test(arguments: [
         (nil, ""), ("plain", "plain"), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""),
-        ("two\nlines", "\"two\nlines\""), ("cr\r", "\"cr\r\""), ("", ""),
+        ("", ""),
+        // Issue 9 #17: controls and bidi characters are escaped, formulas neutralised (OWASP).
+        ("two\nlines", "two\\x0Alines"), ("cr\r", "cr\\x0D"),
+        ("=1+2", "\"'=1+2\""), ("+cmd", "\"'+cmd\""), ("-2", "\"'-2\""), ("@SUM(A1)", "\"'@SUM(A1)\""),
+        ("\tx", "\"'\\x09x\""), ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""), ("a=b", "a=b"),
+        ("c1\u{9B}31m", "c1\\xC2\\x9B31m"), ("rtl\u{202E}txt", "rtl\\xE2\\x80\\xAEtxt"),
     ] as [(String?, String)])
     func csvFieldQuotesOnlyWhenNeeded(value: String?, expected: String) {
         #expect(formatter.csvField(value) == expected)
@@ -14,6 +19,7 @@ import Testing
 
     @Test(arguments: [
         (nil, "null"), ("a\"b\\c", #""a\"b\\c""#), ("\n\t\u{01}", #""\n\t\u0001""#), ("é😀", "\"é😀\""),
+        ("c1\u{9B}", #""c1\u009b""#), ("bidi\u{202E}\u{2066}", #""bidi\u202e\u2066""#),
     ] as [(String?, String)])
     func jsonStringEscapes(value: String?, expected: String) {
         #expect(formatter.jsonString(value) == expected)
@@ -37,6 +43,7 @@ import Testing
         #expect(table.cut("0123456789") == "0123456789")
         #expect(table.cut("0123456789A") == "012345678…")
         #expect(table.terminalSafe("a\u{1B}[31mb\u{9B}") == "a\\x1B[31mb\\xC2\\x9B")
+        #expect(table.terminalSafe("evil\u{202E}gpj.exe") == "evil\\xE2\\x80\\xAEgpj.exe")
         #expect(table.milliseconds(12_345) == "12.345")
         #expect(table.milliseconds(7) == "0.007")
     }
