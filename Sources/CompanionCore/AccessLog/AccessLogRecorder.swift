@@ -14,7 +14,9 @@ enum AccessLogRecorder {
     static func appendRow(for head: RequestHead, site: Site?, client: [UInt8], encoding: String?,
                           status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
         let version: StaticString = head.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
-        let host = head.firstField(.host)?.value
+        // What routed the request: an absolute-form target's authority replaces Host
+        // (RFC 9112 §3.2.2), so it is what the row names (issue 9 #18).
+        let host = head.absoluteAuthority ?? head.firstField(.host)?.value
         let referrer = head.firstField(.referer)?.value
         let userAgent = head.firstField(.userAgent)?.value
         let path = head.isAsteriskForm ? head.target : head.path

@@ -95,6 +95,23 @@ import Testing
         #expect(rows.first?.path == "/index.html")
     }
 
+    /// Issue 9 #18: an absolute-form target's authority routes the request (RFC 9112
+    /// §3.2.2), so the row's host is that authority, not the Host header.
+    @Test func absoluteFormRowsNameTheAuthorityThatRouted() throws {
+        let directory = TempDirectory()
+        let server = try TestServer(directory: directory, topLevel: "\"accessLog\": {\"sqlite\": \"log.sqlite\"},")
+        directory.write("b/page.txt", "b")
+        let response = try roundTrip(server.port,
+            "GET http://b.test:8080/page.txt HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        #expect(response.text == "b")
+        server.server.stop()
+        let rows = try Self.rows(directory.path + "/log.sqlite")
+        #expect(rows.count == 1)
+        #expect(rows.first?.site == "b.test")
+        #expect(rows.first?.host == "b.test:8080")
+        #expect(rows.first?.path == "/page.txt")
+    }
+
     @Test func rowsAreVisibleWhileRunning() throws {
         let directory = TempDirectory()
         directory.write("a/index.html", "hello")
