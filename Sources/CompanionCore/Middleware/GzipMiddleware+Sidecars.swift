@@ -22,7 +22,13 @@ extension GzipMiddleware {
             guard case .success(let sidecar) = resolver.open(path + suffix), sidecar.isRegularFile,
                   Self.isAtLeastAsNew(sidecar, as: file)
             else { continue }
-            return Self.encoded(identity, body: .file(sidecar), coding: coding)
+            // The validators come from the file actually sent (issue 9 #12): rebuilding
+            // style.css.gz alone must change the ETag, or caches revalidate to the old build.
+            var response = Self.encoded(identity, body: .file(sidecar), coding: coding)
+            response.etag = ETag.variant(ETag.make(size: sidecar.size, mtimeSeconds: sidecar.mtimeSeconds,
+                                                   mtimeNanoseconds: sidecar.mtimeNanoseconds), suffix: coding)
+            response.lastModified = sidecar.mtimeSeconds
+            return response
         }
         return nil
     }

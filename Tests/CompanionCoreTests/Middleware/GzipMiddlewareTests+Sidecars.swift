@@ -50,7 +50,6 @@ extension GzipMiddlewareTests {
     func sidecarsAreServedByteForByte(accept: String, coding: String?, body: [UInt8]) throws {
         let directory = TempDirectory()
         let server = try Self.makeSidecarServer(directory)
-        let identityTag = try #require(try get(server.port, "/app.js").header("ETag"))
         let response = try get(server.port, "/app.js", headers: ["Accept-Encoding: \(accept)"])
         #expect(response.status == 200)
         #expect(response.body == body, "\(accept)")
@@ -58,7 +57,10 @@ extension GzipMiddlewareTests {
         #expect(response.header("Content-Type") == "text/javascript; charset=utf-8")
         #expect(response.header("Vary") == "Accept-Encoding")
         if let coding {
-            #expect(response.header("ETag") == ETag.variant(identityTag, suffix: coding))
+            // The tag of the file sent (the sidecar), marked with its coding.
+            let suffix = ["br": ".br", "zstd": ".zst", "gzip": ".gz"][coding]!
+            let sidecarTag = try #require(try get(server.port, "/app.js" + suffix).header("ETag"))
+            #expect(response.header("ETag") == ETag.variant(sidecarTag, suffix: coding))
             #expect(response.header("Accept-Ranges") == nil)
         }
         #expect(server.server.compressedCache.compressions == 0)  // sidecars are never recompressed
@@ -77,6 +79,25 @@ extension GzipMiddlewareTests {
         // HEAD and 304 work on the sidecar variant too.
         let tag = try #require(index.header("ETag"))
         #expect(try get(server.port, "/dir/", headers: ["Accept-Encoding: br", "If-None-Match: \(tag)"]).status == 304)
+    }
+
+    /// Issue 9 #12: rebuilding only `app.js.gz` must change the variant's validators, or a
+    /// cache revalidates to 304 and keeps the old build.
+    @Test func rebuiltSidecarGetsANewETag() throws {
+        let directory = TempDirectory()
+        directory.write("a/app.js", Self.script)
+        directory.write("a/app.js.gz", Self.gzBytes)
+        Self.setModificationTime(directory.path + "/a/app.js", secondsAgo: 120)
+        Self.setModificationTime(directory.path + "/a/app.js.gz", secondsAgo: 60)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 0)
+        let before = try get(server.port, "/app.js", headers: ["Accept-Encoding: gzip"])
+        let oldTag = try #require(before.header("ETag"))
+        directory.write("a/app.js.gz", Self.gzBytes + [0x42])
+        let after = try get(server.port, "/app.js", headers: ["Accept-Encoding: gzip", "If-None-Match: \(oldTag)"])
+        #expect(after.status == 200)
+        #expect(after.body == Self.gzBytes + [0x42])
+        #expect(after.header("ETag") != oldTag)
+        #expect(after.header("Last-Modified") != before.header("Last-Modified"))
     }
 
     @Test func staleSidecarsAreIgnored() throws {
