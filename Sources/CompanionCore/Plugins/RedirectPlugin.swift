@@ -10,6 +10,10 @@ struct RedirectPlugin: Middleware {
     let toParts: [String]
     let toHasQuery: Bool
     let status: HTTPStatus
+    /// True when the first `*` of an absolute `to` comes right after its authority
+    /// (`"https://docs.example*"`): a capture there must start a path, or it would
+    /// extend the host (`@evil.example`, `:8080`, `.evil.example`).
+    let captureFollowsAuthority: Bool
 
     static let statuses = [301, 302, 307, 308]
 
@@ -37,8 +41,15 @@ struct RedirectPlugin: Middleware {
             }
         }
         guard options.problems.isEmpty, let from, let to else { return nil }
-        return RedirectPlugin(from: from, toParts: to.split(separator: "*", omittingEmptySubsequences: false).map(String.init),
-                              toHasQuery: to.contains("?"), status: HTTPStatus(status))
+        let parts = to.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        return RedirectPlugin(from: from, toParts: parts, toHasQuery: to.contains("?"), status: HTTPStatus(status),
+                              captureFollowsAuthority: parts.count > 1 && Self.endsInAuthority(parts[0]))
+    }
+
+    /// True for `http://host` or `https://host:port` with nothing after the authority.
+    static func endsInAuthority(_ prefix: String) -> Bool {
+        guard let schemeEnd = prefix.firstRange(of: "://") else { return false }
+        return !prefix[schemeEnd.upperBound...].contains(where: { $0 == "/" || $0 == "?" || $0 == "#" })
     }
 
     /// SECURITY: `to` becomes a Location header: no whitespace or control bytes (header
@@ -60,7 +71,11 @@ struct RedirectPlugin: Middleware {
         if toParts.count > 1 {
             // SECURITY: the capture is decoded path text; encode it again so it cannot add
             // a query, a fragment or bytes that are not allowed in a header.
-            let encoded = PercentEncoding.encodePath(String(captured))
+            var encoded = PercentEncoding.encodePath(String(captured))
+            // SECURITY: a capture must never change the target's authority
+            // (`/docs@evil.example` → `https://docs.example@evil.example`): right after
+            // an authority it always starts the path.
+            if captureFollowsAuthority && !encoded.isEmpty && !encoded.hasPrefix("/") { encoded = "/" + encoded }
             for part in toParts.dropFirst() {
                 location += encoded
                 location += part

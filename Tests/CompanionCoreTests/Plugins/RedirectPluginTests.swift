@@ -8,7 +8,8 @@ import Testing
     {"type": "redirect", "from": "/old/*", "to": "/new/*", "status": 308},
     {"type": "redirect", "from": "/docs", "to": "https://docs.example/start?ref=old"},
     {"type": "redirect", "from": "/go*", "to": "/*", "status": 302},
-    {"type": "redirect", "from": "/blog/*", "to": "https://blog.example/*", "status": 307}
+    {"type": "redirect", "from": "/blog/*", "to": "https://blog.example/*", "status": 307},
+    {"type": "redirect", "from": "/manual*", "to": "https://docs.example*", "status": 302}
     """
 
     static let cases: [(request: String, status: Int, location: String?)] = [
@@ -23,6 +24,13 @@ import Testing
         ("/go/evil.example", 302, "/evil.example"),   // never "//evil.example"
         ("/blog/2024/post", 307, "https://blog.example/2024/post"),
         ("/index.html", 200, nil),
+        // Issue 9 #10: a capture right after the authority cannot change the host.
+        ("/manual/guide", 302, "https://docs.example/guide"),
+        ("/manual", 302, "https://docs.example"),
+        ("/manual@evil.example", 302, "https://docs.example/@evil.example"),
+        ("/manual.evil.example/x", 302, "https://docs.example/.evil.example/x"),
+        ("/manual:8080/x", 302, "https://docs.example/:8080/x"),
+        ("/manual%5C@evil.example", 302, "https://docs.example/%5C@evil.example"),
     ]
 
     @Test(arguments: cases)
