@@ -75,17 +75,23 @@ public enum Conditional {
 
     /// Whether an `If-Range` value lets a `Range` request be answered with 206
     /// (RFC 9110 §13.1.5): an entity-tag must match strongly (a weak tag never does);
-    /// a date must equal Last-Modified exactly. Anything else means "send the whole file".
-    public static func ifRangeAllows(_ ifRange: ArraySlice<UInt8>, etag: String, lastModified: Int) -> Bool {
+    /// a date must equal Last-Modified exactly and be a strong validator, that is at
+    /// least one second older than the response's Date (`now`, §8.8.2.2): a file written
+    /// in the current second may change again within it. Anything else means "send the
+    /// whole file".
+    public static func ifRangeAllows(_ ifRange: ArraySlice<UInt8>, etag: String, lastModified: Int, now: Int) -> Bool {
         var value = ifRange
         EntityTagList.trim(&value)
-        // RFC 9110 §13.1.5: a DQUOTE (or W/) in the first bytes distinguishes a tag from a date.
-        if value.first == UInt8(ascii: "\"") || value.first == UInt8(ascii: "W") {
+        // RFC 9110 §13.1.5: a DQUOTE or "W/" distinguishes a tag from a date. A lone "W"
+        // is not enough: "Wed, 21 Oct 2026 ..." is a date.
+        let startsWeakTag = value.count >= 2 && value.first == UInt8(ascii: "W")
+            && value[value.startIndex + 1] == UInt8(ascii: "/")
+        if value.first == UInt8(ascii: "\"") || startsWeakTag {
             guard value.first == UInt8(ascii: "\""), !value.contains(UInt8(ascii: ",")) else { return false }
             return EntityTagList.matches(value, etag: etag, weakComparison: false)
         }
         guard let date = HTTPDate.parse(value) else { return false }
-        return date == lastModified
+        return date == lastModified && lastModified < now
     }
 }
 

@@ -6,6 +6,8 @@ import Glibc
 /// Per-loop; not thread-safe (owned by one EventLoop).
 struct DateCache {
     private var second: Int = -1
+    /// The wall-clock second that `dateBytes` shows (the response's Date).
+    var currentSecond: Int { second }
     private(set) var dateBytes: [UInt8] = []
     private var lastModified: [Int: [UInt8]] = [:]
     private var lastAsked = Int.min

@@ -30,6 +30,9 @@ enum ResponseFinalizer {
         var contentRange: String?
         var plan: BodyPlan
         var length = response.bodyLength
+        let now = dates.currentSecond
+        // RFC 9110 §8.8.2.1: a modification time in the future is replaced by the Date.
+        if let modified = response.lastModified, modified > now { response.lastModified = now }
 
         // 1. Conditionals.
         if response.status == .ok, let etag = response.etag {
@@ -54,7 +57,7 @@ enum ResponseFinalizer {
         if response.status == .ok, response.acceptsRanges, response.contentEncoding == nil,
            head.method == .get || head.method == .head, let rangeHeader = head.value(.range) {
             let allowed = head.value(.ifRange).map {
-                Conditional.ifRangeAllows($0, etag: response.etag ?? "", lastModified: response.lastModified ?? -1)
+                Conditional.ifRangeAllows($0, etag: response.etag ?? "", lastModified: response.lastModified ?? -1, now: now)
             } ?? true
             if allowed {
                 let size = length

@@ -1,4 +1,5 @@
 // Live tests: validators (304/412), ranges (206/416, multipart, If-Range) and HEAD.
+import Glibc
 import Testing
 @testable import CompanionCore
 
@@ -91,15 +92,31 @@ import Testing
         #expect(try get(server.port, "/data.txt", headers: ["Range: bytes=\(many)"]).status == 200)
     }
 
+    /// Issue 9 #19: the file's time is set an hour back, so the date is a strong validator
+    /// whatever second the test runs in (a file written in the Date's second is weak).
     @Test func ifRange() throws {
         let directory = TempDirectory()
         let server = try Self.makeServer(directory)
+        directory.setModified("a/data.txt", Int(time(nil)) - 3600)
         let full = try get(server.port, "/data.txt")
         let etag = try #require(full.header("ETag"))
         let modified = try #require(full.header("Last-Modified"))
         #expect(try get(server.port, "/data.txt", headers: ["Range: bytes=0-1", "If-Range: \(etag)"]).status == 206)
         #expect(try get(server.port, "/data.txt", headers: ["Range: bytes=0-1", "If-Range: \(modified)"]).status == 206)
         #expect(try get(server.port, "/data.txt", headers: ["Range: bytes=0-1", "If-Range: \"stale\""]).status == 200)
+    }
+
+    /// Issue 9 #13 (RFC 9110 §8.8.2.1): a file dated in the future is sent with
+    /// Last-Modified equal to the Date, and such a date never allows a 206.
+    @Test func futureModificationTimeBecomesTheDate() throws {
+        let directory = TempDirectory()
+        let server = try Self.makeServer(directory)
+        directory.setModified("a/data.txt", Int(time(nil)) + 86_400 * 365)
+        let response = try get(server.port, "/data.txt")
+        let modified = try #require(response.header("Last-Modified"))
+        #expect(modified == response.header("Date"))
+        let ranged = try get(server.port, "/data.txt", headers: ["Range: bytes=0-1", "If-Range: \(modified)"])
+        #expect(ranged.status == 200)
     }
 
     @Test func largeFileViaSendfileArrivesWhole() throws {

@@ -32,6 +32,14 @@ final class TempDirectory {
         return full
     }
 
+    /// Sets the modification time of `relative` to `epochSeconds` (tests must not depend
+    /// on the second a file happened to be written in).
+    func setModified(_ relative: String, _ epochSeconds: Int) {
+        var times = [timespec(tv_sec: epochSeconds, tv_nsec: 0), timespec(tv_sec: epochSeconds, tv_nsec: 0)]
+        let result = utimensat(AT_FDCWD, path + "/" + relative, &times, 0)
+        precondition(result == 0, "utimensat failed")
+    }
+
     func mkdir(_ relative: String) { makeDirectories(path + "/" + relative) }
 
     func symlink(_ relative: String, to target: String) {
