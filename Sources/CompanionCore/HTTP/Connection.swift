@@ -55,6 +55,8 @@ final class Connection {
     private var servedAny = false
     private var lastActivityMs: Int64
 
+    /// How far the parser got in the incomplete head at `readStart` (resumed on the next read).
+    private var parseProgress = ParseProgress()
     /// The arrays of the last finished request head, reused by the next parse.
     @exclusivity(unchecked) private var headStorage = RequestHead.Storage()
 
@@ -197,7 +199,8 @@ final class Connection {
             let start = readStart
             let end = readEnd
             let result = buffer.withUnsafeBytes { raw in
-                parser.parse(UnsafeRawBufferPointer(rebasing: raw[start..<end]), reusing: &headStorage)
+                parser.parse(UnsafeRawBufferPointer(rebasing: raw[start..<end]), progress: &parseProgress,
+                             reusing: &headStorage)
             }
             switch result {
             case .needMore:
@@ -289,6 +292,7 @@ final class Connection {
         mustLinger = true
         readStart = 0
         readEnd = 0
+        parseProgress = ParseProgress()
         if state.accessLog != nil {
             AccessLogRecorder.appendBareRow(client: clientUTF8, status: status.code, timeMicros: requestWallClockMicros(),
                                             to: &pendingLogs)
