@@ -73,17 +73,23 @@ final class EventLoop: @unchecked Sendable {
         while true {
             nowMs = monotonicMilliseconds()
             let timeout = nextTimeout()
+            // The clock is read again when the wait returns, before the first event is
+            // handled: `nowMs` from before a one-second wait made a connection accepted after
+            // it start its header timeout up to a second early (issue 9 #2).
+            var clockFresh = false
             do {
                 try backend.wait(timeoutMilliseconds: timeout) { token, events in
+                    if !clockFresh {
+                        clockFresh = true
+                        refreshClocks()
+                    }
                     dispatch(token, events)
                 }
             } catch {
                 writeLineToStandardError("companion: loop \(index): \(error)")
             }
             handOverLogs()
-            nowMs = monotonicMilliseconds()
-            dates.refresh()
-            wallClockOffsetMicros = wallClockMicroseconds() - monotonicMicroseconds()
+            refreshClocks()
             drainMailbox()
             fireDeadlines()
             resumeAcceptingIfDue()
@@ -98,6 +104,14 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         listeners.removeAll()
+    }
+
+    /// The loop's notion of now: the monotonic milliseconds, the Date header and the
+    /// wall-clock offset.
+    private func refreshClocks() {
+        nowMs = monotonicMilliseconds()
+        dates.refresh()
+        wallClockOffsetMicros = wallClockMicroseconds() - monotonicMicroseconds()
     }
 
     private func handOverLogs() {

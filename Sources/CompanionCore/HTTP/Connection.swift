@@ -49,6 +49,10 @@ final class Connection {
     private var readEnd = 0
     private var discardRemaining = 0
     private var peerClosed = false
+    /// The last event said the peer may have closed (EPOLLRDHUP/HUP): a short read then does
+    /// not mean the socket is drained, because the FIN can come in the same edge as the last
+    /// data and no further edge follows (issue 9 #1). Read on until EOF or EAGAIN.
+    private var hangupSignalled = false
     private var socketMayHaveData = false
     private var headStartMs: Int64 = 0
     private var requestStartMicros: Int64 = 0
@@ -94,6 +98,7 @@ final class Connection {
     // MARK: - Events
 
     func handleEvents(_ events: IOEvents) {
+        if events.contains(.hangup) || events.contains(.error) { hangupSignalled = true }
         if events.contains(.writable) && !output.isEmpty { flush() }
         if isClosed { return }
         if events.contains(.readable) || events.contains(.hangup) || events.contains(.error) { readAvailable() }
@@ -156,8 +161,9 @@ final class Connection {
                 readEnd += count
                 processBuffer()
                 flush()
-                if count < wanted {
-                    // A short read drained the socket (stream sockets); the next edge will tell us.
+                if count < wanted && !hangupSignalled {
+                    // A short read drained the socket (stream sockets) and no FIN came with
+                    // this edge: the next edge will tell us of more data or the FIN.
                     socketMayHaveData = false
                     return
                 }
@@ -445,13 +451,12 @@ final class Connection {
             }
             return
         }
-        if peerClosed {
-            close()
-            return
-        }
+        // Requests that arrived before a FIN are still answered, then the connection closes.
         if readStart < readEnd { processBuffer() }
         if !output.isEmpty {
             flush()
+        } else if peerClosed {
+            close()
         } else if socketMayHaveData {
             readAvailable()
         }

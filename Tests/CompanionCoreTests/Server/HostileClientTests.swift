@@ -1,0 +1,80 @@
+// Hostile and careless clients (issue 9): half-closed sockets, heads that arrive just
+// before a timeout, and what such clients must not do to other clients. Each test is
+// bounded by its socket timeouts; none sleeps to synchronise.
+import Glibc
+import Testing
+@testable import CompanionCore
+
+@Suite struct HostileClientTests {
+    static func monotonicSeconds() -> Double {
+        var clock = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &clock)
+        return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
+    }
+
+    /// Issue 9 #1: a request followed at once by shutdown(SHUT_WR) often brought the FIN in
+    /// the same edge-triggered event as the data; the short read returned and no further
+    /// edge came, so the client got no answer (or no close) until the idle timeout.
+    @Test func halfClosedClientsAreAnsweredAndClosed() throws {
+        let directory = TempDirectory()
+        directory.write("a/index.html", "home")
+        let server = try TestServer(directory: directory, topLevel: "\"limits\": {\"idleTimeoutMs\": 30000},")
+        for attempt in 0..<300 {
+            let connection = try TestConnection(port: server.port, timeoutSeconds: 3)
+            connection.send("GET /index.html HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            shutdown(connection.fd, Int32(SHUT_WR))
+            let bytes = connection.readUntilClose()   // returns at EOF, or after 3 s without a byte
+            let text = String(decoding: bytes, as: UTF8.self)
+            let answered = text.hasPrefix("HTTP/1.1 200") && text.hasSuffix("home")
+            let closed = connection.isClosedByPeer()
+            #expect(answered, "attempt \(attempt): \(text.prefix(80))")
+            #expect(closed, "attempt \(attempt): not closed")
+            if !answered || !closed { break }
+        }
+    }
+
+    /// A client that pipelines requests behind a large body and half-closes gets every
+    /// answer before the close (the FIN must not cut the queue short).
+    @Test func halfClosedPipelineIsAnsweredInFull() throws {
+        let directory = TempDirectory()
+        let big = [UInt8](repeating: 0x61, count: 2 << 20)
+        directory.write("a/big.bin", big)
+        directory.write("a/small.txt", "small")
+        let server = try TestServer(directory: directory)
+        let connection = try TestConnection(port: server.port, timeoutSeconds: 5)
+        connection.send("GET /big.bin HTTP/1.1\r\nHost: a.test\r\n\r\nGET /small.txt HTTP/1.1\r\nHost: a.test\r\n\r\n"
+                        + "GET /small.txt HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        shutdown(connection.fd, Int32(SHUT_WR))
+        #expect(try connection.readResponse().body.count == big.count)
+        #expect(try connection.readResponse().text == "small")
+        #expect(try connection.readResponse().text == "small")
+        #expect(connection.isClosedByPeer())
+    }
+
+    /// Issue 9 #2: the loop used the time read before epoll_wait for connections accepted
+    /// after it, so a head timeout could fire up to a second early. Connections opened at
+    /// different points of the loop's idle wait must each get the full header timeout.
+    @Test func headerTimeoutIsNeverCutShort() throws {
+        let directory = TempDirectory()
+        let timeoutMs = 1200
+        let server = try TestServer(directory: directory, topLevel: "\"limits\": {\"headerTimeoutMs\": \(timeoutMs)},")
+        var connections: [(TestConnection, Double)] = []
+        for _ in 0..<4 {
+            let start = Self.monotonicSeconds()
+            let connection = try TestConnection(port: server.port, timeoutSeconds: 5)
+            connection.send("GET / HTTP/1.1\r\nHost: a")
+            connections.append((connection, start))
+            // Spread the connections over the loop's (up to one second) idle wait.
+            var pause = timespec(tv_sec: 0, tv_nsec: 230_000_000)
+            nanosleep(&pause, nil)
+        }
+        for (index, (connection, start)) in connections.enumerated() {
+            let response = try connection.readResponse()
+            let elapsed = Self.monotonicSeconds() - start
+            #expect(response.status == 408)
+            // The server starts counting at accept, after `start`: it may never answer sooner
+            // than the timeout (1 ms for the millisecond clock's rounding).
+            #expect(elapsed >= Double(timeoutMs - 1) / 1000, "connection \(index) timed out after \(elapsed) s")
+        }
+    }
+}
