@@ -39,6 +39,15 @@ public final class EpollBackend: EventBackend {
         try Syscall.check("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
     }
 
+    public func registerListener(fd: Int32, token: UInt64) throws(Errno) {
+        var event = epoll_event()
+        // Level-triggered, and EPOLLEXCLUSIVE: of the loops waiting on the same listener,
+        // one is woken per new connection instead of all of them.
+        event.events = EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue
+        event.data.u64 = token
+        try Syscall.check("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
+    }
+
     public func deregister(fd: Int32) {
         var event = epoll_event()
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)

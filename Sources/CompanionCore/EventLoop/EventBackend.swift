@@ -26,6 +26,10 @@ public protocol EventBackend: AnyObject {
     /// Registers `fd` for read readiness only, level-triggered (listeners, wake and signal fds).
     func registerLevelReadable(fd: Int32, token: UInt64) throws(Errno)
 
+    /// Registers a listening socket that other loops watch too: read readiness,
+    /// level-triggered, waking one of the waiting loops per event where the OS can.
+    func registerListener(fd: Int32, token: UInt64) throws(Errno)
+
     /// Stops watching `fd` (closing the fd also does this on Linux).
     func deregister(fd: Int32)
 

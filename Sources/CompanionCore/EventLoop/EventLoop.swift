@@ -1,4 +1,4 @@
-// EventLoop: one thread, one EpollBackend, its own listeners (SO_REUSEPORT),
+// EventLoop: one thread, one EpollBackend, the server's listeners (shared, EPOLLEXCLUSIVE),
 // connections, deadline heap and Date cache. Nothing inside a loop is locked:
 // other threads talk to it only through `post(_:)` (a Mutex-guarded mailbox
 // plus an eventfd wake-up), which is how reloads and shutdown arrive.
@@ -56,7 +56,7 @@ final class EventLoop: @unchecked Sendable {
         self.listeners = listeners
         self.backend = try EpollBackend()
         for (i, listener) in listeners.enumerated() {
-            try backend.registerLevelReadable(fd: listener.fd, token: Self.listenerTokenBase | UInt64(i))
+            try backend.registerListener(fd: listener.fd, token: Self.listenerTokenBase | UInt64(i))
         }
     }
 
@@ -185,7 +185,7 @@ final class EventLoop: @unchecked Sendable {
         guard let until = acceptPausedUntil, nowMs >= until, !isStopping else { return }
         acceptPausedUntil = nil
         for (i, listener) in listeners.enumerated() {
-            try? backend.registerLevelReadable(fd: listener.fd, token: Self.listenerTokenBase | UInt64(i))
+            try? backend.registerListener(fd: listener.fd, token: Self.listenerTokenBase | UInt64(i))
         }
     }
 

@@ -1,13 +1,18 @@
-// Listener: one listening socket. Each event loop owns its own socket for every
-// listen address, all bound with SO_REUSEPORT, so the kernel spreads new
-// connections across loops and no accept is handed between threads.
-// (Measured alternative: one shared socket with EPOLLEXCLUSIVE; see README.)
+// Listener: one listening socket per listen address, shared by every event loop of
+// the server. Each loop watches it with EPOLLEXCLUSIVE, so a new connection wakes one
+// loop, which accepts it; no accepted socket is handed between threads.
+//
+// SECURITY: no SO_REUSEPORT. With it, any process of the same user could bind the
+// same address and silently take a share of the connections; a second `companion
+// serve` did exactly that (issue 9 #4). Without it, a second server fails with
+// "Address already in use" like any other program holding the port.
 import CLinux
 import Glibc
 
 public final class Listener: @unchecked Sendable {
-    // @unchecked Sendable: created on the main thread, then used only by the one
-    // loop it is handed to (accept, close). The fields are immutable.
+    // @unchecked Sendable: created on the main thread, then shared by the loops, which
+    // only accept(2) on it (the kernel serialises accepts on one socket); the fields are
+    // immutable and the fd is closed once, in deinit, when the last loop let it go.
     public let fd: Int32
     public let address: ListenAddress
 
@@ -32,7 +37,7 @@ public final class Listener: @unchecked Sendable {
         }
     }
 
-    /// socket + SO_REUSEADDR + SO_REUSEPORT + bind + listen. The returned listener's
+    /// socket + SO_REUSEADDR + bind + listen. The returned listener's
     /// address carries the actual port (port 0 picks one).
     public static func bind(_ address: ListenAddress, backlog: Int32 = 4096) throws(Errno) -> Listener {
         let family = address.isIPv6 ? AF_INET6 : AF_INET
@@ -41,7 +46,6 @@ public final class Listener: @unchecked Sendable {
         }
         do throws(Errno) {
             try Socket.setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
-            try Socket.setOption(fd, level: SOL_SOCKET, name: SO_REUSEPORT, value: 1)
             if address.isIPv6 {
                 try Socket.setOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
                 try bind(fd, sockaddr_in6(), host: address.host) { sin6 in

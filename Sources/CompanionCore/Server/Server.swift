@@ -54,31 +54,26 @@ public final class Server: Sendable {
         }
         current = Mutex(state)
 
-        // One socket per (address, loop), all with SO_REUSEPORT; port 0 is resolved by the
-        // first bind and reused for the others so every loop listens on the same port.
-        var perLoop: [[Listener]] = Array(repeating: [], count: workers)
+        // One socket per address, shared by all loops (Listener.swift says why not SO_REUSEPORT).
+        var listeners: [Listener] = []
         var bound: [ListenAddress] = []
         for address in config.listen {
-            var target = address
-            for loop in 0..<workers {
-                do {
-                    let listener = try Listener.bind(target)
-                    target = listener.address
-                    perLoop[loop].append(listener)
-                } catch {
-                    compressionQueue.shutdown()
-                    writer?.shutdown()
-                    throw ServerError("listen \(address): \(error.message)")
-                }
+            do {
+                let listener = try Listener.bind(address)
+                listeners.append(listener)
+                bound.append(listener.address)
+            } catch {
+                compressionQueue.shutdown()
+                writer?.shutdown()
+                throw ServerError("listen \(address): \(error.message)")
             }
-            bound.append(target)
         }
         boundAddresses = bound
         if let user = config.user { try Self.switchUser(to: user) }
         var loops: [EventLoop] = []
         for i in 0..<workers {
             do {
-                loops.append(try EventLoop(index: i, state: state, listeners: perLoop[i],
+                loops.append(try EventLoop(index: i, state: state, listeners: listeners,
                                            fileCacheMilliseconds: fileCacheMilliseconds))
             } catch {
                 compressionQueue.shutdown()

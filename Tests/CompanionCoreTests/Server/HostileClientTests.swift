@@ -79,3 +79,30 @@ import Testing
         }
     }
 }
+
+extension HostileClientTests {
+    /// Issue 9 #4: with SO_REUSEPORT a second server on the same address started silently
+    /// and took half of the connections. It must fail like any program finding the port
+    /// taken, while the first server's own loops (two here) still share it.
+    @Test func aSecondServerOnTheSameAddressFails() throws {
+        let directory = TempDirectory()
+        directory.write("a/index.html", "first")
+        let first = try TestServer(directory: directory, workers: 2)
+        let other = TempDirectory()
+        other.mkdir("a")
+        other.write("a/index.html", "second")
+        let config = #"{"listen": "127.0.0.1:\#(first.port)", "sites": [{"host": "a.test", "root": "a"}]}"#
+        let path = other.write("config.json", config)
+        let loaded = try PluginRegistry.builtIn.configLoader.load(path: path)
+        do {
+            let second = try Server(config: loaded)
+            second.stop()
+            Issue.record("a second server bound the same address")
+        } catch {
+            #expect("\(error)".contains("127.0.0.1:\(first.port)"))
+            #expect("\(error)".contains("Address already in use"))
+        }
+        // Every connection still reaches the first server, whichever of its loops takes it.
+        for _ in 0..<40 { #expect(try get(first.port, "/index.html").text == "first") }
+    }
+}
