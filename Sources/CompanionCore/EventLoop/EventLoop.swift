@@ -49,9 +49,13 @@ final class EventLoop: @unchecked Sendable {
 
     private static let listenerTokenBase: UInt64 = 1 << 62
 
-    init(index: Int, state: ServerState, listeners: [Listener], fileCacheMilliseconds: Int) throws(Errno) {
+    /// When the file cache next drops its expired entries (and their descriptors).
+    private var nextCacheSweepMs: Int64 = 0
+
+    init(index: Int, state: ServerState, listeners: [Listener], fileCacheMilliseconds: Int,
+         fileCacheEntries: Int = 512) throws(Errno) {
         self.index = index
-        self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds)
+        self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries)
         self.state = state
         self.listeners = listeners
         self.backend = try EpollBackend()
@@ -92,6 +96,10 @@ final class EventLoop: @unchecked Sendable {
             refreshClocks()
             drainMailbox()
             fireDeadlines()
+            if nowMs >= nextCacheSweepMs {
+                fileCache.sweep(now: nowMs)
+                nextCacheSweepMs = nowMs + max(100, fileCache.ttlMilliseconds)
+            }
             resumeAcceptingIfDue()
             handOverLogs()   // timeouts and closes above may have completed records
             if isStopping {

@@ -9,7 +9,15 @@
 // root-contained resolver, so a cached answer is one that was allowed when it
 // was made; a symlink swapped in later is seen within `ttl`.
 //
+// Descriptors: each cached file holds its open descriptor, so the cache is sized
+// from RLIMIT_NOFILE (`entryLimit`) and the loop sweeps expired entries every `ttl`
+// (`sweep`): an expired entry used to keep its descriptor until the same path was
+// asked for again, ~500 per loop (issue 9 #3). A lookup that failed for lack of
+// descriptors is never cached.
+//
 // Owned by one EventLoop; not thread-safe, and never shared.
+
+import Glibc
 
 final class FileCache {
     struct Key: Hashable {
@@ -51,6 +59,27 @@ final class FileCache {
         self.maxEntries = maxEntries
     }
 
+    /// Entries per loop for `loops` loops under the process's descriptor limit: an eighth of
+    /// the descriptors shared by the loops (the rest are for connections, listings and the
+    /// log), between 8 and 512.
+    static func entryLimit(loops: Int) -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 512 }
+        let share = Int(min(limit.rlim_cur, 1 << 30)) / (8 * max(1, loops))   // RLIM_INFINITY is UInt.max
+        return min(512, max(8, share))
+    }
+
+    /// Drops every entry that has expired (and so closes its descriptor). The loop calls it
+    /// once per `ttl`; cheap when the cache is small, bounded by `maxEntries` when not.
+    func sweep(now: Int64) {
+        if !entries.isEmpty {
+            entries = entries.filter { $0.value.expiresAt > now }
+        }
+        if !renderedBodies.isEmpty {
+            renderedBodies = renderedBodies.filter { $0.value.expiresAt > now }
+        }
+    }
+
     /// The resolution of `path` in `site`, from the cache when fresh.
     func lookup(_ path: String, in site: Site) -> Entry {
         let now = monotonicMilliseconds()
@@ -65,6 +94,11 @@ final class FileCache {
         let result = site.resolver.open(path)
         if case .success(let file) = result, file.isRegularFile, file.size <= Self.preloadLimit {
             file.preload()
+        }
+        if case .failure(.unavailable) = result {
+            // Out of descriptors: say so now, and look again next time (never cached).
+            entries[key] = nil
+            return Entry(result: result, path: path, expiresAt: now)
         }
         let entry = Entry(result: result, path: path, expiresAt: now + ttlMilliseconds)
         if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }

@@ -27,6 +27,7 @@ struct StaticFileMiddleware: Middleware {
         case .success(let opened): file = opened
         case .failure(.forbidden): return .error(.forbidden)
         case .failure(.notFound): return .error(.notFound)
+        case .failure(.unavailable): return Self.unavailable()
         }
         if file.isDirectory {
             if request.hasTrailingSlash { return .error(.forbidden) }
@@ -34,6 +35,14 @@ struct StaticFileMiddleware: Middleware {
         }
         guard file.isRegularFile else { return .error(.forbidden) }
         return Self.fileResponse(file, path: request.path, contentType: entry.contentType, etag: entry.etag)
+    }
+
+    /// 503 for a lookup that failed for lack of descriptors or memory: the file may well
+    /// exist, so the client is told to come back, not that it is gone.
+    static func unavailable() -> Response {
+        var response = Response.error(.serviceUnavailable)
+        response.extraHeaders.append(("Retry-After", "1"))
+        return response
     }
 
     /// A 200 representation of `file` with its type and validators.

@@ -71,10 +71,11 @@ public final class Server: Sendable {
         boundAddresses = bound
         if let user = config.user { try Self.switchUser(to: user) }
         var loops: [EventLoop] = []
+        let cacheEntries = FileCache.entryLimit(loops: workers)
         for i in 0..<workers {
             do {
                 loops.append(try EventLoop(index: i, state: state, listeners: listeners,
-                                           fileCacheMilliseconds: fileCacheMilliseconds))
+                                           fileCacheMilliseconds: fileCacheMilliseconds, fileCacheEntries: cacheEntries))
             } catch {
                 compressionQueue.shutdown()
                 writer?.shutdown()

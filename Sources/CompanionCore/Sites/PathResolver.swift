@@ -20,6 +20,10 @@ public enum ResolveFailure: Error, Sendable {
     case notFound
     /// Exists below the root but the server may not read it (403).
     case forbidden
+    /// The server is out of a resource (descriptors: EMFILE/ENFILE, or memory): 503 with
+    /// Retry-After, never cached. Reporting it as 404 told clients and caches that
+    /// existing files were gone (issue 9 #3).
+    case unavailable
 }
 
 /// Why a site root could not be used. Carries no path: the config layer names the key.
@@ -111,7 +115,7 @@ public final class PathResolver: Sendable {
     /// In-root symlinks are followed even when they point at a dotfile (the site owner
     /// made them); the hidden rule applies to what the client asked for.
     /// - Parameter normalizedPath: a path from `PathNormalizer.normalize`, starting with '/'.
-    /// - Returns: the open file, or `.notFound` / `.forbidden`.
+    /// - Returns: the open file, or `.notFound` / `.forbidden` / `.unavailable`.
     public func open(_ normalizedPath: String) -> Result<OpenFile, ResolveFailure> {
         if PathNormalizer.isHidden(normalizedPath) { return .failure(.notFound) }
         let bytes = normalizedPath.utf8
@@ -186,16 +190,20 @@ public final class PathResolver: Sendable {
 
     /// Step 4: fstat the new descriptor; only regular files and directories are served.
     private func adopt(_ fd: Int32) -> Result<OpenFile, ResolveFailure> {
-        guard let file = OpenFile(adopting: fd) else { return .failure(.notFound) }
+        guard let file = OpenFile(adopting: fd) else { return .failure(Self.failure(for: errno)) }
         // SECURITY: FIFOs, sockets and devices are never served (a FIFO read would stall).
         guard file.isRegularFile || file.isDirectory else { return .failure(.notFound) }
         return .success(file)
     }
 
-    /// EACCES/EPERM → forbidden; everything else (ENOENT, ENOTDIR, ELOOP, EXDEV,
-    /// ENAMETOOLONG, and resource errors like EMFILE) → not found.
+    /// EACCES/EPERM → forbidden; EMFILE/ENFILE/ENOMEM/ENOBUFS → unavailable; everything
+    /// else (ENOENT, ENOTDIR, ELOOP, EXDEV, ENAMETOOLONG) → not found.
     static func failure(for code: Int32) -> ResolveFailure {
-        code == EACCES || code == EPERM ? .forbidden : .notFound
+        switch code {
+        case EACCES, EPERM: .forbidden
+        case EMFILE, ENFILE, ENOMEM, ENOBUFS: .unavailable
+        default: .notFound
+        }
     }
 
     /// Runs a call returning a descriptor, retrying on EINTR; returns the fd and errno.
