@@ -13,8 +13,12 @@ import Glibc
 
 final class Connection {
     enum OutputItem {
-        /// Bytes with a send offset; `more` = a file segment follows (MSG_MORE).
-        case bytes([UInt8], offset: Int, more: Bool)
+        /// `bytes[offset..<end]` still to send; `more` = more of the response follows
+        /// (MSG_MORE). `owned`: this connection made the array (a head, a small body), so it
+        /// may be reused as scratch space once sent. A body from a cache (compressed variant,
+        /// rendered listing) is shared, not owned: the queue holds a reference, never a copy,
+        /// so slow readers of one large cached body do not each pin a copy of it (issue 9 #5).
+        case bytes([UInt8], offset: Int, end: Int, more: Bool, owned: Bool)
         case file(OpenFile, offset: Int, end: Int)
     }
 
@@ -315,8 +319,13 @@ final class Connection {
         case .none:
             queueBytes(out, more: false)
         case .bytes(let bytes, let range):
-            out.append(contentsOf: bytes[range])
-            queueBytes(out, more: false)
+            if range.count <= Self.smallFileLimit {
+                out.append(contentsOf: bytes[range])
+                queueBytes(out, more: false)
+            } else {
+                queueBytes(out, more: true)
+                queueShared(bytes, range)
+            }
         case .file(let file, let range):
             if let contents = file.contents {
                 out.append(contentsOf: contents[range])
@@ -332,6 +341,10 @@ final class Connection {
                 out.append(contentsOf: part.header)
                 switch source {
                 case .empty: break
+                case .bytes(let bytes) where part.range.count > Self.smallFileLimit:
+                    queueBytes(out, more: true)
+                    queueShared(bytes, part.range)
+                    out = []
                 case .bytes(let bytes): out.append(contentsOf: bytes[part.range])
                 case .file(let file):
                     if !appendFile(file, part.range, to: &out) {
@@ -378,7 +391,14 @@ final class Connection {
     private func queueBytes(_ bytes: [UInt8], more: Bool) {
         guard !bytes.isEmpty else { return }
         queuedBytes += bytes.count
-        output.append(.bytes(bytes, offset: 0, more: more))
+        output.append(.bytes(bytes, offset: 0, end: bytes.count, more: more, owned: true))
+    }
+
+    /// Queues a range of a body that others hold too (a cache's array): by reference.
+    private func queueShared(_ bytes: [UInt8], _ range: Range<Int>) {
+        guard !range.isEmpty else { return }
+        queuedBytes += range.count
+        output.append(.bytes(bytes, offset: range.lowerBound, end: range.upperBound, more: false, owned: false))
     }
 
     private func queueFile(_ file: OpenFile, _ range: Range<Int>) {
@@ -392,12 +412,12 @@ final class Connection {
     func flush() {
         while !output.isEmpty && !isClosed {
             switch output[0] {
-            case .bytes(let bytes, let offset, let more):
+            case .bytes(let bytes, let offset, let end, let more, let owned):
                 let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
                 let result: IOResult<Int>
                 do {
                     result = try bytes.withUnsafeBytes { raw throws(Errno) in
-                        try Syscall.io("send") { send(fd, raw.baseAddress! + offset, raw.count - offset, flags) }
+                        try Syscall.io("send") { send(fd, raw.baseAddress! + offset, end - offset, flags) }
                     }
                 } catch {
                     close()
@@ -407,11 +427,11 @@ final class Connection {
                 lastActivityMs = loop.nowMs
                 queuedBytes -= n
                 account(n)
-                if offset + n == bytes.count {
+                if offset + n == end {
                     output.removeFirst()
-                    if bytes.capacity <= 64 * 1024 { spare = bytes }
+                    if owned && bytes.capacity <= 64 * 1024 { spare = bytes }
                 } else {
-                    output[0] = .bytes(bytes, offset: offset + n, more: more)
+                    output[0] = .bytes(bytes, offset: offset + n, end: end, more: more, owned: owned)
                 }
             case .file(let file, let offset, let end):
                 var position = off_t(offset)
