@@ -119,8 +119,8 @@ final class Connection {
     private func readAvailable() {
         while !isClosed {
             if lingering {
-                if !drainLingering() { return }
-                continue
+                drainLingering()
+                return
             }
             if isBackPressured || closeAfterWrite {
                 socketMayHaveData = true
@@ -512,16 +512,34 @@ final class Connection {
         readEnd = 0
         deadline = loop.nowMs + 2000
         loop.schedule(self)
-        _ = drainLingering()
+        drainLingering()
     }
 
-    /// Returns true when more may be read now.
-    private func drainLingering() -> Bool {
-        let n = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress!, raw.count) }
-        if n > 0 { return true }
-        if n < 0 && (companion_errno() == EAGAIN || companion_errno() == EINTR) { return false }
-        close()
-        return false
+    /// Bytes a lingering close reads (and drops) in one loop turn, and in all: a client
+    /// that keeps its socket full must not hold the loop thread (issue 9 #7). Stopping
+    /// before EAGAIN is safe with edge-triggered epoll: every new segment that arrives
+    /// raises a new edge, and a client that went quiet is closed at the linger deadline.
+    static let lingerBytesPerTurn = 64 * 1024
+    static let lingerBytesTotal = 1 << 20
+    private var lingeredBytes = 0
+
+    /// Reads and drops what the client still sends, within the budgets; closes at EOF, on
+    /// an error or when the total budget is spent.
+    private func drainLingering() {
+        var thisTurn = 0
+        while thisTurn < Self.lingerBytesPerTurn {
+            let n = buffer.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress!, raw.count) }
+            if n > 0 {
+                thisTurn += n
+                lingeredBytes += n
+                if lingeredBytes >= Self.lingerBytesTotal { break }
+                continue
+            }
+            if n < 0 && companion_errno() == EINTR { continue }
+            if n < 0 && companion_errno() == EAGAIN { return }
+            break   // EOF or an error
+        }
+        if thisTurn < Self.lingerBytesPerTurn || lingeredBytes >= Self.lingerBytesTotal { close() }
     }
 
     /// Recomputes the connection's deadline from its state and tells the loop.

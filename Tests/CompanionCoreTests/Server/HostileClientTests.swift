@@ -2,6 +2,7 @@
 // before a timeout, and what such clients must not do to other clients. Each test is
 // bounded by its socket timeouts; none sleeps to synchronise.
 import Glibc
+import Synchronization
 import Testing
 @testable import CompanionCore
 
@@ -104,5 +105,64 @@ extension HostileClientTests {
         }
         // Every connection still reaches the first server, whichever of its loops takes it.
         for _ in 0..<40 { #expect(try get(first.port, "/index.html").text == "first") }
+    }
+}
+
+extension HostileClientTests {
+    /// Issue 9 #7: a lingering close read until EAGAIN inside one loop turn, so a client that
+    /// keeps its socket full after an error response held the loop thread, and every other
+    /// client of that loop waited. Now the loop reads at most 64 KiB per turn and 1 MiB in
+    /// all before it closes such a connection.
+    @Test func aFloodingClientDuringLingeringCloseStallsNoOne() throws {
+        let directory = TempDirectory()
+        directory.write("a/index.html", "home")
+        let server = try TestServer(directory: directory, topLevel: "\"limits\": {\"maxBodyBytes\": 10},")
+        let flooder = try TestConnection(port: server.port, timeoutSeconds: 5)
+        flooder.send("POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 100000000000\r\n\r\n")
+        #expect(try flooder.readResponse().status == 413)   // the server now lingers on it
+
+        // Keep the flooder's socket full from another thread, for at most 8 s.
+        final class Flood: Sendable {
+            let fd: Int32
+            /// Set when a send failed: the server closed the connection.
+            let cutOff = Atomic<Bool>(false)
+            /// Bytes the flooder got into its socket before that.
+            let sent = Atomic<Int>(0)
+            init(fd: Int32) { self.fd = fd }
+        }
+        let flood = Flood(fd: flooder.fd)
+        var thread = pthread_t()
+        pthread_create(&thread, nil, { raw in
+            let flood = Unmanaged<Flood>.fromOpaque(raw!).takeRetainedValue()
+            let chunk = [UInt8](repeating: 0x78, count: 65536)
+            var clock = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &clock)
+            let end = clock.tv_sec + 8
+            while clock.tv_sec < end {
+                let n = chunk.withUnsafeBytes { send(flood.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n <= 0 {
+                    flood.cutOff.store(true, ordering: .relaxed)
+                    break
+                }
+                flood.sent.add(n, ordering: .relaxed)
+                clock_gettime(CLOCK_MONOTONIC, &clock)
+            }
+            return nil
+        }, Unmanaged.passRetained(flood).toOpaque())
+
+        // Meanwhile another client of the same (single) loop is answered.
+        for _ in 0..<5 {
+            let other = try TestConnection(port: server.port, timeoutSeconds: 3)
+            other.send("GET /index.html HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            #expect(try other.readResponse().text == "home")
+        }
+        // And the flooder is cut off once its budget is spent (its sends then fail).
+        pthread_join(thread, nil)
+        // Cut off by the byte budget (1 MiB read, plus what the socket buffers hold), not by
+        // the 2 s linger deadline after gigabytes.
+        let cutOff = flood.cutOff.load(ordering: .relaxed)
+        let sent = flood.sent.load(ordering: .relaxed)
+        #expect(cutOff)
+        #expect(sent < 32 << 20, "the flooder sent \(sent >> 20) MiB before it was cut off")
     }
 }
