@@ -30,6 +30,9 @@ public struct Request: @unchecked Sendable {
     /// The target path, percent-decoded once and normalised; starts with "/". Every rule
     /// (plugins, routing, file lookup) matches on this one value (SECURITY: Caddy #7941).
     public var path: String
+    /// The path the client asked for, when the index stage rewrote `path` to an index file
+    /// (`/docs/` → `/docs/index.html`); nil otherwise.
+    public internal(set) var requestedPath: String?
     /// The site that the Host header routed to.
     public let site: Site
     /// The peer's address, e.g. "127.0.0.1".
@@ -47,6 +50,16 @@ public struct Request: @unchecked Sendable {
         self.site = site
         self.client = client
         self.files = files
+    }
+
+    /// Whether a plugin's pattern applies: it matches the path that is served, or the one
+    /// the client asked for. SECURITY (issue 9 #9): `match: "/private/index.html"` must also
+    /// cover `GET /private/`, which serves that file; and a rule for `/private/` still
+    /// applies after the index step (nginx re-matches its locations after `index`).
+    public func matches(_ pattern: PathPattern) -> Bool {
+        if pattern.matches(path) { return true }
+        if let requestedPath { return pattern.matches(requestedPath) }
+        return false
     }
 
     public var method: Method { head.method }

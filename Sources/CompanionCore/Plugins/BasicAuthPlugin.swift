@@ -68,7 +68,7 @@ struct BasicAuthPlugin: Middleware {
     }
 
     func respond(to request: Request, next: (Request) -> Response) -> Response {
-        if let match, !match.matches(request.path) { return next(request) }
+        if let match, !request.matches(match) { return next(request) }
         if isAuthorized(request.header(.authorization)) { return next(request) }
         var response = Response.error(.unauthorized)
         response.addHeader("WWW-Authenticate", challenge)

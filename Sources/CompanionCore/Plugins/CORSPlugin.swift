@@ -63,7 +63,7 @@ struct CORSPlugin: Middleware {
     }
 
     func respond(to request: Request, next: (Request) -> Response) -> Response {
-        if let match, !match.matches(request.path) { return next(request) }
+        if let match, !request.matches(match) { return next(request) }
         guard let origin = request.header(.origin) else {
             var response = next(request)
             if origins != nil { response.addHeader("Vary", "Origin") }

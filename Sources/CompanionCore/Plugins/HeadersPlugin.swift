@@ -36,7 +36,7 @@ struct HeadersPlugin: Middleware {
 
     func respond(to request: Request, next: (Request) -> Response) -> Response {
         var response = next(request)
-        if let match, !match.matches(request.path) { return response }
+        if let match, !request.matches(match) { return response }
         for (name, value) in set { response.setHeader(name, value) }
         for name in remove { response.removeHeader(name) }
         return response

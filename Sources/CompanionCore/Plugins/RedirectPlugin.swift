@@ -66,7 +66,8 @@ struct RedirectPlugin: Middleware {
     }
 
     func respond(to request: Request, next: (Request) -> Response) -> Response {
-        guard let captured = from.capture(request.path) else { return next(request) }
+        // A redirect is about the URL asked for, before any index rewrite.
+        guard let captured = from.capture(request.requestedPath ?? request.path) else { return next(request) }
         var location = toParts[0]
         if toParts.count > 1 {
             // SECURITY: the capture is decoded path text; encode it again so it cannot add
