@@ -269,6 +269,7 @@ final class Connection {
             keepAlive = keepAlive && status != .badRequest
         case .success(let path):
             response = site.chain.respond(to: Request(head: head, path: path, site: site, client: client, files: loop.fileCache))
+            if response.closesConnection { keepAlive = false }
         }
         respond(response, head: head, site: site, keepAlive: keepAlive, state: state)
     }

@@ -30,6 +30,7 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public static let internalServerError = HTTPStatus(500)
     public static let notImplemented = HTTPStatus(501)
     public static let serviceUnavailable = HTTPStatus(503)
+    public static let tooManyRequests = HTTPStatus(429)
     public static let httpVersionNotSupported = HTTPStatus(505)
 
     /// The reason phrase for the status line (RFC 9112 §4; informational only).

@@ -27,6 +27,9 @@ public struct Response: Sendable {
     public var acceptsRanges: Bool = false
     /// Headers the writer has no typed field for, in order.
     public var extraHeaders: [(name: String, value: String)] = []
+    /// Close the connection after this response and read no further pipelined request
+    /// (e.g. after a wrong password: the next guesses in the same packet are not tried).
+    public var closesConnection = false
     public var body: ResponseBody
     /// For a file representation: its normalised path inside the site (gzip and sidecars use it).
     public var filePath: String?

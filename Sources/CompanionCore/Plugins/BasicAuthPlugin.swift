@@ -17,6 +17,8 @@ struct BasicAuthPlugin: Middleware {
     /// The full `WWW-Authenticate` value.
     let challenge: String
     let verified: VerifiedCredentials
+    /// Failed checks per client, shared by all loops (issue 9 #6).
+    let failures: FailedAttempts
 
     static let type = PluginType(name: "basicAuth", keys: ["realm", "users", "match"], parse: parse) { settings, _ in
         settings
@@ -34,7 +36,8 @@ struct BasicAuthPlugin: Middleware {
         }
         return BasicAuthPlugin(match: match, users: users, decoyHash: decoy,
                                challenge: "Basic realm=\"\(realm)\", charset=\"UTF-8\"",
-                               verified: VerifiedCredentials(capacity: 1024))
+                               verified: VerifiedCredentials(capacity: 1024),
+                               failures: FailedAttempts(limit: 5, windowMilliseconds: 10_000, capacity: 4096))
     }
 
     /// `users`: a non-empty object of name → hash. The hash is never echoed in messages.
@@ -69,10 +72,37 @@ struct BasicAuthPlugin: Middleware {
 
     func respond(to request: Request, next: (Request) -> Response) -> Response {
         if let match, !request.matches(match) { return next(request) }
-        if isAuthorized(request.header(.authorization)) { return next(request) }
+        let authorization = request.header(.authorization)
+        guard let authorization else { return challengeResponse(closing: false) }
+        if isRemembered(authorization) { return next(request) }
+        // SECURITY (issue 9 #6): a check costs a full bcrypt (~55 ms at cost 10) on the
+        // event loop. A client gets `limit` failed checks per window, then 429 without a
+        // check; and a wrong password closes the connection, so guesses pipelined in one
+        // packet are not tried one after another while other clients wait.
+        let now = monotonicMilliseconds()
+        guard failures.allows(request.client, now: now) else {
+            var response = Response.error(.tooManyRequests)
+            response.addHeader("Retry-After", String(failures.windowMilliseconds / 1000))
+            response.closesConnection = true
+            return response
+        }
+        if isAuthorized(authorization) { return next(request) }
+        failures.record(request.client, now: now)
+        return challengeResponse(closing: true)
+    }
+
+    private func challengeResponse(closing: Bool) -> Response {
         var response = Response.error(.unauthorized)
         response.addHeader("WWW-Authenticate", challenge)
+        response.closesConnection = closing
         return response
+    }
+
+    /// True when these credentials were verified before (no bcrypt).
+    func isRemembered(_ authorization: ArraySlice<UInt8>) -> Bool {
+        guard let credentials = Self.basicCredentials(authorization),
+              let user = String(validating: credentials.user, as: UTF8.self), users[user] != nil else { return false }
+        return verified.contains(VerifiedCredentials.Key(user: user, password: credentials.password))
     }
 
     /// True when `authorization` carries Basic credentials of a configured user.
@@ -81,8 +111,7 @@ struct BasicAuthPlugin: Middleware {
     /// verified (user, password digest) pair is remembered (`VerifiedCredentials`) and a
     /// logged-in browser, which sends the header on every request, costs one check. Wrong
     /// passwords are not remembered: each one costs a full check, which is what makes
-    /// guessing slow, but also means a flood of wrong guesses slows the loop that serves
-    /// it (no rate limit here; put a proxy in front for hostile networks).
+    /// guessing slow; `respond` limits how many a client may cost (FailedAttempts).
     func isAuthorized(_ authorization: ArraySlice<UInt8>?) -> Bool {
         guard let authorization, let credentials = Self.basicCredentials(authorization) else { return false }
         guard let user = String(validating: credentials.user, as: UTF8.self),
@@ -148,4 +177,53 @@ final class VerifiedCredentials: Sendable {
     }
 
     var count: Int { state.withLock { $0.count } }
+}
+
+/// Failed password checks per client address within a sliding window, so one client
+/// cannot make the loops run bcrypt for it more than `limit` times per window.
+///
+/// Thread safety: shared by all loops; the table lives in a `Mutex`, held for one lookup
+/// or update. Bounded: at `capacity` clients the table is emptied (an attacker with many
+/// addresses then gets a fresh budget, as it would with a new address anyway).
+final class FailedAttempts: Sendable {
+    struct Entry: Sendable {
+        var count: Int
+        var windowStart: Int64
+    }
+
+    let limit: Int
+    let windowMilliseconds: Int64
+    let capacity: Int
+    private let state = Mutex([String: Entry]())
+
+    init(limit: Int, windowMilliseconds: Int64, capacity: Int) {
+        self.limit = limit
+        self.windowMilliseconds = windowMilliseconds
+        self.capacity = capacity
+    }
+
+    /// Whether `client` may have another password check now.
+    func allows(_ client: String, now: Int64) -> Bool {
+        state.withLock { table in
+            guard let entry = table[client] else { return true }
+            if now - entry.windowStart >= windowMilliseconds {
+                table[client] = nil
+                return true
+            }
+            return entry.count < limit
+        }
+    }
+
+    func record(_ client: String, now: Int64) {
+        let (capacity, window) = (capacity, windowMilliseconds)
+        state.withLock { table in
+            if var entry = table[client], now - entry.windowStart < window {
+                entry.count += 1
+                table[client] = entry
+            } else {
+                if table.count >= capacity { table.removeAll(keepingCapacity: true) }
+                table[client] = Entry(count: 1, windowStart: now)
+            }
+        }
+    }
 }

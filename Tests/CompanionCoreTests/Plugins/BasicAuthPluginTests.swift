@@ -138,3 +138,55 @@ import Testing
         #expect(!problems.joined().contains("secretish"))
     }
 }
+
+/// Issue 9 #6: every wrong password costs a bcrypt check on the event loop; 30 wrong
+/// guesses pipelined in one packet stalled an unrelated client for 1.6 s.
+@Suite struct BasicAuthFloodTests {
+    static func makeServer(_ directory: TempDirectory) throws -> TestServer {
+        directory.write("a/private/report.txt", "numbers")
+        return try PluginTest.server(directory, plugins: """
+            {"type": "basicAuth", "match": "/private/*", "users": {"ann": "\(BasicAuthPluginTests.annHash)"}}
+            """)
+    }
+
+    @Test func aWrongPasswordEndsThePipeline() throws {
+        let directory = TempDirectory()
+        let server = try Self.makeServer(directory)
+        let connection = try TestConnection(port: server.port)
+        var packet = ""
+        for i in 0..<30 {
+            packet += "GET /private/report.txt HTTP/1.1\r\nHost: a.test\r\n\(BasicAuthPluginTests.basic("ann:guess\(i)"))\r\n\r\n"
+        }
+        connection.send(packet)
+        let first = try connection.readResponse()
+        #expect(first.status == 401)
+        #expect(first.header("Connection") == "close")
+        #expect(connection.isClosedByPeer())   // guesses 2…30 were never checked
+    }
+
+    @Test func aClientGetsFiveWrongGuessesPerWindowThen429() throws {
+        let directory = TempDirectory()
+        let server = try Self.makeServer(directory)
+        var statuses: [Int] = []
+        for i in 0..<8 {
+            let response = try get(server.port, "/private/report.txt", headers: [BasicAuthPluginTests.basic("ann:guess\(i)")])
+            statuses.append(response.status)
+            if response.status == 429 { #expect(response.header("Retry-After") == "10") }
+        }
+        #expect(statuses == [401, 401, 401, 401, 401, 429, 429, 429])
+        // Unknown users count too (they cost the decoy check).
+        #expect(try get(server.port, "/private/report.txt", headers: [BasicAuthPluginTests.basic("eve:x")]).status == 429)
+        // A request without credentials is just challenged (no check, no count).
+        #expect(try get(server.port, "/private/report.txt").status == 401)
+    }
+
+    @Test func rememberedLoginsAreNotLimited() throws {
+        let directory = TempDirectory()
+        let server = try Self.makeServer(directory)
+        let good = BasicAuthPluginTests.basic("ann:s3cret:with colon")
+        #expect(try get(server.port, "/private/report.txt", headers: [good]).text == "numbers")
+        for i in 0..<5 { _ = try get(server.port, "/private/report.txt", headers: [BasicAuthPluginTests.basic("ann:bad\(i)")]) }
+        // The budget is spent, but a verified login needs no check.
+        #expect(try get(server.port, "/private/report.txt", headers: [good]).text == "numbers")
+    }
+}
