@@ -50,8 +50,14 @@ public final class CompressionQueue: Sendable {
     private let state = Mutex(State())
 
     /// Starts `workers` threads (at least 1) compressing into `cache`.
-    public init(cache: GzipCache, workers: Int = 1, chunkBytes: Int = 256 * 1024) {
+    /// At most this many jobs wait (each holds a duplicated descriptor): 1,500 distinct
+    /// large files took the server from 43 to 1,544 open descriptors (issue 9 #15). A file
+    /// refused now is served uncompressed and submitted again by a later request.
+    public let maxQueuedJobs: Int
+
+    public init(cache: GzipCache, workers: Int = 1, chunkBytes: Int = 256 * 1024, maxQueuedJobs: Int = 32) {
         self.cache = cache
+        self.maxQueuedJobs = max(1, maxQueuedJobs)
         self.chunkBytes = max(4096, chunkBytes)
         self.workerCount = max(1, workers)
         var fds: [Int32] = [0, 0]
@@ -69,15 +75,18 @@ public final class CompressionQueue: Sendable {
     /// Queues `fd`'s file for compression at `key.level` and returns true; the
     /// queue reads its own duplicate of `fd`, so the caller may close `fd`
     /// right away. `key` must describe the file as `fstat` saw it. Returns false,
-    /// without ever calling `completion`, after `shutdown()` or if `dup` fails.
+    /// without ever calling `completion`, after `shutdown()`, when `maxQueuedJobs` jobs
+    /// are waiting, or if `dup` fails.
     @discardableResult
     public func submit(fd: Int32, key: GzipCache.Key, completion: @escaping Completion) -> Bool {
+        let maxQueuedJobs = maxQueuedJobs
         let accepted = state.withLock { state -> Bool in
             guard !state.isShutDown else { return false }
             if state.waiters[key] != nil {
                 state.waiters[key]!.append(completion)
                 return true
             }
+            guard state.jobs.count < maxQueuedJobs else { return false }
             let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
             guard copy >= 0 else { return false }
             state.waiters[key] = [completion]
@@ -87,6 +96,9 @@ public final class CompressionQueue: Sendable {
         if accepted { wake(count: 1) }
         return accepted
     }
+
+    /// Jobs waiting (not yet taken by a worker); tests read it.
+    public var queuedJobs: Int { state.withLock { $0.jobs.count } }
 
     /// Stops the workers: queued jobs are dropped (their completions get nil),
     /// a job being compressed finishes first. Waits for the threads to exit.

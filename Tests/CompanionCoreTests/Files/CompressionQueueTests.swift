@@ -46,6 +46,26 @@ import Testing
         }
     }
 
+    /// Issue 9 #15: the queue was unbounded and each waiting job holds a duplicated
+    /// descriptor (1,500 distinct large files: 1,544 open descriptors). Now at most
+    /// `maxQueuedJobs` wait; further submits are refused and hold nothing.
+    @Test func theQueueIsBoundedAndRefusalsHoldNoDescriptor() throws {
+        let file = try TempFile(Self.text)
+        defer { file.remove() }
+        let queue = CompressionQueue(cache: GzipCache(capacityBytes: 64 << 20), workers: 1, maxQueuedJobs: 4)
+        defer { queue.shutdown() }
+        var accepted = 0
+        var refused = 0
+        for i in 0..<200 {
+            var key = file.key()
+            key.path += "#\(i)"   // 200 distinct files as far as the queue knows
+            if queue.submit(fd: file.fd, key: key, completion: { _ in }) { accepted += 1 } else { refused += 1 }
+            #expect(queue.queuedJobs <= 4)
+        }
+        #expect(refused > 0)
+        #expect(accepted + refused == 200)
+    }
+
     @Test func compressesAFileOnceAndCompletionSeesTheBytes() async throws {
         let file = try TempFile(Self.text)
         defer { file.remove() }
