@@ -47,8 +47,10 @@ public struct PathPattern: Sendable, Equatable, CustomStringConvertible {
         }
         let end = path.utf8.index(path.utf8.startIndex, offsetBy: prefix.utf8.count)
         if isPrefix {
-            // The prefix is whole UTF-8 sequences, so `end` is a scalar boundary.
-            return path[end...]
+            // The prefix is whole UTF-8 sequences, so `end` is a scalar boundary, but maybe
+            // not a Character boundary (a combining mark may follow): slice the scalars, so
+            // the capture never depends on how a Character index is rounded.
+            return Substring(path.unicodeScalars[end...])
         }
         return end == path.endIndex ? path[end...] : nil
     }

@@ -63,4 +63,13 @@ import Testing
         #expect(PathPattern("/a") == PathPattern("/a"))
         #expect(PathPattern("/a*") != PathPattern("/a"))
     }
+
+    /// A combining mark right after the prefix joins the prefix's last character into one
+    /// Character; the capture must still start at the mark (found while writing the path
+    /// fuzz target; the slicing is by scalars so it cannot depend on Character rounding).
+    @Test func captureAfterACombiningMarkStartsAtTheMark() throws {
+        let pattern = try #require(PathPattern("/go*"))
+        #expect(pattern.capture("/go\u{301}x").map(String.init) == "\u{301}x")
+        #expect(try #require(PathPattern("/a/*")).capture("/a/\u{65D}").map(String.init) == "\u{65D}")
+    }
 }

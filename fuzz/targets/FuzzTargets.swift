@@ -1,0 +1,126 @@
+// libFuzzer targets for companion's parsers, compiled together with CompanionCore's
+// sources into one binary (fuzz/run.sh); FUZZ_TARGET picks the target. Each target
+// checks properties, not just "does not crash"; a broken property stops the fuzzer
+// with the input saved (crash-*), which then becomes a unit test.
+import Glibc
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    switch FuzzTarget.selected {
+    case .parser: FuzzTarget.parser(bytes)
+    case .path: FuzzTarget.path(bytes)
+    case .range: FuzzTarget.range(bytes)
+    case .config: FuzzTarget.config(bytes)
+    case .escape: FuzzTarget.escape(bytes)
+    }
+    return 0
+}
+
+enum FuzzTarget: String, CaseIterable {
+    case parser, path, range, config, escape
+
+    nonisolated(unsafe) static let selected: FuzzTarget = {
+        guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
+            fatalError("set FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))")
+        }
+        return target
+    }()
+
+    static func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+        if !condition { fatalError(message()) }
+    }
+
+    /// The request parser, resumed over splits chosen by the first byte, agrees at every
+    /// step with a stateless parse of the same bytes (issue 9 #8).
+    static func parser(_ input: [UInt8]) {
+        guard let seed = input.first else { return }
+        let bytes = Array(input.dropFirst())
+        let parser = RequestParser(limits: ParserLimits(maxRequestLineBytes: 512, maxHeaderBytes: 1024, maxHeaderCount: 20))
+        var progress = ParseProgress()
+        var end = 0
+        var step = Int(seed % 7) + 1
+        while end < bytes.count {
+            end = min(bytes.count, end + step)
+            step = step % 5 + 1
+            let prefix = Array(bytes[0..<end])
+            let resumed = prefix.withUnsafeBytes { parser.parse($0, progress: &progress) }
+            let fresh = parser.parse(prefix)
+            check(describe(resumed) == describe(fresh), "resumed \(describe(resumed)) != stateless \(describe(fresh)) at \(end)")
+            if case .needMore = resumed { continue }
+            return
+        }
+    }
+
+    static func describe(_ result: ParseResult) -> String {
+        switch result {
+        case .needMore: return "needMore"
+        case .reject(let status): return "reject \(status.code)"
+        case .complete(let head, let consumed):
+            return "complete \(consumed) \(head.bytes) \(head.method) \(head.target) \(head.path) \(String(describing: head.query)) "
+                + "\(head.versionMinor) \(head.fields.map { "\($0.name)=\($0.value)" }) \(head.contentLength) \(head.isKeepAlive)"
+        }
+    }
+
+    /// The path normaliser: a normalised path starts with "/", has no "." or ".." segment,
+    /// no "//", no NUL; normalising it again changes nothing (as a raw, encoded path).
+    static func path(_ bytes: [UInt8]) {
+        guard case .success(let path) = PathNormalizer.normalize(bytes) else { return }
+        // Bytes, not Characters: "/" followed by a combining mark is one Character.
+        let utf8 = Array(path.utf8)
+        check(utf8.first == UInt8(ascii: "/"), "not absolute: \(path)")
+        check(!utf8.contains(0), "NUL in \(path)")
+        let segments = utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
+        for (index, segment) in segments.enumerated() {
+            check(!segment.isEmpty || index == segments.count - 1, "empty segment (//) in \(path)")
+            check(!segment.elementsEqual(".".utf8) && !segment.elementsEqual("..".utf8), "dot segment in \(path)")
+        }
+        let encoded = Array(PercentEncoding.encodePath(path).utf8)
+        guard case .success(let again) = PathNormalizer.normalize(encoded) else { fatalError("re-normalising \(path) failed") }
+        check(again == path, "not idempotent: \(path) -> \(again)")
+        check(PathNormalizer.normalizeInSteps(bytes) == .success(path), "fast path and steps disagree on \(bytes)")
+    }
+
+    /// Range headers: every satisfiable range lies inside the representation, is not empty,
+    /// and there are at most ByteRange.maxRanges of them; If-Range never crashes.
+    static func range(_ input: [UInt8]) {
+        guard input.count >= 2 else { return }
+        let size = Int(input[0]) << 8 | Int(input[1])
+        let header = input.dropFirst(2)
+        switch ByteRange.parse(header, size: size) {
+        case .ranges(let ranges):
+            check(!ranges.isEmpty && ranges.count <= ByteRange.maxRanges, "\(ranges.count) ranges")
+            for range in ranges { check(!range.isEmpty && range.lowerBound >= 0 && range.upperBound <= size, "\(range) of \(size)") }
+        case .ignore, .full, .unsatisfiable: break
+        }
+        _ = Conditional.ifRangeAllows(ArraySlice(header), etag: "\"abc\"", lastModified: size, now: size + 1)
+        _ = Conditional.evaluate(ifMatch: ArraySlice(header), ifNoneMatch: ArraySlice(header), ifModifiedSince: ArraySlice(header),
+                                 ifUnmodifiedSince: ArraySlice(header), etag: "\"abc\"", lastModified: size, isGetOrHead: true)
+    }
+
+    /// The config loader on arbitrary bytes: a config or a ConfigError, never a crash.
+    static func config(_ bytes: [UInt8]) {
+        _ = try? PluginRegistry.builtIn.configLoader.load(bytes: bytes, configPath: "/nonexistent/fuzz/config.json")
+        if let value = try? JSONValue.parse(bytes) { _ = value.shortDescription }
+    }
+
+    /// Escapers: listing HTML/JSON, CSV and terminal escapes keep their outputs free of the
+    /// bytes that would break out (raw controls, bidi characters, unescaped markup).
+    static func escape(_ bytes: [UInt8]) {
+        let name = bytes.filter { $0 != UInt8(ascii: "/") && $0 != 0 }
+        let entries = [DirectoryEntry(name: name, isDirectory: false, size: bytes.count, mtimeSeconds: 0)]
+        let html = ListingRenderer.html(entries: entries, displayPath: "/d/", isRoot: false)
+        let json = ListingRenderer.json(entries: entries)
+        check(String(validating: json, as: UTF8.self) != nil, "listing JSON is not UTF-8")
+        check((try? JSONValue.parse(json)) != nil, "listing JSON does not parse")
+        check(String(validating: html, as: UTF8.self) != nil, "listing HTML is not UTF-8")
+        let text = AccessLogRecord.loggable(bytes)
+        let formatter = LogFormatter(format: .csv)
+        for out in [formatter.csvField(text), formatter.terminalSafe(text), formatter.jsonString(text)] {
+            check(!out.unicodeScalars.contains(where: TerminalSafety.isUnsafe), "unsafe character left in \(out.debugDescription)")
+        }
+        if let first = formatter.csvField(text).utf8.first {
+            check(!"=+-@".utf8.contains(first), "formula left in \(text.debugDescription)")
+        }
+    }
+}
