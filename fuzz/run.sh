@@ -20,7 +20,9 @@ if [ ! -x "$binary" ] || [ -n "$(find $sources -newer "$binary" | head -n 1)" ];
   swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 \
     -enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
     -module-name CompanionFuzz -I Sources/CLinux -I Sources/CSQLite -I Sources/CZlib \
-    $sources -lsqlite3 -lz -lcrypt -o "$binary"
+    $sources -lsqlite3 -lz -lcrypt -o "$binary" >"$out/build.log" 2>&1 || { tail -n 40 "$out/build.log"; exit 1; }
+  # The linker's notes about ASan's local symbols are noise; Swift warnings are not.
+  if grep -E "^[^ ]*\.swift:[0-9]+:[0-9]+: warning:" "$out/build.log"; then echo "fuzz build: compiler warnings"; exit 1; fi
 fi
 status=0
 for target in "${targets[@]}"; do

@@ -20,7 +20,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 enum FuzzTarget: String, CaseIterable {
     case parser, path, range, config, escape
 
-    nonisolated(unsafe) static let selected: FuzzTarget = {
+    static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
             fatalError("set FUZZ_TARGET to one of \(FuzzTarget.allCases.map(\.rawValue))")
         }
