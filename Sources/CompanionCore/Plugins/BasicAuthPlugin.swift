@@ -74,7 +74,8 @@ struct BasicAuthPlugin: Middleware {
         if let match, !request.matches(match) { return next(request) }
         let authorization = request.header(.authorization)
         guard let authorization else { return challengeResponse(closing: false) }
-        if isRemembered(authorization) { return next(request) }
+        let login = Self.login(authorization)
+        if let login, users[login.user] != nil, verified.contains(login.key) { return next(request) }
         // SECURITY (issue 9 #6): a check costs a full bcrypt (~55 ms at cost 10) on the
         // event loop. A client gets `limit` failed checks per window, then 429 without a
         // check; and a wrong password closes the connection, so guesses pipelined in one
@@ -86,7 +87,7 @@ struct BasicAuthPlugin: Middleware {
             response.closesConnection = true
             return response
         }
-        if isAuthorized(authorization) { return next(request) }
+        if check(login) { return next(request) }
         failures.record(request.client, now: now)
         return challengeResponse(closing: true)
     }
@@ -98,33 +99,40 @@ struct BasicAuthPlugin: Middleware {
         return response
     }
 
-    /// True when these credentials were verified before (no bcrypt).
-    func isRemembered(_ authorization: ArraySlice<UInt8>) -> Bool {
-        guard let credentials = Self.basicCredentials(authorization),
-              let user = String(validating: credentials.user, as: UTF8.self), users[user] != nil else { return false }
-        return verified.contains(VerifiedCredentials.Key(user: user, password: credentials.password))
+    /// Basic credentials parsed once per request: the user, the password and the digest
+    /// key that `verified` remembers them by.
+    struct Login {
+        let user: String
+        let password: String
+        let key: VerifiedCredentials.Key
     }
 
-    /// True when `authorization` carries Basic credentials of a configured user.
+    /// The credentials in `authorization`, or nil when it is not Basic credentials in UTF-8.
+    static func login(_ authorization: ArraySlice<UInt8>) -> Login? {
+        guard let credentials = basicCredentials(authorization),
+              let user = String(validating: credentials.user, as: UTF8.self),
+              let password = String(validating: credentials.password, as: UTF8.self)
+        else { return nil }
+        return Login(user: user, password: password, key: VerifiedCredentials.Key(user: user, password: credentials.password))
+    }
+
+    /// The full password check for credentials that are not remembered: true when `login`
+    /// names a configured user whose hash the password matches (then it is remembered).
     ///
     /// SECURITY: a bcrypt check costs tens of milliseconds on the event loop, so a
     /// verified (user, password digest) pair is remembered (`VerifiedCredentials`) and a
     /// logged-in browser, which sends the header on every request, costs one check. Wrong
     /// passwords are not remembered: each one costs a full check, which is what makes
     /// guessing slow; `respond` limits how many a client may cost (FailedAttempts).
-    func isAuthorized(_ authorization: ArraySlice<UInt8>?) -> Bool {
-        guard let authorization, let credentials = Self.basicCredentials(authorization) else { return false }
-        guard let user = String(validating: credentials.user, as: UTF8.self),
-              let password = String(validating: credentials.password, as: UTF8.self)
-        else { return false }
-        guard let hash = users[user] else {
-            _ = PasswordHash.verify(password: password, hash: decoyHash)
+    /// Unknown users are checked against the decoy hash, so they take as long.
+    func check(_ login: Login?) -> Bool {
+        guard let login else { return false }
+        guard let hash = users[login.user] else {
+            _ = PasswordHash.verify(password: login.password, hash: decoyHash)
             return false
         }
-        let key = VerifiedCredentials.Key(user: user, password: credentials.password)
-        if verified.contains(key) { return true }
-        guard PasswordHash.verify(password: password, hash: hash) else { return false }
-        verified.insert(key)
+        guard PasswordHash.verify(password: login.password, hash: hash) else { return false }
+        verified.insert(login.key)
         return true
     }
 }
