@@ -49,12 +49,12 @@ public final class CompressionQueue: Sendable {
     // Guarded by its own mutex; see the type's comment.
     private let state = Mutex(State())
 
-    /// Starts `workers` threads (at least 1) compressing into `cache`.
     /// At most this many jobs wait (each holds a duplicated descriptor): 1,500 distinct
     /// large files took the server from 43 to 1,544 open descriptors (issue 9 #15). A file
     /// refused now is served uncompressed and submitted again by a later request.
     public let maxQueuedJobs: Int
 
+    /// Starts `workers` threads (at least 1) compressing into `cache`.
     public init(cache: GzipCache, workers: Int = 1, chunkBytes: Int = 256 * 1024, maxQueuedJobs: Int = 32) {
         self.cache = cache
         self.maxQueuedJobs = max(1, maxQueuedJobs)
