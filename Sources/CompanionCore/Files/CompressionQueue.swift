@@ -190,11 +190,7 @@ public final class CompressionQueue: Sendable {
         var output: [UInt8] = []
         var offset = 0
         while true {
-            let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
+            let n = OpenFile.readFully(fd, into: buffer, at: offset)
             if n == 0 { break }
             offset += n
             // The file grew, or the output cannot be cached: stop early.

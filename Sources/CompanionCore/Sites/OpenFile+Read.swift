@@ -16,17 +16,8 @@ extension OpenFile {
         let expected = size
         var failed = false
         let bytes = [UInt8](unsafeUninitializedCapacity: expected) { buffer, count in
-            var offset = 0
-            withDescriptor { fd in
-                while offset < expected {
-                    let n = pread(fd, buffer.baseAddress! + offset, expected - offset, off_t(offset))
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { break }
-                    offset += n
-                }
-            }
-            failed = offset != expected
-            count = offset
+            count = read(into: UnsafeMutableRawBufferPointer(buffer), at: 0)
+            failed = count != expected
         }
         return failed ? nil : bytes
     }

@@ -36,16 +36,28 @@ public final class OpenFile: @unchecked Sendable {
     func preload() {
         guard contents == nil, isRegularFile else { return }
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            var done = 0
-            while done < size {
-                let n = pread(fd, buffer.baseAddress! + done, size - done, off_t(done))
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                done += n
-            }
-            initialized = done
+            initialized = Self.readFully(fd, into: UnsafeMutableRawBufferPointer(buffer), at: 0)
         }
         if bytes.count == size { contents = bytes }
+    }
+
+    /// pread(2) until `buffer` is full, the file ends or a read fails (EINTR is retried):
+    /// the bytes read. The one place files are read by offset; the shared file offset is
+    /// not touched, so this is safe while another thread sendfiles the same descriptor.
+    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// `readFully` on this file.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        withDescriptor { Self.readFully($0, into: buffer, at: offset) }
     }
 
     /// Takes ownership of `fd` and records its `fstat` facts.

@@ -1,0 +1,279 @@
+// Connection: one client socket, owned by one EventLoop thread. It carries out what its
+// state machine (ConnectionStateMachine.swift) decides, one step at a time: read into the
+// ReadBuffer through the transport, parse a head in place and have the RequestDispatcher
+// answer it, queue the finalized response in the OutputQueue, write, linger, close. What
+// was queued and what was written is reported back to the machine as events.
+//
+// Pieces, one file each: Transport (the byte stream; plain TCP today), ReadBuffer,
+// OutputQueue (with back-pressure), ResponseLog (access-log rows waiting for their byte
+// counts), ConnectionStateMachine (states, deadlines, what to do next).
+import CLinux
+import Glibc
+
+final class Connection {
+    let token: UInt64
+    let client: String
+    /// `client` as bytes, for access-log rows; made at the first logged response.
+    private lazy var clientUTF8: [UInt8] = Array(client.utf8)
+    /// unowned(unsafe): the loop owns its connections (its `connections` table) and
+    /// outlives them, and a checked `unowned` reference cost a retain and release on
+    /// every access (measured ~1% of a small-file request).
+    unowned(unsafe) let loop: EventLoop
+
+    // @exclusivity(unchecked) on the stored properties below: they are only touched by the
+    // loop thread, and never by overlapping inout accesses (no method passes one of them
+    // inout while calling back into this object), so the runtime's dynamic exclusivity
+    // check on each access (~7% of the loop's instructions under callgrind) guards nothing.
+    @exclusivity(unchecked) private var transport: PlainTransport
+    @exclusivity(unchecked) private var machine: ConnectionStateMachine
+    @exclusivity(unchecked) private var input = ReadBuffer()
+    @exclusivity(unchecked) private var output = OutputQueue()
+    @exclusivity(unchecked) private var log = ResponseLog()
+    /// Body bytes of an answered request still to be skipped as they arrive.
+    private var bodyToSkip = 0
+    /// How far the parser got in the incomplete head at the front of `input`.
+    @exclusivity(unchecked) private var parseProgress = ParseProgress()
+    /// The arrays of the last finished request head, reused by the next parse.
+    @exclusivity(unchecked) private var headStorage = RequestHead.Storage()
+    /// Monotonic time of the current request's first byte, for the log's time and duration.
+    private var requestStartMicros: Int64 = 0
+    /// Bytes dropped by a lingering close so far.
+    private var lingeredBytes = 0
+    /// The socket is closed (the machine may have decided so earlier).
+    private var closedSocket = false
+
+    // Deadlines (see Deadlines.swift): `deadline` is current; `heapEntryAt` is the
+    // time of this connection's single entry in the loop's heap, if any.
+    var deadline: Int64 = 0
+    var heapEntryAt: Int64?
+
+    /// Bytes a lingering close reads (and drops) in one loop turn, and in all: a client that
+    /// keeps its socket full must not hold the loop thread. Stopping before EAGAIN is safe
+    /// with edge-triggered epoll: every new segment raises a new edge, and a client that
+    /// went quiet is closed at the linger deadline.
+    static let lingerBytesPerTurn = 64 * 1024
+    static let lingerBytesTotal = 1 << 20
+
+    var fd: Int32 { transport.descriptor }
+    var isClosed: Bool { machine.isClosed }
+
+    init(fd: Int32, token: UInt64, client: String, loop: EventLoop, now: Int64) {
+        self.transport = PlainTransport(descriptor: fd)
+        self.token = token
+        self.client = client
+        self.loop = loop
+        self.machine = ConnectionStateMachine(now: now)
+    }
+
+    // MARK: - Driving the state machine
+
+    func handleEvents(_ events: IOEvents) {
+        machine.readinessChanged(readable: events.contains(.readable), writable: events.contains(.writable),
+                                 hangup: events.contains(.hangup) || events.contains(.error))
+        run()
+    }
+
+    private var buffers: ConnectionStateMachine.Buffers {
+        ConnectionStateMachine.Buffers(outputPending: !output.isEmpty, backPressured: output.isBackPressured,
+                                       partialHead: !input.isEmpty, inputPending: !input.isEmpty || bodyToSkip > 0)
+    }
+
+    /// Carries out the machine's actions until it waits for the socket or closes.
+    private func run() {
+        while true {
+            switch machine.nextAction(buffers, now: loop.nowMs) {
+            case .parse: parseNext()
+            case .write: writeNext()
+            case .read: readNext()
+            case .startLingering: startLingering()
+            case .drainLingering: drainLingering()
+            case .close:
+                close()
+                return
+            case .wait:
+                updateDeadline()
+                return
+            }
+        }
+    }
+
+    // MARK: - Reading
+
+    private var maxBufferSize: Int {
+        let limits = loop.state.parserLimits
+        return limits.maxRequestLineBytes + limits.maxHeaderBytes + 4096
+    }
+
+    private func readNext() {
+        guard input.makeRoom(limit: maxBufferSize) else {
+            answerWithoutSite(.requestHeaderFieldsTooLarge)
+            return
+        }
+        let startsHead = input.isEmpty && bodyToSkip == 0
+        let (result, short) = input.read(from: &transport)
+        switch result {
+        case .bytes(let count):
+            if startsHead { headStarted() }
+            machine.read(count, short: short, now: loop.nowMs)
+        case .wouldBlock: machine.readWouldBlock()
+        case .endOfStream: machine.readEndOfStream()
+        case .failed: machine.failed()
+        }
+    }
+
+    private func headStarted() {
+        machine.headStarted(now: loop.nowMs)
+        requestStartMicros = monotonicMicroseconds()
+    }
+
+    /// Skips refused body bytes, then parses and answers the request at the front of the buffer.
+    private func parseNext() {
+        if bodyToSkip > 0 {
+            let take = min(bodyToSkip, input.count)
+            input.consume(take)
+            bodyToSkip -= take
+            if bodyToSkip == 0 && !input.isEmpty { headStarted() }
+        }
+        if input.isEmpty {
+            machine.parseNeedsMore()
+            return
+        }
+        let parser = RequestParser(limits: loop.state.parserLimits)
+        let result = input.withUnconsumed { parser.parse($0, progress: &parseProgress, reusing: &headStorage) }
+        switch result {
+        case .needMore:
+            input.compactIfFull()
+            machine.parseNeedsMore()
+        case .reject(let status):
+            answerWithoutSite(status)
+        case .complete(let head, let consumed):
+            input.consume(consumed)
+            answer(head)
+            headStorage = RequestHead.Storage(reclaiming: head)
+            if !input.isEmpty && bodyToSkip == 0 { headStarted() }
+        }
+    }
+
+    // MARK: - Answering
+
+    private func answer(_ head: RequestHead) {
+        let state = loop.state
+        let dispatched = RequestDispatcher.dispatch(head, client: client, state: state, files: loop.fileCache,
+                                                    stopping: loop.isStopping)
+        bodyToSkip = dispatched.bodyToSkip
+        queue(dispatched.response, head: head, site: dispatched.site, keepAlive: dispatched.keepAlive, state: state)
+        machine.requestAnswered(keepAlive: dispatched.keepAlive, linger: dispatched.linger)
+    }
+
+    /// Finalizes `response` and queues its bytes behind earlier responses.
+    private func queue(_ response: consuming Response, head: RequestHead, site: Site?, keepAlive: Bool,
+                       state: ServerState) {
+        var out = output.takeSpare()
+        let encoding = response.contentEncoding
+        let finalized = ResponseFinalizer.finalize(response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
+        let headLength = out.count
+        output.enqueue(finalized.body, head: consume out)
+        guard state.accessLog != nil else { return }
+        let client = clientUTF8
+        log.append(total: headLength + finalized.bodyLength, headLength: headLength, startMicros: requestStartMicros) {
+            AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding,
+                                        status: finalized.status.code, timeMicros: requestWallClockMicros(), to: &$0)
+        }
+    }
+
+    /// Answers a head the parser refused, one that grew too large or timed out: an error page
+    /// with `Connection: close`, then a lingering close. Nothing more is read as requests.
+    private func answerWithoutSite(_ status: HTTPStatus) {
+        var out = output.takeSpare()
+        let bodyLength = ResponseFinalizer.writeBare(.error(status), keepAlive: false, versionMinor: 1, isHead: false,
+                                                     dates: &loop.dates, into: &out)
+        let total = out.count
+        output.append(out, more: false)
+        input.clear()
+        parseProgress = ParseProgress()
+        machine.requestRejected()
+        guard loop.state.accessLog != nil else { return }
+        let client = clientUTF8
+        log.append(total: total, headLength: total - bodyLength, startMicros: requestStartMicros) {
+            AccessLogRecorder.appendBareRow(client: client, status: status.code, timeMicros: requestWallClockMicros(),
+                                            to: &$0)
+        }
+    }
+
+    /// The wall-clock time at which the current request's first byte was read (the loop
+    /// keeps the wall-minus-monotonic offset, so this costs no clock read).
+    private func requestWallClockMicros() -> Int64 {
+        requestStartMicros + loop.wallClockOffsetMicros
+    }
+
+    // MARK: - Writing
+
+    private func writeNext() {
+        switch output.writeSome(to: &transport) {
+        case .wrote(let count):
+            machine.wrote(now: loop.nowMs)
+            log.wrote(count, completing: &loop.completedLogs)
+        case .wouldBlock:
+            machine.writeWouldBlock()
+        case .failed:
+            machine.failed()
+        }
+    }
+
+    // MARK: - Lingering close, timeouts, closing
+
+    private func startLingering() {
+        transport.shutdownWrite()
+        input.clear()
+        updateDeadline()
+    }
+
+    private func drainLingering() {
+        let budget = min(Self.lingerBytesPerTurn, Self.lingerBytesTotal - lingeredBytes)
+        let (dropped, last) = input.drain(from: &transport, budget: budget)
+        lingeredBytes += dropped
+        switch last {
+        case .wouldBlock:
+            machine.lingerDrained(.paused)
+        case .bytes where lingeredBytes < Self.lingerBytesTotal:
+            machine.lingerDrained(.paused)   // this turn's budget is spent
+        default:
+            machine.lingerDrained(.finished)   // EOF, an error, or the total budget
+        }
+    }
+
+    /// Recomputes the connection's deadline from its state and tells the loop.
+    func updateDeadline() {
+        guard !machine.isClosed else { return }
+        let limits = loop.state.config.limits
+        deadline = machine.deadline(buffers, timeouts: .init(headerMs: limits.headerTimeoutMs, idleMs: limits.idleTimeoutMs))
+        loop.schedule(self)
+    }
+
+    /// Called by the loop when `deadline` has passed.
+    func deadlineExpired() {
+        switch machine.deadlinePassed(buffers) {
+        case .close: break
+        case .answerRequestTimeout: answerWithoutSite(.requestTimeout)   // some bytes of a head arrived: 408
+        }
+        run()
+    }
+
+    /// Graceful shutdown: idle connections close now; busy ones finish their current
+    /// response and then close.
+    func beginShutdown() {
+        machine.shutdownRequested(buffers)
+        run()
+    }
+
+    /// Closes the socket now (also used by the loop when the shutdown grace period ends).
+    func close() {
+        guard !closedSocket else { return }
+        closedSocket = true
+        machine.closed()
+        log.completeAll(into: &loop.completedLogs)
+        output.removeAll()
+        transport.close()
+        loop.connectionClosed(self)
+    }
+}

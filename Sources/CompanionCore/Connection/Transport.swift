@@ -1,0 +1,104 @@
+// Transport: the byte stream under a Connection (read, write, write part of a file,
+// shut down the sending side, close). The connection's state machine and output
+// queue never call the kernel themselves; they go through this, so an encrypting
+// transport can take the place of plain TCP without changing them.
+import CLinux
+import Glibc
+
+/// What one read from a transport gave.
+enum TransportRead: Equatable {
+    case bytes(Int)
+    /// Nothing to read now; readiness will be signalled again.
+    case wouldBlock
+    /// The peer closed its sending side (a TCP FIN, a TLS close_notify).
+    case endOfStream
+    /// The stream is broken (a reset, a protocol error): close it.
+    case failed
+}
+
+/// What one write to a transport did.
+enum TransportWrite: Equatable {
+    case wrote(Int)
+    /// The socket's buffer is full; writability will be signalled again.
+    case wouldBlock
+    /// The stream is broken (EPIPE, a reset): close it.
+    case failed
+}
+
+protocol Transport {
+    /// The socket the event loop watches for readiness.
+    var descriptor: Int32 { get }
+
+    /// Reads at most `buffer.count` bytes into `buffer`.
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportRead
+
+    /// Writes a prefix of `bytes`. `more`: more of the same response follows at once
+    /// (plain TCP passes MSG_MORE so a head and a small body leave in one segment).
+    mutating func write(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportWrite
+
+    /// Writes up to `count` bytes of the open file `file` from `offset`. Plain TCP uses
+    /// sendfile(2); a transport that must see the bytes reads them into a bounded buffer.
+    /// `.wrote(0)` means the file ended before `offset + count` (it shrank since it was opened).
+    mutating func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite
+
+    /// Ends the sending side (TCP FIN) while reads go on: the start of a lingering close.
+    mutating func shutdownWrite()
+
+    /// Releases the socket. Nothing may be called afterwards.
+    mutating func close()
+}
+
+/// Plain TCP on a non-blocking socket.
+struct PlainTransport: Transport {
+    let descriptor: Int32
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    @inline(__always)
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportRead {
+        do {
+            switch try Syscall.io("read", { Glibc.read(descriptor, buffer.baseAddress!, buffer.count) }) {
+            case .wouldBlock: return .wouldBlock
+            case .done(0): return .endOfStream
+            case .done(let count): return .bytes(count)
+            }
+        } catch {
+            return .failed
+        }
+    }
+
+    @inline(__always)
+    mutating func write(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportWrite {
+        let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
+        do {
+            switch try Syscall.io("send", { send(descriptor, bytes.baseAddress!, bytes.count, flags) }) {
+            case .wouldBlock: return .wouldBlock
+            case .done(let count): return .wrote(count)
+            }
+        } catch {
+            return .failed
+        }
+    }
+
+    mutating func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite {
+        var position = off_t(offset)
+        do {
+            switch try Syscall.io("sendfile", { Glibc.sendfile(descriptor, file, &position, count) }) {
+            case .wouldBlock: return .wouldBlock
+            case .done(let written): return .wrote(written)
+            }
+        } catch {
+            return .failed
+        }
+    }
+
+    mutating func shutdownWrite() {
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
+    }
+
+    mutating func close() {
+        _ = Glibc.close(descriptor)
+    }
+}
