@@ -1,0 +1,129 @@
+// OutputQueue over a MemoryTransport: response order, partial writes, blocking, files,
+// back-pressure, and a file that shrinks after its head promised a length.
+import Glibc
+import Testing
+@testable import CompanionCore
+
+@Suite struct OutputQueueTests {
+    /// Writes until the queue is empty or the transport stops taking bytes.
+    static func writeAll(_ queue: inout OutputQueue, to transport: inout MemoryTransport) -> OutputQueue.WriteStep {
+        var last = OutputQueue.WriteStep.wrote(0)
+        while !queue.isEmpty {
+            last = queue.writeSome(to: &transport)
+            if case .wrote = last { continue }
+            return last
+        }
+        return last
+    }
+
+    /// Compares without printing megabytes of bytes when it fails.
+    static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool { a == b }
+
+    static func openFile(_ directory: TempDirectory, _ name: String) -> OpenFile {
+        OpenFile(adopting: open(directory.path + "/" + name, O_RDONLY | O_CLOEXEC))!
+    }
+
+    @Test func responsesGoOutInOrderThroughPartialWrites() {
+        var queue = OutputQueue()
+        let large = [UInt8]((0..<40_000).map { UInt8($0 % 251) })
+        queue.enqueue(.none, head: Array("HEAD1\r\n".utf8))
+        queue.enqueue(.bytes(Array("small".utf8), 0..<5), head: Array("HEAD2\r\n".utf8))
+        queue.enqueue(.bytes(large, 100..<40_000), head: Array("HEAD3\r\n".utf8))
+        var transport = MemoryTransport()
+        transport.writeChunk = 7
+        #expect(Self.writeAll(&queue, to: &transport) == .wrote(7) || queue.isEmpty)
+        #expect(queue.isEmpty)
+        #expect(queue.queuedBytes == 0)
+        #expect(Self.same(transport.written, Array("HEAD1\r\nHEAD2\r\nsmallHEAD3\r\n".utf8) + large[100...]))
+    }
+
+    @Test func aBlockedWriteLosesNothingAndResumes() {
+        var queue = OutputQueue()
+        let body = [UInt8](repeating: 0x61, count: 30_000)
+        queue.enqueue(.bytes(body, 0..<30_000), head: Array("H\r\n".utf8))
+        var transport = MemoryTransport()
+        transport.capacity = 10_000
+        #expect(Self.writeAll(&queue, to: &transport) == .wouldBlock)
+        #expect(transport.written.count == 10_000)
+        #expect(queue.queuedBytes == 30_003 - 10_000)
+        var rounds = 1
+        while !queue.isEmpty && rounds < 10 {
+            transport.drain()
+            _ = Self.writeAll(&queue, to: &transport)
+            rounds += 1
+        }
+        #expect(rounds == 4)
+        #expect(queue.isEmpty)
+        #expect(Self.same(transport.written, Array("H\r\n".utf8) + body))
+    }
+
+    /// The head of a large body is sent with MSG_MORE (it leaves with the body's first bytes).
+    @Test func theHeadOfALargeBodyAsksForMore() {
+        var queue = OutputQueue()
+        queue.enqueue(.bytes([UInt8](repeating: 1, count: 20_000), 0..<20_000), head: Array("H\r\n".utf8))
+        var transport = MemoryTransport()
+        _ = Self.writeAll(&queue, to: &transport)
+        #expect(transport.moreFlags == [true, false])
+    }
+
+    @Test func filesAreWrittenByRangeAndSmallOnesCopiedBehindTheirHead() {
+        let directory = TempDirectory()
+        let big = [UInt8]((0..<100_000).map { UInt8($0 % 13) })
+        directory.write("big.bin", big)
+        directory.write("small.txt", "0123456789")
+        var queue = OutputQueue()
+        queue.enqueue(.file(Self.openFile(directory, "small.txt"), 2..<6), head: Array("A\r\n".utf8))
+        #expect(!queue.isBackPressured)
+        queue.enqueue(.file(Self.openFile(directory, "big.bin"), 1000..<100_000), head: Array("B\r\n".utf8))
+        // A queued file is back-pressure: nothing more is parsed until it is sent.
+        #expect(queue.isBackPressured)
+        var transport = MemoryTransport()
+        transport.writeChunk = 4096
+        _ = Self.writeAll(&queue, to: &transport)
+        #expect(queue.isEmpty)
+        #expect(Self.same(transport.written, Array("A\r\n2345B\r\n".utf8) + big[1000...]))
+    }
+
+    @Test func aFileThatShrankFailsTheResponse() {
+        let directory = TempDirectory()
+        directory.write("f.bin", [UInt8](repeating: 7, count: 50_000))
+        var queue = OutputQueue()
+        queue.enqueue(.file(Self.openFile(directory, "f.bin"), 0..<50_000), head: Array("H\r\n".utf8))
+        truncate(directory.path + "/f.bin", 20_000)
+        var transport = MemoryTransport()
+        #expect(Self.writeAll(&queue, to: &transport) == .failed)
+        #expect(transport.written.count == 3 + 20_000)
+    }
+
+    @Test func queuedBytesAboveTheLimitAreBackPressure() {
+        var queue = OutputQueue()
+        let chunk = [UInt8](repeating: 0, count: 100_000)
+        for _ in 0..<2 { queue.enqueue(.bytes(chunk, 0..<100_000), head: []) }
+        #expect(!queue.isBackPressured)
+        queue.enqueue(.bytes(chunk, 0..<100_000), head: [])
+        #expect(queue.isBackPressured)
+    }
+
+    @Test func aFailingTransportFails() {
+        var queue = OutputQueue()
+        queue.enqueue(.none, head: Array("H\r\n".utf8))
+        var transport = MemoryTransport()
+        transport.failWrites = true
+        #expect(queue.writeSome(to: &transport) == .failed)
+    }
+
+    /// A long pipelined queue of small responses drains in order (the queue's moving start).
+    @Test func aThousandPipelinedResponsesDrainInOrder() {
+        var queue = OutputQueue()
+        var expected: [UInt8] = []
+        for i in 0..<1000 {
+            let head = Array("R\(i)\n".utf8)
+            expected += head
+            queue.enqueue(.none, head: head)
+        }
+        var transport = MemoryTransport()
+        transport.writeChunk = 5
+        _ = Self.writeAll(&queue, to: &transport)
+        #expect(Self.same(transport.written, expected))
+    }
+}
