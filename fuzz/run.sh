@@ -4,13 +4,17 @@
 # corpus in fuzz/corpus/TARGET. New inputs go to .build-fuzz/corpus/TARGET, crashes to
 # .build-fuzz/crashes/. Exit status 1 when any target found a crash or a broken property.
 #   fuzz/run.sh [SECONDS] [TARGET...]      e.g. fuzz/run.sh 1800 parser
+# FUZZ_RUNS=N also stops a target after N executions (the long run: FUZZ_RUNS=10000000
+# fuzz/run.sh 1800, whichever comes first); FUZZ_OUT=DIR builds and writes elsewhere, so a
+# long run in the background and a short one do not share a binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(parser path range config escape)
-out=.build-fuzz
+out=${FUZZ_OUT:-.build-fuzz}
+runs=${FUZZ_RUNS:--1}
 mkdir -p "$out/crashes"
 binary="$out/companion-fuzz"
 sources=$(find Sources/CompanionCore fuzz/targets -name '*.swift' | sort)
@@ -30,7 +34,7 @@ for target in "${targets[@]}"; do
   echo "== $target: ${seconds}s"
   # SWIFT_BACKTRACE off: the Swift backtracer and ASan's handler together hang on a crash.
   if ! FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
-      "$binary" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 \
+      "$binary" -max_total_time="$seconds" -runs="$runs" -max_len=4096 -timeout=10 -print_final_stats=1 \
       -artifact_prefix="$out/crashes/$target-" "$out/corpus/$target" "fuzz/corpus/$target" \
       >"$out/$target.log" 2>&1; then
     echo "!! $target: failed; see $out/$target.log and $out/crashes/"
