@@ -108,21 +108,21 @@ final class FileCache {
 
     /// A generated body (a directory listing) for `key`, made by `render` at most once per
     /// `ttl`. The listing then follows the same freshness rule as the files it lists.
-    func rendered(_ key: String, in site: Site, render: () -> [UInt8]) -> [UInt8] {
+    func rendered(_ key: String, in site: Site, render: () -> RenderedPage) -> RenderedPage {
         guard ttlMilliseconds > 0 else { return render() }
         let now = monotonicMilliseconds()
         let cacheKey = Key(site: ObjectIdentifier(site), path: key)
         if let entry = renderedBodies[cacheKey], entry.expiresAt > now {
             hits += 1
-            return entry.bytes
+            return entry.page
         }
-        let bytes = render()
+        let page = render()
         if renderedBodies.count >= maxEntries { renderedBodies.removeAll(keepingCapacity: true) }
-        renderedBodies[cacheKey] = (bytes, now + ttlMilliseconds)
-        return bytes
+        renderedBodies[cacheKey] = (page, now + ttlMilliseconds)
+        return page
     }
 
-    private var renderedBodies: [Key: (bytes: [UInt8], expiresAt: Int64)] = [:]
+    private var renderedBodies: [Key: (page: RenderedPage, expiresAt: Int64)] = [:]
 
     /// Forgets everything (after a reload the sites are new objects anyway).
     func removeAll() {
@@ -132,4 +132,13 @@ final class FileCache {
 
     /// Files up to this size keep their bytes in memory while cached.
     static let preloadLimit = 16 * 1024
+}
+
+/// A generated page (a listing) as it is sent, kept by `FileCache.rendered` for `ttl`.
+struct RenderedPage {
+    var body: [UInt8]
+    /// `gzip` when `body` is compressed.
+    var contentEncoding: String? = nil
+    /// Entries left out of a listing by its `maxEntries` cap.
+    var omitted: Int = 0
 }

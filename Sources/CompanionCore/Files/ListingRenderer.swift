@@ -25,17 +25,59 @@ public enum ListingRenderer {
     /// (ASCII letters folded; other bytes compared as they are), raw bytes breaking ties.
     /// For `.size` and `.mtime`, equal keys fall back to ascending name order.
     public static func sort(_ entries: inout [DirectoryEntry], by key: ListingSort, order: ListingOrder) {
-        entries.sort { a, b in
-            if a.isDirectory != b.isDirectory { return a.isDirectory }
-            let primary: Int
-            switch key {
-            case .name: primary = compareNames(a.name, b.name)
-            case .size: primary = a.size == b.size ? 0 : (a.size < b.size ? -1 : 1)
-            case .mtime: primary = a.mtimeSeconds == b.mtimeSeconds ? 0 : (a.mtimeSeconds < b.mtimeSeconds ? -1 : 1)
-            }
-            if primary != 0 { return order == .asc ? primary < 0 : primary > 0 }
-            return compareNames(a.name, b.name) < 0
+        entries.sort { a, b in precedes(a, b, by: key, order: order) }
+    }
+
+    /// Sorts like `sort(_:by:order:)` and keeps the first `limit` entries; returns how many
+    /// were dropped. Above the limit only the kept entries are fully sorted (a bounded
+    /// selection: O(n log limit) comparisons, not O(n log n)).
+    public static func sort(_ entries: inout [DirectoryEntry], by key: ListingSort, order: ListingOrder,
+                            keepingAtMost limit: Int) -> Int {
+        let total = entries.count
+        guard total > limit else {
+            sort(&entries, by: key, order: order)
+            return 0
         }
+        // A max-heap (by the listing order) of the best `limit` entries seen so far.
+        let before = { (a: DirectoryEntry, b: DirectoryEntry) in precedes(a, b, by: key, order: order) }
+        var heap = Array(entries[..<limit])
+        heap.reserveCapacity(limit)
+        for index in stride(from: limit / 2 - 1, through: 0, by: -1) { siftDown(&heap, from: index, before: before) }
+        for entry in entries[limit...] where before(entry, heap[0]) {
+            heap[0] = entry
+            siftDown(&heap, from: 0, before: before)
+        }
+        heap.sort(by: before)
+        entries = heap
+        return total - limit
+    }
+
+    /// Restores the max-heap property below `start` (the root is the entry listed last).
+    private static func siftDown(_ heap: inout [DirectoryEntry], from start: Int,
+                                 before: (DirectoryEntry, DirectoryEntry) -> Bool) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { return }
+            var largest = left
+            if left + 1 < heap.count, before(heap[left], heap[left + 1]) { largest = left + 1 }
+            guard before(heap[parent], heap[largest]) else { return }
+            heap.swapAt(parent, largest)
+            parent = largest
+        }
+    }
+
+    /// Whether `a` is listed before `b`.
+    static func precedes(_ a: DirectoryEntry, _ b: DirectoryEntry, by key: ListingSort, order: ListingOrder) -> Bool {
+        if a.isDirectory != b.isDirectory { return a.isDirectory }
+        let primary: Int
+        switch key {
+        case .name: primary = compareNames(a.name, b.name)
+        case .size: primary = a.size == b.size ? 0 : (a.size < b.size ? -1 : 1)
+        case .mtime: primary = a.mtimeSeconds == b.mtimeSeconds ? 0 : (a.mtimeSeconds < b.mtimeSeconds ? -1 : 1)
+        }
+        if primary != 0 { return order == .asc ? primary < 0 : primary > 0 }
+        return compareNames(a.name, b.name) < 0
     }
 
     /// Three-way comparison: ASCII case-insensitive first, then raw bytes.
@@ -57,7 +99,8 @@ public enum ListingRenderer {
     /// - Parameters:
     ///   - displayPath: the normalised request path of the directory, e.g. `/docs/`.
     ///   - isRoot: true for the site root (no `../` link).
-    public static func html(entries: [DirectoryEntry], displayPath: String, isRoot: Bool) -> [UInt8] {
+    ///   - omitted: entries left out by the listing's cap; > 0 adds a row that says so.
+    public static func html(entries: [DirectoryEntry], displayPath: String, isRoot: Bool, omitted: Int = 0) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(600 + entries.count * 160)
         out.append(contentsOf: "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n".utf8)
@@ -93,6 +136,10 @@ public enum ListingRenderer {
             out.append(UInt8(ascii: " "))
             out.append(contentsOf: stamp.dropFirst(11).prefix(5))
             out.append(contentsOf: "</td></tr>\n".utf8)
+        }
+        if omitted > 0 {
+            let noun = omitted == 1 ? "entry" : "entries"
+            out.append(contentsOf: "<tr class=\"omitted\"><td colspan=\"3\">\(omitted) more \(noun) not shown</td></tr>\n".utf8)
         }
         out.append(contentsOf: "</tbody>\n</table>\n</body>\n</html>\n".utf8)
         return out

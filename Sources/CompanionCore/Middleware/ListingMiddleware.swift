@@ -1,6 +1,13 @@
 // ListingMiddleware: "/dir/" without an index file becomes a directory listing
 // (HTML, or JSON for `Accept: application/json` / `?format=json`), sorted by
-// `?sort=name|size|mtime&order=asc|desc`. Only in sites with `listing: true`.
+// `?sort=name|size|mtime&order=asc|desc`. Only in sites with `listing` on.
+//
+// Bounded (issue 9 #14): at most `listingMaxEntries` entries are rendered, the first ones
+// in the requested order; the page says how many more there are (HTML: a last row; both
+// formats: `X-Listing-Omitted: N`). Pages are gzipped like files when the client accepts
+// it (`Vary: Accept, Accept-Encoding`: the format and the coding both depend on the
+// request), and each variant is made at most once per file-cache ttl on a loop.
+import CZlib
 
 struct ListingMiddleware: Middleware {
     func respond(to request: Request, next: (Request) -> Response) -> Response {
@@ -20,18 +27,32 @@ struct ListingMiddleware: Middleware {
         let wantsJSON = query["format"] == "json"
             || (request.header(.accept).map { Self.containsJSON($0) } ?? false)
 
-        let render = {
+        let gzip = request.site.config.gzip
+        let compress = gzip.enabled && AcceptEncoding.parse(request.header(.acceptEncoding)).gzip
+        let limit = request.site.config.listingMaxEntries
+        let render = { () -> RenderedPage in
             var entries = request.site.resolver.listDirectory(directory, relativePath: request.path)
-            ListingRenderer.sort(&entries, by: sort, order: order)
-            return wantsJSON
+            let omitted = ListingRenderer.sort(&entries, by: sort, order: order, keepingAtMost: limit)
+            let body = wantsJSON
                 ? ListingRenderer.json(entries: entries)
-                : ListingRenderer.html(entries: entries, displayPath: request.path, isRoot: request.path == "/")
+                : ListingRenderer.html(entries: entries, displayPath: request.path, isRoot: request.path == "/",
+                                       omitted: omitted)
+            var page = RenderedPage(body: body, omitted: omitted)
+            if compress, body.count >= gzip.minBytes,
+               let compressed = try? body.withUnsafeBytes({ (raw) throws(ZlibError) in try Deflater.gzip(raw, level: gzip.level) }) {
+                page.body = compressed
+                page.contentEncoding = "gzip"
+            }
+            return page
         }
-        let cacheKey = "\(request.path)\u{0}\(wantsJSON ? "json" : "html")\u{0}\(sort)\u{0}\(order)"
-        let body = request.files?.rendered(cacheKey, in: request.site, render: render) ?? render()
-        var response = Response(status: .ok, body: .bytes(body))
+        let cacheKey = "\(request.path)\u{0}\(wantsJSON ? "json" : "html")\u{0}\(sort)\u{0}\(order)\u{0}\(compress)"
+        let page = request.files?.rendered(cacheKey, in: request.site, render: render) ?? render()
+        var response = Response(status: .ok, body: .bytes(page.body))
         response.contentType = wantsJSON ? "application/json; charset=utf-8" : "text/html; charset=utf-8"
+        response.contentEncoding = page.contentEncoding
         response.extraHeaders.append(("Cache-Control", "no-cache"))
+        response.extraHeaders.append(("Vary", gzip.enabled ? "Accept, Accept-Encoding" : "Accept"))
+        if page.omitted > 0 { response.extraHeaders.append(("X-Listing-Omitted", String(page.omitted))) }
         response.addGeneratedPageHeaders()
         return response
     }

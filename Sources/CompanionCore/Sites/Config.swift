@@ -69,6 +69,10 @@ public struct SiteConfig: Sendable {
     public var index: [String] = ["index.html"]
     /// Whether a directory without an index file is listed (else 403).
     public var listing: Bool = false
+    /// A listing shows at most this many entries (the first ones in the requested order) and
+    /// says how many more there are: a directory of 100,000 files is not a 15 MB page.
+    public var listingMaxEntries: Int = SiteConfig.defaultListingMaxEntries
+    public static let defaultListingMaxEntries = 1000
     /// Compression settings.
     public var gzip = GzipSettings()
     /// Whether this site answers requests for unknown hosts.

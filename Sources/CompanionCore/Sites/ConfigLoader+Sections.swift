@@ -9,6 +9,25 @@ extension ConfigLoader {
 
     /// `gzip`: `true`/`false`, or an object (meaning on) with `level` 1–9, `minBytes` ≥ 0,
     /// `types` (media types or `type/*`) and `cacheBytes` ≥ 0.
+    /// `listing`: `true`, `false`, or `{"maxEntries": N}` (an object turns listings on).
+    func readListing(_ value: JSONValue, at path: String, into site: inout SiteConfig,
+                     validator: inout ConfigValidator) {
+        if case .bool(let enabled) = value {
+            site.listing = enabled
+            return
+        }
+        guard value.objectValue != nil else {
+            validator.report(path, "expected true, false or an object, got \(value.shortDescription)")
+            return
+        }
+        guard let members = validator.object(value, at: path, allowed: ["maxEntries"]) else { return }
+        site.listing = true
+        for (key, member) in members where key == "maxEntries" {
+            let memberPath = ConfigProblem.keyPath(path, key)
+            site.listingMaxEntries = validator.integer(member, at: memberPath, in: 1...1_000_000) ?? site.listingMaxEntries
+        }
+    }
+
     func readGzip(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> GzipSettings? {
         var settings = GzipSettings()
         if case .bool(let enabled) = value {

@@ -54,7 +54,7 @@ extension ConfigLoader {
             case "index":
                 site.index = readIndex(member, at: memberPath, into: &validator) ?? site.index
             case "listing":
-                site.listing = validator.bool(member, at: memberPath) ?? site.listing
+                readListing(member, at: memberPath, into: &site, validator: &validator)
             case "gzip":
                 site.gzip = readGzip(member, at: memberPath, into: &validator) ?? site.gzip
             case "default":

@@ -95,7 +95,7 @@ import Testing
         Case("index is a string", #"{"sites": [{"host": "a.test", "root": "sites/blog", "index": "index.html"}]}"#,
              [("sites[0].index", "expected a list, got \"index.html\"")]),
         Case("listing and default are not Booleans", #"{"sites": [{"host": "a.test", "root": "sites/blog", "listing": "no", "default": 1}]}"#,
-             [("sites[0].listing", "expected true or false, got \"no\""), ("sites[0].default", "expected true or false, got 1")]),
+             [("sites[0].listing", "expected true, false or an object, got \"no\""), ("sites[0].default", "expected true or false, got 1")]),
         Case("two more defaults",
              #"{"sites": [{"host": "a.test", "root": "sites/blog", "default": true}, {"host": "b.test", "root": "sites/blog", "default": true}, {"host": "c.test", "root": "sites/blog", "default": true}]}"#,
              [("sites[1].default", "only one site can be the default; sites[0] already is"),
