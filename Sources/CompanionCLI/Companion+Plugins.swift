@@ -3,7 +3,6 @@
 // the built-in plugin types plus the caller's own. `serve` and `check` read the
 // registry from `ActivePlugins`; see Examples/CustomPlugin.
 import CompanionCore
-import Synchronization
 
 /// Runs `companion` (all subcommands) with `plugins` as the plugin types that
 /// `serve` and `check` accept in `sites[].plugins`.
@@ -23,11 +22,11 @@ public func runCompanion(plugins: PluginRegistry) {
 /// The plugin registry the commands use: `PluginRegistry.builtIn` unless
 /// `runCompanion(plugins:)` chose another.
 ///
-/// Thread safety: the registry is a `Sendable` value behind a `Mutex`; it is set
+/// Thread safety: the registry is a `Sendable` value behind a `Locked` (pthread mutex); it is set
 /// once at start-up, before any command runs, and read when a command loads a
 /// config (start, `check`, each SIGHUP reload), so the lock is never contended.
 public enum ActivePlugins {
-    private static let current = Mutex(PluginRegistry.builtIn)
+    private static let current = Locked(PluginRegistry.builtIn)
 
     /// The registry in use.
     public static var registry: PluginRegistry { current.withLock { $0 } }

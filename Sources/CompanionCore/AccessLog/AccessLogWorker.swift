@@ -4,7 +4,6 @@
 // transaction → settle; on failure keep the records and retry with back-off.
 // Opening the file and retention live in AccessLogWorker+Database.swift.
 import Glibc
-import Synchronization
 
 /// Runs on the writer thread only; nothing here is shared (see `AccessLogChannel`).
 final class AccessLogWorker {

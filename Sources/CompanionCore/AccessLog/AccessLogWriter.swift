@@ -4,13 +4,12 @@
 // the start/flush/stop of the thread.
 import CLinux
 import Glibc
-import Synchronization
 
 /// Writes access-log records to SQLite on its own thread, losing nothing.
 ///
 /// Thread safety: `append`, `flush`, `shutdown` and `droppedCount` may be called
 /// from any thread. The only state they share with the writer thread is
-/// `AccessLogChannel.state`, a `Mutex` held just long enough to move records in
+/// `AccessLogChannel.state`, a `Locked` (pthread mutex) held just long enough to move records in
 /// or out of the queue; the SQLite connection belongs to the writer thread alone.
 ///
 /// Pipeline:
@@ -25,7 +24,7 @@ public final class AccessLogWriter: Sendable {
     let settings: AccessLogSettings
     let channel: AccessLogChannel
     /// The writer thread; nil once `shutdown` has taken it. Guarded by its mutex.
-    private let thread: Mutex<pthread_t?>
+    private let thread: Locked<pthread_t?>
 
     /// Opens (creating when needed) the database and starts the writer thread.
     ///
@@ -51,7 +50,7 @@ public final class AccessLogWriter: Sendable {
             Unmanaged<AccessLogWorker>.fromOpaque(context).release()
             throw AccessLogError("cannot start the access log thread: \(String(cString: strerror(rc)))")
         }
-        thread = Mutex(handle)
+        thread = Locked(handle)
     }
 
     deinit { shutdown() }
@@ -172,7 +171,7 @@ final class AccessLogChannel: Sendable {
         var isClosed = false
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
     /// Appenders, `flush` and `shutdown` → writer thread.
     let work = WakeSignal()
     /// Writer thread → `flush` waiters.

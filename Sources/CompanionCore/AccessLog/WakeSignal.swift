@@ -1,6 +1,6 @@
 // WakeSignal: a generation counter behind a pthread condition variable, used by
-// the access-log writer to sleep until "woken or deadline". Synchronization's
-// Mutex has no condition variable, so this one place uses pthread directly.
+// the access-log writer to sleep until "woken or deadline". `Locked` has no
+// condition variable, so this one place uses a pthread condition directly.
 import CLinux  // struct timespec comes through <sys/epoll.h> in CLinux
 import Glibc
 

@@ -1,10 +1,9 @@
 // EventLoop: one thread, one EpollBackend, the server's listeners (shared, EPOLLEXCLUSIVE),
 // connections, deadline heap and Date cache. Nothing inside a loop is locked:
-// other threads talk to it only through `post(_:)` (a Mutex-guarded mailbox
+// other threads talk to it only through `post(_:)` (a `Locked` mailbox
 // plus an eventfd wake-up), which is how reloads and shutdown arrive.
 import CLinux
 import Glibc
-import Synchronization
 
 /// Messages other threads send to a loop.
 enum LoopMessage: Sendable {
@@ -15,10 +14,10 @@ enum LoopMessage: Sendable {
 final class EventLoop: @unchecked Sendable {
     // @unchecked Sendable: created on the main thread and then used only by its own
     // thread (inside `run()`), except `post(_:)`, which goes through `mailbox`
-    // (a Mutex) and `backend.wake()` (an eventfd write, safe from any thread).
+    // (a `Locked`) and `backend.wake()` (an eventfd write, safe from any thread).
     let index: Int
     private let backend: EpollBackend
-    private let mailbox = Mutex<[LoopMessage]>([])
+    private let mailbox = Locked<[LoopMessage]>([])
     private var listeners: [Listener]
     private var acceptPausedUntil: Int64?
     private var loggedAcceptError = false

@@ -2,7 +2,6 @@
 // GzipCache, so compressing a large file never stalls an event loop (issue 4).
 import CLinux  // struct timespec comes through <sys/epoll.h> in CLinux
 import Glibc
-import Synchronization
 
 /// Compresses files off the event loops and stores the results in a `GzipCache`.
 ///
@@ -13,7 +12,7 @@ import Synchronization
 /// (its completion list), so a file is compressed once however many loops ask.
 ///
 /// Thread safety: the job list, the per-key completion lists, the thread ids
-/// and the shut-down flag live in one `State` guarded by `state` (a `Mutex`),
+/// and the shut-down flag live in one `State` guarded by `state` (a `Locked` (pthread mutex)),
 /// never held while reading or compressing. Workers sleep in `read` on a pipe;
 /// `submit` writes a one-byte wake-up token. The write end is non-blocking, so
 /// an event loop never waits on it: a full pipe already holds plenty of
@@ -47,7 +46,7 @@ public final class CompressionQueue: Sendable {
     private let wakeWriteFD: Int32
     private let workerCount: Int
     // Guarded by its own mutex; see the type's comment.
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// At most this many jobs wait (each holds a duplicated descriptor): 1,500 distinct
     /// large files took the server from 43 to 1,544 open descriptors (issue 9 #15). A file

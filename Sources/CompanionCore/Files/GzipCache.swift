@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Thread safety: one instance is shared by every event-loop thread and the
 /// `CompressionQueue` workers. All entries, the LRU list, the byte count and the
-/// in-flight set live in one `State` value guarded by `state` (a `Mutex`); no
+/// in-flight set live in one `State` value guarded by `state` (a `Locked` (pthread mutex)); no
 /// field is read or written outside `state.withLock`. Each lock is held for a
 /// few dictionary and index operations only, never while compressing or doing
 /// I/O. The counters are `Atomic`s and need no lock. Bodies are `[UInt8]`
@@ -46,7 +46,7 @@ public final class GzipCache: Sendable {
     public let capacityBytes: Int
 
     // Guarded by its own mutex; see the type's comment.
-    private let state: Mutex<LRUStore>
+    private let state: Locked<LRUStore>
     private let hitCount = Atomic<Int>(0)
     private let missCount = Atomic<Int>(0)
     private let compressionCount = Atomic<Int>(0)
@@ -55,7 +55,7 @@ public final class GzipCache: Sendable {
     /// bodies. A capacity of 0 stores nothing.
     public init(capacityBytes: Int = GzipCache.defaultCapacityBytes) {
         self.capacityBytes = max(0, capacityBytes)
-        self.state = Mutex(LRUStore())
+        self.state = Locked(LRUStore())
     }
 
     /// Returns the compressed body for `key` and marks it most recently used, or

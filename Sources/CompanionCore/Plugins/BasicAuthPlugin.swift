@@ -4,7 +4,6 @@
 // configured user whose crypt(3) hash the password matches; otherwise 401 with
 // `WWW-Authenticate: Basic realm="...", charset="UTF-8"`.
 // Header parsing and base64 live in BasicAuthPlugin+Credentials.swift.
-import Synchronization
 
 /// HTTP Basic authentication for matching paths.
 struct BasicAuthPlugin: Middleware {
@@ -139,7 +138,7 @@ struct BasicAuthPlugin: Middleware {
 
 /// Successful (user, password digest) pairs, so bcrypt runs once per login, not per request.
 ///
-/// Thread safety: shared by all loops; the set lives in `state`, a `Mutex`, held only for
+/// Thread safety: shared by all loops; the set lives in `state`, a `Locked` (pthread mutex), held only for
 /// one lookup or insert. Bounded: when `capacity` pairs are stored, the set is emptied
 /// (the next request of each user pays one check again).
 final class VerifiedCredentials: Sendable {
@@ -170,7 +169,7 @@ final class VerifiedCredentials: Sendable {
     }
 
     let capacity: Int
-    private let state = Mutex(Set<Key>())
+    private let state = Locked(Set<Key>())
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
@@ -190,7 +189,7 @@ final class VerifiedCredentials: Sendable {
 /// Failed password checks per client address within a sliding window, so one client
 /// cannot make the loops run bcrypt for it more than `limit` times per window.
 ///
-/// Thread safety: shared by all loops; the table lives in a `Mutex`, held for one lookup
+/// Thread safety: shared by all loops; the table lives in a `Locked` (pthread mutex), held for one lookup
 /// or update. Bounded: at `capacity` clients the table is emptied (an attacker with many
 /// addresses then gets a fresh budget, as it would with a new address anyway).
 final class FailedAttempts: Sendable {
@@ -202,7 +201,7 @@ final class FailedAttempts: Sendable {
     let limit: Int
     let windowMilliseconds: Int64
     let capacity: Int
-    private let state = Mutex([String: Entry]())
+    private let state = Locked([String: Entry]())
 
     init(limit: Int, windowMilliseconds: Int64, capacity: Int) {
         self.limit = limit

@@ -2,21 +2,20 @@
 // owns the access-log writer. Signals are handled by Signals.swift, which calls
 // `reload` and `stop`; tests call them directly on an in-process server.
 import Glibc
-import Synchronization
 
 /// A running companion server.
 public final class Server: Sendable {
     /// Where each listener is bound (port 0 resolved), in config order.
     public let boundAddresses: [ListenAddress]
     private let group: WorkerGroup
-    private let current: Mutex<ServerState>
+    private let current: Locked<ServerState>
     private let accessLog: AccessLogWriter?
     private let gzipCache: GzipCache
     /// Compresses large files for `gzipCache` off the event loops; shut down in `stop`.
     /// Internal, not private: tests join its jobs instead of sleeping.
     let compressionQueue: CompressionQueue
     private let plugins: PluginRegistry
-    private let stopped = Mutex(false)
+    private let stopped = Locked(false)
 
     /// Binds and starts serving `config` on `config.workers` loops.
     /// - Throws: ServerError naming the address in use or the root that cannot be opened.
@@ -52,7 +51,7 @@ public final class Server: Sendable {
             writer?.shutdown()
             throw error
         }
-        current = Mutex(state)
+        current = Locked(state)
 
         // One socket per address, shared by all loops (Listener.swift says why not SO_REUSEPORT).
         var listeners: [Listener] = []
