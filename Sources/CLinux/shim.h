@@ -12,6 +12,7 @@
 #include <crypt.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
+#include <malloc.h>
 
 /// accept4(2) is declared by <sys/socket.h> only under _GNU_SOURCE, which would make
 /// this module's types differ from Glibc's; declare the prototype by hand instead.

@@ -91,10 +91,19 @@ final class Connection {
                 close()
                 return
             case .wait:
+                releaseIdleBuffers()
                 updateDeadline()
                 return
             }
         }
+    }
+
+    /// Waiting with nothing buffered: the read buffer, the spare head buffer and the log rows'
+    /// buffer go back to the loop's pool, so an idle keep-alive connection holds no buffer.
+    private func releaseIdleBuffers() {
+        if input.isEmpty && bodyToSkip == 0 { input.release(to: &loop.bufferPool) }
+        output.release(to: &loop.bufferPool)
+        log.release(to: &loop.bufferPool)
     }
 
     // MARK: - Reading
@@ -105,7 +114,7 @@ final class Connection {
     }
 
     private func readNext() {
-        guard input.makeRoom(limit: maxBufferSize) else {
+        guard input.makeRoom(limit: maxBufferSize, pool: &loop.bufferPool) else {
             answerWithoutSite(.requestHeaderFieldsTooLarge)
             return
         }
@@ -168,14 +177,15 @@ final class Connection {
     /// Finalizes `response` and queues its bytes behind earlier responses.
     private func queue(_ response: consuming Response, head: RequestHead, site: Site?, keepAlive: Bool,
                        state: ServerState) {
-        var out = output.takeSpare()
+        var out = output.takeSpare(pool: &loop.bufferPool)
         let encoding = response.contentEncoding
         let finalized = ResponseFinalizer.finalize(response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
         let headLength = out.count
         output.enqueue(finalized.body, head: consume out)
         guard state.accessLog != nil else { return }
         let client = clientUTF8
-        log.append(total: headLength + finalized.bodyLength, headLength: headLength, startMicros: requestStartMicros) {
+        log.append(total: headLength + finalized.bodyLength, headLength: headLength, startMicros: requestStartMicros,
+                   pool: &loop.bufferPool) {
             AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding,
                                         status: finalized.status.code, timeMicros: requestWallClockMicros(), to: &$0)
         }
@@ -184,7 +194,7 @@ final class Connection {
     /// Answers a head the parser refused, one that grew too large or timed out: an error page
     /// with `Connection: close`, then a lingering close. Nothing more is read as requests.
     private func answerWithoutSite(_ status: HTTPStatus) {
-        var out = output.takeSpare()
+        var out = output.takeSpare(pool: &loop.bufferPool)
         let bodyLength = ResponseFinalizer.writeBare(.error(status), keepAlive: false, versionMinor: 1, isHead: false,
                                                      dates: &loop.dates, into: &out)
         let total = out.count
@@ -194,7 +204,8 @@ final class Connection {
         machine.requestRejected()
         guard loop.state.accessLog != nil else { return }
         let client = clientUTF8
-        log.append(total: total, headLength: total - bodyLength, startMicros: requestStartMicros) {
+        log.append(total: total, headLength: total - bodyLength, startMicros: requestStartMicros,
+                   pool: &loop.bufferPool) {
             AccessLogRecorder.appendBareRow(client: client, status: status.code, timeMicros: requestWallClockMicros(),
                                             to: &$0)
         }
@@ -230,7 +241,7 @@ final class Connection {
 
     private func drainLingering() {
         let budget = min(Self.lingerBytesPerTurn, Self.lingerBytesTotal - lingeredBytes)
-        let (dropped, last) = input.drain(from: &transport, budget: budget)
+        let (dropped, last) = input.drain(from: &transport, budget: budget, pool: &loop.bufferPool)
         lingeredBytes += dropped
         switch last {
         case .wouldBlock:
@@ -273,6 +284,8 @@ final class Connection {
         machine.closed()
         log.completeAll(into: &loop.completedLogs)
         output.removeAll()
+        input.clear()
+        releaseIdleBuffers()   // for the next connection of this loop
         transport.close()
         loop.connectionClosed(self)
     }

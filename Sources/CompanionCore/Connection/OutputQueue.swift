@@ -49,12 +49,26 @@ struct OutputQueue {
         return false
     }
 
-    /// An empty array with the capacity of a sent head, to write the next head into.
-    mutating func takeSpare() -> [UInt8] {
-        var out = spare
-        spare = []
+    /// An empty array with the capacity of a sent head, to write the next head into (from
+    /// `pool` when this queue kept none).
+    mutating func takeSpare(pool: inout BufferPool) -> [UInt8] {
+        if spare.capacity == 0 { return pool.takeHeadBuffer() }
+        var out: [UInt8] = []
+        swap(&out, &spare)
         out.removeAll(keepingCapacity: true)
         return out
+    }
+
+    /// An empty queue gives its memory back: the spare head buffer to `pool`, the item list's
+    /// capacity to the allocator (an idle keep-alive connection holds no buffers).
+    mutating func release(to pool: inout BufferPool) {
+        guard isEmpty else { return }
+        if spare.capacity > 0 {
+            var taken: [UInt8] = []
+            swap(&taken, &spare)
+            pool.giveBack(headBuffer: taken)
+        }
+        if items.capacity > 0 { items = [] }
     }
 
     /// Queues a finalized response: `head` (consumed, so a small body is appended to its

@@ -7,7 +7,9 @@ import Glibc
 
 struct ReadBuffer {
     // The bytes are always written by a read before they are parsed: no need to zero them.
-    private var storage = [UInt8](unsafeUninitializedCapacity: 4096) { _, count in count = 4096 }
+    // Empty while the connection is idle: the storage went back to the loop's BufferPool
+    // (`release`), and `makeRoom` takes one again.
+    private var storage: [UInt8] = []
     private(set) var start = 0
     private(set) var end = 0
 
@@ -17,7 +19,8 @@ struct ReadBuffer {
 
     /// Makes room for a read: moves unconsumed bytes to the front or grows up to `limit`.
     /// False when the buffer is full at `limit` (a head too large to ever complete).
-    mutating func makeRoom(limit: Int) -> Bool {
+    mutating func makeRoom(limit: Int, pool: inout BufferPool) -> Bool {
+        if storage.isEmpty { storage = pool.takeReadBuffer() }
         guard end == storage.count else { return true }
         if start > 0 {
             compact()
@@ -56,6 +59,17 @@ struct ReadBuffer {
         if start == end { clear() }
     }
 
+    /// Hands the storage back to `pool` when nothing is buffered (an idle connection keeps no
+    /// buffer); the next `makeRoom` takes one again.
+    mutating func release(to pool: inout BufferPool) {
+        guard start == end, !storage.isEmpty else { return }
+        var taken: [UInt8] = []
+        swap(&taken, &storage)
+        start = 0
+        end = 0
+        pool.giveBack(readBuffer: taken)
+    }
+
     /// Drops everything buffered.
     mutating func clear() {
         start = 0
@@ -82,8 +96,10 @@ struct ReadBuffer {
 
     /// Reads and drops whatever the transport has, up to `budget` bytes (lingering close).
     /// Returns the bytes dropped and how the last read ended.
-    mutating func drain<T: Transport>(from transport: inout T, budget: Int) -> (dropped: Int, last: TransportRead) {
+    mutating func drain<T: Transport>(from transport: inout T, budget: Int,
+                                      pool: inout BufferPool) -> (dropped: Int, last: TransportRead) {
         clear()
+        if storage.isEmpty { storage = pool.takeReadBuffer() }
         var dropped = 0
         while dropped < budget {
             let result = storage.withUnsafeMutableBytes { raw in transport.read(into: raw) }

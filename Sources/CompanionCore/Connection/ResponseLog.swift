@@ -19,8 +19,9 @@ struct ResponseLog {
 
     /// Records a response of `total` bytes (`headLength` of them head) whose row
     /// `appendRow` writes into the pending rows.
-    mutating func append(total: Int, headLength: Int, startMicros: Int64,
+    mutating func append(total: Int, headLength: Int, startMicros: Int64, pool: inout BufferPool,
                          appendRow: (inout AccessLogBatch) -> Void) {
+        if rows.capacity == 0 { rows = pool.takeLogBatch() }
         appendRow(&rows)
         inFlight.append(InFlight(total: total, headLength: headLength, startMicros: startMicros))
     }
@@ -35,6 +36,14 @@ struct ResponseLog {
             remaining -= take
             if inFlight[0].sent == inFlight[0].total { complete(inFlight.removeFirst(), into: &completed) }
         }
+    }
+
+    /// With no row pending, the rows' buffer goes back to `pool` (an idle connection keeps none).
+    mutating func release(to pool: inout BufferPool) {
+        guard inFlight.isEmpty, rows.capacity > 0 else { return }
+        var taken = AccessLogBatch()
+        swap(&taken, &rows)
+        pool.giveBack(logBatch: taken)
     }
 
     /// The connection closed: every pending row is logged with the bytes sent so far.

@@ -36,6 +36,8 @@ final class EventLoop: @unchecked Sendable {
     /// here); handed to the writer in one batch at the end of the turn (one lock per
     /// turn instead of one per request).
     @exclusivity(unchecked) var completedLogs = AccessLogBatch()
+    /// Buffers of connections that are waiting idle (see BufferPool.swift).
+    @exclusivity(unchecked) var bufferPool = BufferPool()
 
     /// Resolved files of this loop's requests (see FileCache.swift).
     let fileCache: FileCache
@@ -98,6 +100,7 @@ final class EventLoop: @unchecked Sendable {
             if nowMs >= nextCacheSweepMs {
                 fileCache.sweep(now: nowMs)
                 nextCacheSweepMs = nowMs + max(100, fileCache.ttlMilliseconds)
+                trimMemoryAfterStorm()
             }
             resumeAcceptingIfDue()
             handOverLogs()   // timeouts and closes above may have completed records
@@ -111,6 +114,23 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         listeners.removeAll()
+    }
+
+    /// Most connections open at once since the last trim.
+    private var peakConnections = 0
+    /// Connections that must have closed since the peak before memory is handed back.
+    static let stormConnections = 256
+
+    /// After a storm of connections has passed (at least `stormConnections` fewer open than
+    /// at the peak), hands the allocator's free pages back to the kernel. glibc keeps freed
+    /// chunks in its arenas: without this, RSS stayed +33 MiB after 5,000 idle connections
+    /// closed. At most once a second per loop (the cache sweep), and only after a storm:
+    /// malloc_trim walks the heap.
+    private func trimMemoryAfterStorm() {
+        if peakConnections - connectionCount >= Self.stormConnections {
+            _ = malloc_trim(0)
+            peakConnections = connectionCount
+        }
     }
 
     /// The loop's notion of now: the monotonic milliseconds, the Date header and the
@@ -212,6 +232,7 @@ final class EventLoop: @unchecked Sendable {
         }
         connections[slot] = connection
         connectionCount += 1
+        peakConnections = max(peakConnections, connectionCount)
         if loggedAcceptError { loggedAcceptError = false }
         connection.updateDeadline()
         // Data may already be waiting (edge-triggered: the edge may have passed).
