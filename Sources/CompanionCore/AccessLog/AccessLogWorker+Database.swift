@@ -35,6 +35,11 @@ extension AccessLogWorker {
         // WAL + NORMAL: a crash of the process loses nothing committed; only a power
         // loss may lose the last transactions. The file is never corrupted.
         try database.execute("PRAGMA synchronous=NORMAL")
+        // The writer only appends (rows at the end of the table, index entries at the end of
+        // each status's run), so a small page cache serves it: 512 KiB instead of SQLite's
+        // 2 MiB default, which grew the server's RSS with the database (measured with
+        // Tests/hostile/idle_connections.py: +4.4 MiB after three rounds of 5,000 rows).
+        try database.execute("PRAGMA cache_size=-512")
         try AccessLogSchema.migrate(database)
         newestRange = try loadNewestRange(database)
         insert = try database.prepare(AccessLogSchema.insertSQL)
