@@ -23,7 +23,7 @@ func removeTree(_ path: String) {
     if info.st_mode & S_IFMT == S_IFDIR, let dir = opendir(path) {
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = directoryEntryName(entry)
             if name != "." && name != ".." { names.append(name) }
         }
         closedir(dir)

@@ -51,9 +51,7 @@ struct ConfigTestFolder {
         if (info.st_mode & S_IFMT) == S_IFDIR {
             if let dir = opendir(path) {
                 while let entry = readdir(dir) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                    }
+                    let name = directoryEntryName(entry)
                     if name != "." && name != ".." { removeTree(path + "/" + name) }
                 }
                 closedir(dir)

@@ -5,6 +5,14 @@
 import Glibc
 @testable import CompanionCore
 
+/// The name in a `readdir` record, read in place. (Copying `d_name` by value read its
+/// whole 256 bytes past the end of a short record: AddressSanitizer's heap-buffer-overflow.)
+func directoryEntryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+    withUnsafePointer(to: &entry.pointee.d_name) { tuple in
+        tuple.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+    }
+}
+
 final class TempDirectory {
     let path: String
 
@@ -60,9 +68,7 @@ final class TempDirectory {
         // nftw-free recursive removal: good enough for our small trees.
         guard let dir = opendir(full) else { unlink(full); return }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let name = directoryEntryName(entry)
             if name == "." || name == ".." { continue }
             let child = full + "/" + name
             var info = stat()
