@@ -7,7 +7,8 @@ import Glibc
 
 /// Messages other threads send to a loop.
 enum LoopMessage: Sendable {
-    case reload(ServerState)
+    /// Serve new requests with this state; `applied` is told when this loop has switched.
+    case reload(ServerState, applied: Countdown)
     case stop(graceMilliseconds: Int)
 }
 
@@ -280,9 +281,10 @@ final class EventLoop: @unchecked Sendable {
         }
         for message in messages {
             switch message {
-            case .reload(let newState):
+            case .reload(let newState, let applied):
                 state = newState
                 fileCache.removeAll()
+                applied.arrive()
             case .stop(let grace):
                 guard !isStopping else { continue }
                 isStopping = true

@@ -124,7 +124,12 @@ public final class Server: Sendable {
         let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache,
                                        compressionQueue: compressionQueue, plugins: plugins)
         current.withLock { $0 = newState }
-        group.post(.reload(newState))
+        // Returns once every loop serves the new state (so a request sent after "config
+        // reloaded" never gets the old one); a loop busy for more than 5 s does not hold
+        // the caller longer, it switches when it reads its mailbox.
+        let applied = Countdown(count: group.loops.count)
+        group.post(.reload(newState, applied: applied))
+        _ = applied.wait(milliseconds: 5000)
     }
 
     /// Stops accepting, lets responses in flight finish (at most `graceMilliseconds`),

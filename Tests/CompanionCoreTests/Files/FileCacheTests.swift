@@ -55,4 +55,23 @@ import Testing
         #expect(try Self.waitUntil(monotonicMilliseconds() + 2000) { try get(server.port, "/page.txt").text == "v2" })
         #expect(try get(server.port, "/missing.txt").text == "here")
     }
+
+    /// `reload` returns only once every loop serves the new config, so a request sent right
+    /// after it (after "config reloaded" on stderr) never gets the old answer. It used to
+    /// return after posting: a loop woken with the new connection and the reload in one
+    /// epoll batch answered the request first (seen as a flaky SIGHUP test under ASan).
+    @Test func aRequestAfterReloadReturnsAlwaysSeesTheNewConfig() throws {
+        let directory = TempDirectory()
+        directory.write("a/page.txt", "v0")
+        let server = try TestServer(directory: directory, workers: 2, fileCacheMilliseconds: 60_000)
+        let config = try PluginRegistry.builtIn.configLoader.load(path: server.configPath)
+        var stale: [String] = []
+        for round in 1...1500 {
+            directory.write("a/page.txt", "v\(round)")
+            try server.server.reload(config)
+            let text = try get(server.port, "/page.txt").text
+            if text != "v\(round)" { stale.append("round \(round): \(text)") }
+        }
+        #expect(stale.isEmpty, "\(stale.count) stale answers: \(stale.prefix(5))")
+    }
 }
