@@ -41,6 +41,17 @@ final class Connection {
     private var lingeredBytes = 0
     /// The socket is closed (the machine may have decided so earlier).
     private var closedSocket = false
+    /// A response whose body is being rendered off the loop (DeferredPage.swift): nothing
+    /// more is parsed or read until it is filled in and queued, so responses stay in order.
+    private var parked: Parked?
+
+    private struct Parked {
+        var response: Response
+        let head: RequestHead
+        let site: Site?
+        let keepAlive: Bool
+        let startMicros: Int64
+    }
 
     // Deadlines (see Deadlines.swift): `deadline` is current; `heapEntryAt` is the
     // time of this connection's single entry in the loop's heap, if any.
@@ -75,7 +86,8 @@ final class Connection {
 
     private var buffers: ConnectionStateMachine.Buffers {
         ConnectionStateMachine.Buffers(outputPending: !output.isEmpty, backPressured: output.isBackPressured,
-                                       partialHead: !input.isEmpty, inputPending: !input.isEmpty || bodyToSkip > 0)
+                                       partialHead: !input.isEmpty, inputPending: !input.isEmpty || bodyToSkip > 0,
+                                       awaitingResponse: parked != nil)
     }
 
     /// Carries out the machine's actions until it waits for the socket or closes.
@@ -170,13 +182,35 @@ final class Connection {
         let dispatched = RequestDispatcher.dispatch(head, client: client, state: state, files: loop.fileCache,
                                                     stopping: loop.isStopping)
         bodyToSkip = dispatched.bodyToSkip
-        queue(dispatched.response, head: head, site: dispatched.site, keepAlive: dispatched.keepAlive, state: state)
+        var response = dispatched.response
+        if let deferred = response.deferred {
+            if loop.renderInBackground(deferred, for: self) {
+                parked = Parked(response: response, head: head, site: dispatched.site, keepAlive: dispatched.keepAlive,
+                                startMicros: requestStartMicros)
+                machine.requestAnswered(keepAlive: dispatched.keepAlive, linger: dispatched.linger)
+                return
+            }
+            response = StaticFileMiddleware.unavailable()   // the background queue is full: 503
+        }
+        queue(response, head: head, site: dispatched.site, keepAlive: dispatched.keepAlive, state: state,
+              startMicros: requestStartMicros)
         machine.requestAnswered(keepAlive: dispatched.keepAlive, linger: dispatched.linger)
+    }
+
+    /// The page of the parked response arrived (on the loop thread, through its mailbox).
+    func deferredPageArrived(_ page: RenderedPage) {
+        guard var waiting = parked, let deferred = waiting.response.deferred else { return }
+        parked = nil
+        deferred.fill(&waiting.response, page)
+        waiting.response.deferred = nil
+        queue(waiting.response, head: waiting.head, site: waiting.site, keepAlive: waiting.keepAlive,
+              state: loop.state, startMicros: waiting.startMicros)
+        run()
     }
 
     /// Finalizes `response` and queues its bytes behind earlier responses.
     private func queue(_ response: consuming Response, head: RequestHead, site: Site?, keepAlive: Bool,
-                       state: ServerState) {
+                       state: ServerState, startMicros: Int64) {
         var out = output.takeSpare(pool: &loop.bufferPool)
         let encoding = response.contentEncoding
         let finalized = ResponseFinalizer.finalize(response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
@@ -184,10 +218,10 @@ final class Connection {
         output.enqueue(finalized.body, head: consume out)
         guard state.accessLog != nil else { return }
         let client = clientUTF8
-        log.append(total: headLength + finalized.bodyLength, headLength: headLength, startMicros: requestStartMicros,
+        log.append(total: headLength + finalized.bodyLength, headLength: headLength, startMicros: startMicros,
                    pool: &loop.bufferPool) {
             AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding,
-                                        status: finalized.status.code, timeMicros: requestWallClockMicros(), to: &$0)
+                                        status: finalized.status.code, timeMicros: startMicros + loop.wallClockOffsetMicros, to: &$0)
         }
     }
 
@@ -285,6 +319,7 @@ final class Connection {
         log.completeAll(into: &loop.completedLogs)
         output.removeAll()
         input.clear()
+        parked = nil
         releaseIdleBuffers()   // for the next connection of this loop
         transport.close()
         loop.connectionClosed(self)

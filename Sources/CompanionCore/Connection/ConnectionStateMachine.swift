@@ -59,6 +59,9 @@ struct ConnectionStateMachine {
         var partialHead: Bool
         /// Bytes are buffered or a refused body is still to be skipped.
         var inputPending: Bool
+        /// A response is being made off the loop: nothing more is parsed or read (responses
+        /// stay in order) and the connection does not close before it is written.
+        var awaitingResponse: Bool = false
     }
 
     /// What a lingering drain ended with.
@@ -121,6 +124,7 @@ struct ConnectionStateMachine {
             return socketReadable ? .drainLingering : .wait
         case .closingAfterWrite(let linger):
             if buffers.outputPending { return socketWritable ? .write : .wait }
+            if buffers.awaitingResponse { return .wait }
             // Like nginx's `lingering_close on`: linger only when the client may still be
             // sending; a plain `Connection: close` exchange closes at once.
             if linger || buffers.inputPending || (!peerClosed && socketReadable) {
@@ -131,14 +135,15 @@ struct ConnectionStateMachine {
             state = .closed
             return .close
         case .open, .halfClosed:
-            if unparsed && !buffers.backPressured { return .parse }
+            let holdInput = buffers.backPressured || buffers.awaitingResponse
+            if unparsed && !holdInput { return .parse }
             if buffers.outputPending && socketWritable { return .write }
             if state == .halfClosed {
-                if buffers.outputPending { return .wait }
+                if buffers.outputPending || buffers.awaitingResponse { return .wait }
                 state = .closed
                 return .close
             }
-            if socketReadable && !buffers.backPressured { return .read }
+            if socketReadable && !holdInput { return .read }
             return .wait
         }
     }
@@ -148,14 +153,14 @@ struct ConnectionStateMachine {
     /// byte; between requests, the idle timeout (the header timeout before the first one).
     func deadline(_ buffers: Buffers, timeouts: Timeouts) -> Int64 {
         if case .lingering(let until) = state { return until }
-        if buffers.outputPending { return lastActivityMs + Int64(timeouts.idleMs) }
+        if buffers.outputPending || buffers.awaitingResponse { return lastActivityMs + Int64(timeouts.idleMs) }
         if buffers.inputPending { return headStartMs + Int64(timeouts.headerMs) }
         return lastActivityMs + Int64(servedAny ? timeouts.idleMs : timeouts.headerMs)
     }
 
     /// The deadline passed: close, or answer 408 when part of a head is waiting for the rest.
     mutating func deadlinePassed(_ buffers: Buffers) -> TimeoutAction {
-        if isLingering || buffers.outputPending || !buffers.partialHead {
+        if isLingering || buffers.outputPending || buffers.awaitingResponse || !buffers.partialHead {
             state = .closing
             return .close
         }
@@ -242,7 +247,7 @@ struct ConnectionStateMachine {
     mutating func shutdownRequested(_ buffers: Buffers) {
         switch state {
         case .open, .halfClosed:
-            if !buffers.outputPending && !buffers.partialHead {
+            if !buffers.outputPending && !buffers.partialHead && !buffers.awaitingResponse {
                 state = .closing
             } else {
                 state = .closingAfterWrite(linger: false)

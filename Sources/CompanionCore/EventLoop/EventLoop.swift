@@ -10,6 +10,8 @@ enum LoopMessage: Sendable {
     /// Serve new requests with this state; `applied` is told when this loop has switched.
     case reload(ServerState, applied: Countdown)
     case stop(graceMilliseconds: Int)
+    /// A page rendered on the BackgroundQueue for this loop's connections.
+    case rendered(DeferredPage, RenderedPage)
 }
 
 final class EventLoop: @unchecked Sendable {
@@ -39,6 +41,10 @@ final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) var completedLogs = AccessLogBatch()
     /// Buffers of connections that are waiting idle (see BufferPool.swift).
     @exclusivity(unchecked) var bufferPool = BufferPool()
+    /// Renders pages off the loop (shared by all loops); nil renders them here.
+    private let background: BackgroundQueue?
+    /// Pages being rendered on `background`: the tokens of the connections waiting for each.
+    private var pendingPages: [FileCache.Key: [UInt64]] = [:]
 
     /// Resolved files of this loop's requests (see FileCache.swift).
     let fileCache: FileCache
@@ -55,8 +61,9 @@ final class EventLoop: @unchecked Sendable {
     private var nextCacheSweepMs: Int64 = 0
 
     init(index: Int, state: ServerState, listeners: [Listener], fileCacheMilliseconds: Int,
-         fileCacheEntries: Int = 512) throws(Errno) {
+         fileCacheEntries: Int = 512, background: BackgroundQueue? = nil) throws(Errno) {
         self.index = index
+        self.background = background
         self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries)
         self.state = state
         self.listeners = listeners
@@ -165,11 +172,8 @@ final class EventLoop: @unchecked Sendable {
             acceptConnections(listenerIndex: Int(token & 0xFFFF))
             return
         }
-        let fd = Int(token & 0xFFFF_FFFF)
-        guard fd < connections.count, let connection = connections[fd], connection.token == token else {
-            return  // an event for a closed (and maybe reused) fd
-        }
-        connection.handleEvents(events)
+        // nil: an event for a closed (and maybe reused) fd.
+        connection(for: token)?.handleEvents(events)
     }
 
     // MARK: - Accepting
@@ -240,6 +244,31 @@ final class EventLoop: @unchecked Sendable {
         connection.handleEvents([.readable])
     }
 
+    /// The open connection with `token`, if it is still there.
+    private func connection(for token: UInt64) -> Connection? {
+        let fd = Int(token & 0xFFFF_FFFF)
+        guard fd < connections.count, let connection = connections[fd], connection.token == token else { return nil }
+        return connection
+    }
+
+    /// Has `deferred` rendered off the loop for `connection` (which then waits for
+    /// `deferredPageArrived`); one job per page however many connections ask. False: the
+    /// background queue is full (or absent) and the connection must answer otherwise.
+    func renderInBackground(_ deferred: DeferredPage, for connection: Connection) -> Bool {
+        let key = FileCache.Key(site: ObjectIdentifier(deferred.site), path: deferred.cacheKey)
+        if pendingPages[key] != nil {
+            pendingPages[key]!.append(connection.token)
+            return true
+        }
+        guard let background else { return false }
+        let accepted = background.submit { [self] in
+            let page = deferred.render()
+            self.post(.rendered(deferred, page))
+        }
+        if accepted { pendingPages[key] = [connection.token] }
+        return accepted
+    }
+
     /// Called by a connection when it closed its fd.
     func connectionClosed(_ connection: Connection) {
         let slot = Int(connection.fd)
@@ -281,6 +310,12 @@ final class EventLoop: @unchecked Sendable {
         }
         for message in messages {
             switch message {
+            case .rendered(let deferred, let page):
+                fileCache.store(page, for: deferred.cacheKey, in: deferred.site)
+                let key = FileCache.Key(site: ObjectIdentifier(deferred.site), path: deferred.cacheKey)
+                for token in pendingPages.removeValue(forKey: key) ?? [] {
+                    connection(for: token)?.deferredPageArrived(page)
+                }
             case .reload(let newState, let applied):
                 state = newState
                 fileCache.removeAll()

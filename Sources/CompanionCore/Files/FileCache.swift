@@ -106,23 +106,24 @@ final class FileCache {
         return entry
     }
 
-    /// A generated body (a directory listing) for `key`, made by `render` at most once per
-    /// `ttl`. The listing then follows the same freshness rule as the files it lists.
-    func rendered(_ key: String, in site: Site, render: () -> RenderedPage) -> RenderedPage {
-        guard ttlMilliseconds > 0 else { return render() }
-        let now = monotonicMilliseconds()
-        let cacheKey = Key(site: ObjectIdentifier(site), path: key)
-        if let entry = renderedBodies[cacheKey], entry.expiresAt > now {
-            hits += 1
-            return entry.page
-        }
-        let page = render()
-        if renderedBodies.count >= maxEntries { renderedBodies.removeAll(keepingCapacity: true) }
-        renderedBodies[cacheKey] = (page, now + ttlMilliseconds)
-        return page
+    /// Generated pages (directory listings) by key, kept for `ttl` like the files they list.
+    private var renderedBodies: [Key: (page: RenderedPage, expiresAt: Int64)] = [:]
+
+    /// The cached page for `key`, if it is fresh (nil when the cache is off).
+    func cachedPage(_ key: String, in site: Site) -> RenderedPage? {
+        guard ttlMilliseconds > 0 else { return nil }
+        guard let entry = renderedBodies[Key(site: ObjectIdentifier(site), path: key)],
+              entry.expiresAt > monotonicMilliseconds() else { return nil }
+        hits += 1
+        return entry.page
     }
 
-    private var renderedBodies: [Key: (page: RenderedPage, expiresAt: Int64)] = [:]
+    /// Keeps `page` for `ttl` (a page rendered off the loop).
+    func store(_ page: RenderedPage, for key: String, in site: Site) {
+        guard ttlMilliseconds > 0 else { return }
+        if renderedBodies.count >= maxEntries { renderedBodies.removeAll(keepingCapacity: true) }
+        renderedBodies[Key(site: ObjectIdentifier(site), path: key)] = (page, monotonicMilliseconds() + ttlMilliseconds)
+    }
 
     /// Forgets everything (after a reload the sites are new objects anyway).
     func removeAll() {
@@ -135,7 +136,7 @@ final class FileCache {
 }
 
 /// A generated page (a listing) as it is sent, kept by `FileCache.rendered` for `ttl`.
-struct RenderedPage {
+struct RenderedPage: Sendable {
     var body: [UInt8]
     /// `gzip` when `body` is compressed.
     var contentEncoding: String? = nil

@@ -7,6 +7,10 @@
 // formats: `X-Listing-Omitted: N`). Pages are gzipped like files when the client accepts
 // it (`Vary: Accept, Accept-Encoding`: the format and the coding both depend on the
 // request), and each variant is made at most once per file-cache ttl on a loop.
+//
+// Off the loop: a page that is not in the loop's cache is rendered on the server's
+// BackgroundQueue (DeferredPage.swift): reading and stat-ing a directory of 100,000
+// entries takes ~0.3 s of kernel time, which used to stall every client of the loop.
 import CZlib
 
 struct ListingMiddleware: Middleware {
@@ -29,14 +33,15 @@ struct ListingMiddleware: Middleware {
 
         let gzip = request.site.config.gzip
         let compress = gzip.enabled && AcceptEncoding.parse(request.header(.acceptEncoding)).gzip
-        let limit = request.site.config.listingMaxEntries
-        let render = { () -> RenderedPage in
-            var entries = request.site.resolver.listDirectory(directory, relativePath: request.path)
+        let site = request.site
+        let path = request.path
+        let limit = site.config.listingMaxEntries
+        let render: @Sendable () -> RenderedPage = {
+            var entries = site.resolver.listDirectory(directory, relativePath: path)
             let omitted = ListingRenderer.sort(&entries, by: sort, order: order, keepingAtMost: limit)
             let body = wantsJSON
                 ? ListingRenderer.json(entries: entries)
-                : ListingRenderer.html(entries: entries, displayPath: request.path, isRoot: request.path == "/",
-                                       omitted: omitted)
+                : ListingRenderer.html(entries: entries, displayPath: path, isRoot: path == "/", omitted: omitted)
             var page = RenderedPage(body: body, omitted: omitted)
             if compress, body.count >= gzip.minBytes,
                let compressed = try? body.withUnsafeBytes({ (raw) throws(ZlibError) in try Deflater.gzip(raw, level: gzip.level) }) {
@@ -45,16 +50,29 @@ struct ListingMiddleware: Middleware {
             }
             return page
         }
-        let cacheKey = "\(request.path)\u{0}\(wantsJSON ? "json" : "html")\u{0}\(sort)\u{0}\(order)\u{0}\(compress)"
-        let page = request.files?.rendered(cacheKey, in: request.site, render: render) ?? render()
-        var response = Response(status: .ok, body: .bytes(page.body))
+        let cacheKey = "\(path)\u{0}\(wantsJSON ? "json" : "html")\u{0}\(sort)\u{0}\(order)\u{0}\(compress)"
+        var response = Response(status: .ok)
         response.contentType = wantsJSON ? "application/json; charset=utf-8" : "text/html; charset=utf-8"
-        response.contentEncoding = page.contentEncoding
         response.extraHeaders.append(("Cache-Control", "no-cache"))
         response.extraHeaders.append(("Vary", gzip.enabled ? "Accept, Accept-Encoding" : "Accept"))
-        if page.omitted > 0 { response.extraHeaders.append(("X-Listing-Omitted", String(page.omitted))) }
         response.addGeneratedPageHeaders()
+        if let files = request.files {
+            if let page = files.cachedPage(cacheKey, in: site) {
+                Self.fill(&response, with: page)
+            } else {
+                response.deferred = DeferredPage(site: site, cacheKey: cacheKey, render: render, fill: Self.fill)
+            }
+        } else {
+            Self.fill(&response, with: render())   // no loop (unit tests of the chain): render here
+        }
         return response
+    }
+
+    /// The page's bytes and what depends on them, into a listing response.
+    @Sendable static func fill(_ response: inout Response, with page: RenderedPage) {
+        response.body = .bytes(page.body)
+        response.contentEncoding = page.contentEncoding
+        if page.omitted > 0 { response.extraHeaders.append(("X-Listing-Omitted", String(page.omitted))) }
     }
 
     private static func containsJSON(_ accept: ArraySlice<UInt8>) -> Bool {

@@ -33,6 +33,10 @@ public struct Response: Sendable {
     public var body: ResponseBody
     /// For a file representation: its normalised path inside the site (gzip and sidecars use it).
     public var filePath: String?
+    /// A body that is made off the event loop (a listing not in the loop's cache): the
+    /// connection parks this response, a BackgroundQueue thread renders the page, and the
+    /// loop fills it in and sends it when the page arrives (DeferredPage.swift).
+    var deferred: DeferredPage?
 
     public init(status: HTTPStatus, body: ResponseBody = .empty) {
         self.status = status

@@ -14,6 +14,8 @@ public final class Server: Sendable {
     /// Compresses large files for `gzipCache` off the event loops; shut down in `stop`.
     /// Internal, not private: tests join its jobs instead of sleeping.
     let compressionQueue: CompressionQueue
+    /// Renders listings off the loops (shared by all of them).
+    let backgroundQueue: BackgroundQueue
     private let plugins: PluginRegistry
     private let stopped = Locked(false)
 
@@ -42,12 +44,14 @@ public final class Server: Sendable {
         let cacheBytes = config.sites.map(\.gzip.cacheBytes).max() ?? (64 << 20)
         gzipCache = GzipCache(capacityBytes: cacheBytes)
         compressionQueue = CompressionQueue(cache: gzipCache, workers: 1)
+        backgroundQueue = BackgroundQueue()
         let state: ServerState
         do {
             state = try ServerState(config: config, accessLog: writer, gzipCache: gzipCache,
                                     compressionQueue: compressionQueue, plugins: plugins)
         } catch {
             compressionQueue.shutdown()
+            backgroundQueue.shutdown()
             writer?.shutdown()
             throw error
         }
@@ -63,6 +67,7 @@ public final class Server: Sendable {
                 bound.append(listener.address)
             } catch {
                 compressionQueue.shutdown()
+                backgroundQueue.shutdown()
                 writer?.shutdown()
                 throw ServerError("listen \(address): \(error.message)")
             }
@@ -74,9 +79,11 @@ public final class Server: Sendable {
         for i in 0..<workers {
             do {
                 loops.append(try EventLoop(index: i, state: state, listeners: listeners,
-                                           fileCacheMilliseconds: fileCacheMilliseconds, fileCacheEntries: cacheEntries))
+                                           fileCacheMilliseconds: fileCacheMilliseconds, fileCacheEntries: cacheEntries,
+                                           background: backgroundQueue))
             } catch {
                 compressionQueue.shutdown()
+                backgroundQueue.shutdown()
                 writer?.shutdown()
                 throw ServerError("event loop: \(error)")
             }
@@ -143,6 +150,7 @@ public final class Server: Sendable {
         group.post(.stop(graceMilliseconds: graceMilliseconds))
         group.join()
         compressionQueue.shutdown()
+        backgroundQueue.shutdown()
         accessLog?.shutdown()
     }
 

@@ -238,4 +238,44 @@ import Testing
             }
         }
     }
+
+    // MARK: - A response made off the loop (a listing rendered on the BackgroundQueue)
+
+    static let awaiting = Buffers(outputPending: false, backPressured: false, partialHead: false, inputPending: false,
+                                  awaitingResponse: true)
+    static let awaitingWithPipelined = Buffers(outputPending: false, backPressured: false, partialHead: true,
+                                               inputPending: true, awaitingResponse: true)
+
+    /// While a response is made elsewhere nothing is parsed or read (responses keep their
+    /// order), and the idle timeout, not the header timeout, bounds the wait.
+    @Test func anAwaitedResponseHoldsParsingAndReading() {
+        var machine = Machine(now: 0)
+        machine.read(80, short: false, now: 0)
+        #expect(machine.nextAction(Self.awaitingWithPipelined, now: 0) == .wait)
+        #expect(machine.deadline(Self.awaitingWithPipelined, timeouts: Self.timeouts) == 0 + 5000)
+        // The page arrives: its response is queued and the pipelined request is parsed next.
+        let queued = Buffers(outputPending: true, backPressured: false, partialHead: true, inputPending: true)
+        #expect(machine.nextAction(queued, now: 1) == .parse)
+    }
+
+    /// A FIN or a last response (Connection: close) does not close before the awaited
+    /// response is written.
+    @Test func neitherAFinNorAClosingResponseClosesBeforeTheAwaitedResponse() {
+        var halfClosed = Machine(now: 0)
+        halfClosed.readEndOfStream()
+        #expect(halfClosed.nextAction(Self.awaiting, now: 0) == .wait)
+        #expect(halfClosed.nextAction(Self.writing, now: 1) == .write)
+        #expect(halfClosed.nextAction(Self.idle, now: 1) == .close)
+
+        var closing = Machine(now: 0)
+        closing.requestAnswered(keepAlive: false, linger: false)
+        #expect(closing.nextAction(Self.awaiting, now: 0) == .wait)
+        #expect(closing.nextAction(Self.writing, now: 1) == .write)
+
+        var stopping = Machine(now: 0)
+        stopping.shutdownRequested(Self.awaiting)
+        #expect(stopping.state == .closingAfterWrite(linger: false))
+        #expect(stopping.nextAction(Self.awaiting, now: 0) == .wait)
+        #expect(stopping.deadlinePassed(Self.awaiting) == .close)
+    }
 }

@@ -129,3 +129,91 @@ import Testing
         }
     }
 }
+
+/// Listings are rendered off the loop (issue 9 #14): with the background thread held, the
+/// loop still answers other requests, a listing waits for its page, and a full queue is 503.
+@Suite struct ListingOffLoopTests {
+    /// Holds the server's background thread until `release`.
+    final class Gate: @unchecked Sendable {   // Countdowns are thread-safe
+        private var opened = Countdown(count: 1)
+
+        /// Returns once the background thread is inside the blocking job.
+        func block(_ queue: BackgroundQueue) {
+            let started = Countdown(count: 1)
+            opened = Countdown(count: 1)
+            let opened = opened
+            #expect(queue.submit {
+                started.arrive()
+                _ = opened.wait(milliseconds: 10_000)
+            })
+            #expect(started.wait(milliseconds: 10_000))
+        }
+
+        func release() { opened.arrive() }
+    }
+
+    @Test func otherRequestsAreAnsweredWhileAListingIsRendered() throws {
+        let directory = TempDirectory()
+        ListingLimitTests.makeBigDirectory(directory, count: 20)
+        directory.write("a/small.txt", "small")
+        let server = try TestServer(directory: directory)
+        let gate = Gate()
+        gate.block(server.server.backgroundQueue)
+        // Many clients ask for the same listing at once: they wait for one rendering.
+        var waiting: [TestConnection] = []
+        for _ in 0..<10 {
+            let connection = try TestConnection(port: server.port, timeoutSeconds: 5)
+            connection.send("GET /big/ HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            waiting.append(connection)
+        }
+        #expect(try get(server.port, "/small.txt").text == "small")   // the loop is free
+        #expect(server.server.backgroundQueue.queuedJobs == 1)        // one job for ten requests
+        #expect(waiting.allSatisfy { !hasInput($0.fd) })                 // no listing yet
+        gate.release()
+        for connection in waiting {
+            let response = try connection.readResponse()
+            #expect(response.status == 200 && response.text.contains(">f00019.txt<"))
+        }
+        // Then it is in the loop's cache: answered at once, even with the thread held again.
+        gate.block(server.server.backgroundQueue)
+        #expect(try get(server.port, "/big/").text.contains(">f00019.txt<"))
+        gate.release()
+    }
+
+    @Test func aPipelinedRequestBehindAParkedListingWaitsItsTurn() throws {
+        let directory = TempDirectory()
+        ListingLimitTests.makeBigDirectory(directory, count: 3)
+        directory.write("a/small.txt", "small")
+        let server = try TestServer(directory: directory)
+        let gate = Gate()
+        gate.block(server.server.backgroundQueue)
+        let connection = try TestConnection(port: server.port, timeoutSeconds: 5)
+        connection.send("GET /big/ HTTP/1.1\r\nHost: a.test\r\n\r\nGET /small.txt HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        #expect(try get(server.port, "/small.txt").text == "small")
+        #expect(!hasInput(connection.fd))
+        gate.release()
+        #expect(try connection.readResponse().text.contains("f00002.txt"))
+        #expect(try connection.readResponse().text == "small")
+        #expect(connection.isClosedByPeer())
+    }
+
+    @Test func aFullBackgroundQueueIsAnswered503() throws {
+        let directory = TempDirectory()
+        ListingLimitTests.makeBigDirectory(directory, count: 3)
+        let server = try TestServer(directory: directory)
+        let queue = server.server.backgroundQueue
+        let gate = Gate()
+        gate.block(queue)
+        while queue.submit({}) {}   // fill it
+        let response = try get(server.port, "/big/")
+        #expect(response.status == 503)
+        #expect(response.header("Retry-After") == "1")
+        gate.release()
+        var status = 0
+        for _ in 0..<100 where status != 200 {
+            status = try get(server.port, "/big/").status
+            if status != 200 { usleep(20_000) }   // until the queue has drained
+        }
+        #expect(status == 200)
+    }
+}
