@@ -21,7 +21,7 @@ sources=$(find Sources/CompanionCore fuzz/targets -name '*.swift' | sort)
 if [ ! -x "$binary" ] || [ -n "$(find $sources -newer "$binary" | head -n 1)" ]; then
   echo "== building $binary (about 2 minutes)"
   # shellcheck disable=SC2086
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 \
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -package-name companion \
     -enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
     -module-name CompanionFuzz -I Sources/CLinux -I Sources/CSQLite -I Sources/CZlib \
     $sources -lsqlite3 -lz -lcrypt -o "$binary" >"$out/build.log" 2>&1 || { tail -n 40 "$out/build.log"; exit 1; }
