@@ -1,8 +1,9 @@
-// BufferPool: a loop's spare read buffers and head buffers. A connection that waits with
-// nothing buffered gives its buffers back here and takes them again on its next read or
-// response, so an idle keep-alive connection holds no buffer (nginx frees its header
-// buffer on keep-alive the same way: 10,000 idle connections take ~2.5 MB there), while a
-// busy connection moves a buffer in and out of a loop-local array instead of calling malloc.
+// BufferPool: a loop's spare read, head and log-row buffers. A connection that has waited
+// with nothing buffered for a second gives its buffers back here (the loop's sweep asks it),
+// and so does a closing one; it takes them again on its next read or response. So an idle
+// keep-alive connection holds no buffer (nginx frees its header buffer on keep-alive the same
+// way: 10,000 idle connections take ~2.5 MB there), and new connections reuse buffers from a
+// loop-local array instead of calling malloc.
 // Owned by one EventLoop; not thread-safe.
 
 struct BufferPool {

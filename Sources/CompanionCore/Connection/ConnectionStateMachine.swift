@@ -113,6 +113,7 @@ struct ConnectionStateMachine {
 
     // MARK: - Deciding
 
+    @inline(__always)
     mutating func nextAction(_ buffers: Buffers, now: Int64) -> Action {
         switch state {
         case .closed:

@@ -41,6 +41,8 @@ struct OutputQueue {
     private var spare: [UInt8] = []
 
     var isEmpty: Bool { first == items.count }
+    /// A sent head buffer is kept for the next response.
+    var hasSpare: Bool { spare.capacity > 0 }
 
     var isBackPressured: Bool {
         guard !isEmpty else { return false }
@@ -59,16 +61,14 @@ struct OutputQueue {
         return out
     }
 
-    /// An empty queue gives its memory back: the spare head buffer to `pool`, the item list's
-    /// capacity to the allocator (an idle keep-alive connection holds no buffers).
+    /// An empty queue gives its spare head buffer back to `pool` (an idle keep-alive
+    /// connection holds no buffer). The item list keeps its capacity, a few dozen bytes:
+    /// freeing it made a malloc and a free per request.
     mutating func release(to pool: inout BufferPool) {
-        guard isEmpty else { return }
-        if spare.capacity > 0 {
-            var taken: [UInt8] = []
-            swap(&taken, &spare)
-            pool.giveBack(headBuffer: taken)
-        }
-        if items.capacity > 0 { items = [] }
+        guard isEmpty, spare.capacity > 0 else { return }
+        var taken: [UInt8] = []
+        swap(&taken, &spare)
+        pool.giveBack(headBuffer: taken)
     }
 
     /// Queues a finalized response: `head` (consumed, so a small body is appended to its

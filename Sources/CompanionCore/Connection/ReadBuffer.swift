@@ -13,6 +13,9 @@ struct ReadBuffer {
     private(set) var start = 0
     private(set) var end = 0
 
+    /// The buffer holds storage (it has not been released to the pool).
+    var hasStorage: Bool { !storage.isEmpty }
+
     /// Nothing unconsumed is buffered.
     var isEmpty: Bool { start == end }
     var count: Int { end - start }
@@ -36,6 +39,8 @@ struct ReadBuffer {
     /// the read returned less than the free space.
     mutating func read<T: Transport>(from transport: inout T) -> (result: TransportRead, short: Bool) {
         let free = storage.count - end
+        // A zero-length read returns 0, which a transport reports as the peer's EOF.
+        assert(free > 0, "ReadBuffer.read without room: call makeRoom first")
         let offset = end
         let result = storage.withUnsafeMutableBytes { raw in
             transport.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[offset..<offset + free]))

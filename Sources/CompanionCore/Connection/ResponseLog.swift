@@ -38,6 +38,9 @@ struct ResponseLog {
         }
     }
 
+    /// The rows' buffer is allocated.
+    var hasRows: Bool { rows.capacity > 0 }
+
     /// With no row pending, the rows' buffer goes back to `pool` (an idle connection keeps none).
     mutating func release(to pool: inout BufferPool) {
         guard inFlight.isEmpty, rows.capacity > 0 else { return }

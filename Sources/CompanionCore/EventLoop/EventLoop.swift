@@ -108,6 +108,7 @@ final class EventLoop: @unchecked Sendable {
             if nowMs >= nextCacheSweepMs {
                 fileCache.sweep(now: nowMs)
                 nextCacheSweepMs = nowMs + max(100, fileCache.ttlMilliseconds)
+                releaseIdleBuffers()
                 trimMemoryAfterStorm()
             }
             resumeAcceptingIfDue()
@@ -126,18 +127,30 @@ final class EventLoop: @unchecked Sendable {
 
     /// Most connections open at once since the last trim.
     private var peakConnections = 0
+    /// Idle connections that gave their buffers back since the last trim.
+    private var releasedSinceTrim = 0
+
+    /// Connections idle for a second give their buffers back (Connection.releaseBuffersIfIdle).
+    private func releaseIdleBuffers() {
+        for case let connection? in connections
+        where connection.releaseBuffersIfIdle(now: nowMs, idleMs: 1000) {
+            releasedSinceTrim += 1
+        }
+    }
     /// Connections that must have closed since the peak before memory is handed back.
     static let stormConnections = 256
 
     /// After a storm of connections has passed (at least `stormConnections` fewer open than
-    /// at the peak), hands the allocator's free pages back to the kernel. glibc keeps freed
+    /// at the peak, or as many gone idle and released their buffers), hands the allocator's
+    /// free pages back to the kernel. glibc keeps freed
     /// chunks in its arenas: without this, RSS stayed +33 MiB after 5,000 idle connections
     /// closed. At most once a second per loop (the cache sweep), and only after a storm:
     /// malloc_trim walks the heap.
     private func trimMemoryAfterStorm() {
-        if peakConnections - connectionCount >= Self.stormConnections {
+        if peakConnections - connectionCount >= Self.stormConnections || releasedSinceTrim >= Self.stormConnections {
             _ = malloc_trim(0)
             peakConnections = connectionCount
+            releasedSinceTrim = 0
         }
     }
 
