@@ -139,7 +139,7 @@ public enum ListingRenderer {
         }
         if omitted > 0 {
             let noun = omitted == 1 ? "entry" : "entries"
-            out.append(contentsOf: "<tr class=\"omitted\"><td colspan=\"3\">\(omitted) more \(noun) not shown</td></tr>\n".utf8)
+            out.append(contentsOf: "<tr class=\"omitted\"><td colspan=\"3\">\(grouped(omitted)) more \(noun) not shown</td></tr>\n".utf8)
         }
         out.append(contentsOf: "</tbody>\n</table>\n</body>\n</html>\n".utf8)
         return out
@@ -155,6 +155,17 @@ public enum ListingRenderer {
         </style>
 
         """
+
+    /// `99988` → `99,988`.
+    static func grouped(_ number: Int) -> String {
+        let digits = Array(String(number))
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return out
+    }
 
     /// Sizes as people read them: `999 B`, `1.0 KiB`, `2.5 MiB` (binary units, one decimal).
     static func humanSize(_ size: Int) -> String {

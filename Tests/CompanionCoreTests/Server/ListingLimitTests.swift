@@ -59,6 +59,7 @@ import Testing
         let server = try TestServer(directory: directory)
         let response = try get(server.port, "/big/?format=json")
         #expect(response.header("X-Listing-Omitted") == "1500")
+        #expect(try get(server.port, "/big/").text.contains("1,500 more entries not shown"))
         #expect(response.text.ranges(of: "\"name\":").count == SiteConfig.defaultListingMaxEntries)
         #expect(response.body.count < SiteConfig.defaultListingMaxEntries * 120)
     }
