@@ -2,11 +2,14 @@
 // state machine (ConnectionStateMachine.swift) decides, one step at a time: read into the
 // ReadBuffer through the transport, parse a head in place and have the RequestDispatcher
 // answer it, queue the finalized response in the OutputQueue, write, linger, close. What
-// was queued and what was written is reported back to the machine as events.
+// was queued and what was written is reported back to the machine as events. A response
+// whose body is made off the loop (a listing, DeferredPage.swift) is parked until its page
+// arrives; nothing behind it is parsed meanwhile.
 //
 // Pieces, one file each: Transport (the byte stream; plain TCP today), ReadBuffer,
 // OutputQueue (with back-pressure), ResponseLog (access-log rows waiting for their byte
-// counts), ConnectionStateMachine (states, deadlines, what to do next).
+// counts), ConnectionStateMachine (states, deadlines, what to do next), BufferPool (the
+// loop's spare buffers, which idle connections give back).
 import CLinux
 import Glibc
 
