@@ -9,8 +9,8 @@
 struct BufferPool {
     /// The size of a read buffer taken from the pool (larger heads grow their own).
     static let readBufferBytes = 4096
-    /// Head buffers above this capacity are freed, not kept.
-    static let headBufferLimit = 4096
+    /// Head and log-row buffers above this capacity are freed, not kept.
+    static let keptCapacityLimit = 4096
     /// Buffers kept per kind: enough for the connections that are active in one loop turn;
     /// beyond that, returned buffers are freed (memory goes back after a connection storm).
     static let maxKept = 64
@@ -37,7 +37,7 @@ struct BufferPool {
     }
 
     mutating func giveBack(headBuffer: consuming [UInt8]) {
-        guard headBuffer.capacity > 0, headBuffer.capacity <= Self.headBufferLimit,
+        guard headBuffer.capacity > 0, headBuffer.capacity <= Self.keptCapacityLimit,
               headBuffers.count < Self.maxKept else { return }
         headBuffer.removeAll(keepingCapacity: true)
         headBuffers.append(headBuffer)
@@ -49,7 +49,7 @@ struct BufferPool {
     }
 
     mutating func giveBack(logBatch: consuming AccessLogBatch) {
-        guard logBatch.isEmpty, logBatch.capacity > 0, logBatch.capacity <= Self.headBufferLimit,
+        guard logBatch.isEmpty, logBatch.capacity > 0, logBatch.capacity <= Self.keptCapacityLimit,
               logBatches.count < Self.maxKept else { return }
         logBatch.removeAll()
         logBatches.append(logBatch)

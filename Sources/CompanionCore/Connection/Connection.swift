@@ -140,7 +140,7 @@ final class Connection {
 
     /// The read buffer, the spare head buffer and the log rows' buffer go back to the loop's pool.
     private func releaseIdleBuffers() {
-        if input.isEmpty && bodyToSkip == 0 { input.release(to: &loop.bufferPool) }
+        input.release(to: &loop.bufferPool)   // only when nothing is buffered
         output.release(to: &loop.bufferPool)
         log.release(to: &loop.bufferPool)
     }
@@ -248,7 +248,7 @@ final class Connection {
         log.append(total: headLength + finalized.bodyLength, headLength: headLength, startMicros: startMicros,
                    pool: &loop.bufferPool) {
             AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding,
-                                        status: finalized.status.code, timeMicros: startMicros + loop.wallClockOffsetMicros, to: &$0)
+                                        status: finalized.status.code, timeMicros: wallClockMicros(from: startMicros), to: &$0)
         }
     }
 
@@ -267,15 +267,15 @@ final class Connection {
         let client = clientUTF8
         log.append(total: total, headLength: total - bodyLength, startMicros: requestStartMicros,
                    pool: &loop.bufferPool) {
-            AccessLogRecorder.appendBareRow(client: client, status: status.code, timeMicros: requestWallClockMicros(),
+            AccessLogRecorder.appendBareRow(client: client, status: status.code, timeMicros: wallClockMicros(from: requestStartMicros),
                                             to: &$0)
         }
     }
 
-    /// The wall-clock time at which the current request's first byte was read (the loop
-    /// keeps the wall-minus-monotonic offset, so this costs no clock read).
-    private func requestWallClockMicros() -> Int64 {
-        requestStartMicros + loop.wallClockOffsetMicros
+    /// The wall-clock time of a monotonic `startMicros` (the loop keeps the wall-minus-monotonic
+    /// offset, so this costs no clock read).
+    private func wallClockMicros(from startMicros: Int64) -> Int64 {
+        startMicros + loop.wallClockOffsetMicros
     }
 
     // MARK: - Writing

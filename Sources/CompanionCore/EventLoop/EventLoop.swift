@@ -268,7 +268,7 @@ final class EventLoop: @unchecked Sendable {
     /// `deferredPageArrived`); one job per page however many connections ask. False: the
     /// background queue is full (or absent) and the connection must answer otherwise.
     func renderInBackground(_ deferred: DeferredPage, for connection: Connection) -> Bool {
-        let key = FileCache.Key(site: ObjectIdentifier(deferred.site), path: deferred.cacheKey)
+        let key = deferred.pageKey
         if pendingPages[key] != nil {
             pendingPages[key]!.append(connection.token)
             return true
@@ -325,8 +325,7 @@ final class EventLoop: @unchecked Sendable {
             switch message {
             case .rendered(let deferred, let page):
                 fileCache.store(page, for: deferred.cacheKey, in: deferred.site)
-                let key = FileCache.Key(site: ObjectIdentifier(deferred.site), path: deferred.cacheKey)
-                for token in pendingPages.removeValue(forKey: key) ?? [] {
+                for token in pendingPages.removeValue(forKey: deferred.pageKey) ?? [] {
                     connection(for: token)?.deferredPageArrived(page)
                 }
             case .reload(let newState, let applied):

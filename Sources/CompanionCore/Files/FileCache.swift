@@ -135,7 +135,7 @@ final class FileCache {
     static let preloadLimit = 16 * 1024
 }
 
-/// A generated page (a listing) as it is sent, kept by `FileCache.rendered` for `ttl`.
+/// A generated page (a listing) as it is sent, kept by `FileCache.store` for `ttl`.
 struct RenderedPage: Sendable {
     var body: [UInt8]
     /// `gzip` when `body` is compressed.

@@ -15,6 +15,8 @@ final class DeferredPage: Sendable {
     let cacheKey: String
     /// Runs on the background thread: must touch only Sendable, thread-safe state.
     let render: @Sendable () -> RenderedPage
+    /// The page's key in FileCache (site and cache key), which also names its rendering in flight.
+    var pageKey: FileCache.Key { FileCache.Key(site: ObjectIdentifier(site), path: cacheKey) }
     /// Puts the page into the parked response (body, coding, headers that depend on it).
     let fill: @Sendable (inout Response, RenderedPage) -> Void
 

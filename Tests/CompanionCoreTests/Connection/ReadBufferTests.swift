@@ -90,7 +90,7 @@ import Testing
         #expect(pool.keptCount.read == BufferPool.maxKept)
         #expect(pool.keptCount.head == BufferPool.maxKept)
         var big: [UInt8] = []
-        big.reserveCapacity(BufferPool.headBufferLimit * 2)
+        big.reserveCapacity(BufferPool.keptCapacityLimit * 2)
         _ = pool.takeHeadBuffer()
         pool.giveBack(headBuffer: big)
         #expect(pool.keptCount.head == BufferPool.maxKept - 1)
