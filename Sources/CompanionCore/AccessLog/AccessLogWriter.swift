@@ -38,19 +38,12 @@ public final class AccessLogWriter: Sendable {
         self.channel = channel
         let worker = try AccessLogWorker(settings: settings, channel: channel)
         // The worker moves to the new thread; nothing on this side touches it again.
-        let context = Unmanaged.passRetained(worker).toOpaque()
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            let worker = Unmanaged<AccessLogWorker>.fromOpaque(raw!).takeRetainedValue()
-            companion_name_thread("companion-log")   // for top -H and /proc/PID/task/*/comm
-            worker.run()
-            return nil
-        }, context)
-        guard rc == 0 else {
-            Unmanaged<AccessLogWorker>.fromOpaque(context).release()
-            throw AccessLogError("cannot start the access log thread: \(String(cString: strerror(rc)))")
+        switch startThread(name: "companion-log", { worker.run() }) {
+        case .success(let handle):
+            thread = Locked(handle)
+        case .failure(let error):
+            throw AccessLogError("cannot start the access log thread: \(String(cString: strerror(error.code)))")
         }
-        thread = Locked(handle)
     }
 
     deinit { shutdown() }

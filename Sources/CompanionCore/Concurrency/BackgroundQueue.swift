@@ -24,22 +24,10 @@ final class BackgroundQueue: @unchecked Sendable {
 
     init(maxQueuedJobs: Int = 64, threadName: String = "companion-bg") {
         self.maxQueuedJobs = maxQueuedJobs
-        let start = Unmanaged.passRetained(Starter { [self] in
-            companion_name_thread(threadName)
-            self.run()
-        }).toOpaque()
-        var handle = pthread_t()
-        let result = pthread_create(&handle, nil, { argument in
-            Unmanaged<Starter>.fromOpaque(argument!).takeRetainedValue().body()
-            return nil
-        }, start)
-        precondition(result == 0, "pthread_create failed: \(result)")
-        thread = handle
-    }
-
-    private final class Starter {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
+        switch startThread(name: threadName, { [self] in self.run() }) {
+        case .success(let handle): thread = handle
+        case .failure(let error): preconditionFailure("\(error)")
+        }
     }
 
     /// Queues `job`; false when the queue is full or stopped (the job never runs).

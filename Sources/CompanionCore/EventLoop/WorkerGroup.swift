@@ -13,26 +13,12 @@ final class WorkerGroup: @unchecked Sendable {
         self.loops = loops
     }
 
-    private final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-
     func start() {
         for (index, loop) in loops.enumerated() {
-            // Named for top -H and /proc/PID/task/*/comm.
-            let box = Unmanaged.passRetained(Box {
-                companion_name_thread("companion-w\(index)")
-                loop.run()
-            })
-            var thread = pthread_t()
-            let result = pthread_create(&thread, nil, { argument in
-                let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-                box.body()
-                return nil
-            }, box.toOpaque())
-            precondition(result == 0, "pthread_create failed: \(result)")
-            threads.append(thread)
+            switch startThread(name: "companion-w\(index)", { loop.run() }) {
+            case .success(let thread): threads.append(thread)
+            case .failure(let error): preconditionFailure("\(error)")
+            }
         }
     }
 

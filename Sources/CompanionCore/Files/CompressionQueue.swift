@@ -127,21 +127,11 @@ public final class CompressionQueue: Sendable {
 
     // MARK: Workers
 
-    private final class WorkerStart {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
     private func startWorker() {
-        let start = Unmanaged.passRetained(WorkerStart { [self] in self.runWorker() }).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { argument in
-            let start = Unmanaged<WorkerStart>.fromOpaque(argument!).takeRetainedValue()
-            start.run()
-            return nil
-        }, start)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        state.withLock { $0.threads.append(thread) }
+        switch startThread(name: "companion-gzip", { [self] in self.runWorker() }) {
+        case .success(let thread): state.withLock { $0.threads.append(thread) }
+        case .failure(let error): preconditionFailure("\(error)")
+        }
     }
 
     private func runWorker() {
