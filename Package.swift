@@ -24,9 +24,10 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinux", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "CompanionCore",
-            dependencies: ["CSQLite", "CZlib", "CLinux"],
+            dependencies: ["CSQLite", "CZlib", "CLinux", "CSSL"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -45,7 +45,7 @@ public struct ServeCommand: ParsableCommand {
             throw CLIError.message(error.description)
         }
         for address in server.boundAddresses {
-            writeLineToStandardError("companion: listening on http://\(address)/")
+            writeLineToStandardError("companion: listening on \(address.tls ? "https" : "http")://\(address)/")
         }
         for (index, site) in config.sites.enumerated() {
             let flags = [index == config.defaultSiteIndex ? "default" : nil,

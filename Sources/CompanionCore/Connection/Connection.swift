@@ -6,7 +6,7 @@
 // whose body is made off the loop (a listing, DeferredPage.swift) is parked until its page
 // arrives; nothing behind it is parsed meanwhile.
 //
-// Pieces, one file each: Transport (the byte stream; plain TCP today), ReadBuffer,
+// Pieces, one file each: Transport (the byte stream: plain TCP, or TLS through TLSSession), ReadBuffer,
 // OutputQueue (with back-pressure), ResponseLog (access-log rows waiting for their byte
 // counts), ConnectionStateMachine (states, deadlines, what to do next), BufferPool (the
 // loop's spare buffers, which idle connections give back).
@@ -27,7 +27,7 @@ final class Connection {
     // loop thread, and never by overlapping inout accesses (no method passes one of them
     // inout while calling back into this object), so the runtime's dynamic exclusivity
     // check on each access (~7% of the loop's instructions under callgrind) guards nothing.
-    @exclusivity(unchecked) private var transport: PlainTransport
+    @exclusivity(unchecked) private var transport: SocketTransport
     @exclusivity(unchecked) private var machine: ConnectionStateMachine
     @exclusivity(unchecked) private var input = ReadBuffer()
     @exclusivity(unchecked) private var output = OutputQueue()
@@ -81,8 +81,8 @@ final class Connection {
     var fd: Int32 { transport.descriptor }
     var isClosed: Bool { machine.isClosed }
 
-    init(fd: Int32, token: UInt64, client: String, loop: EventLoop, now: Int64) {
-        self.transport = PlainTransport(descriptor: fd)
+    init(fd: Int32, token: UInt64, client: String, loop: EventLoop, now: Int64, tls: TLSSession? = nil) {
+        self.transport = SocketTransport(descriptor: fd, tls: tls)
         self.token = token
         self.client = client
         self.loop = loop
@@ -92,7 +92,15 @@ final class Connection {
     // MARK: - Driving the state machine
 
     func handleEvents(_ events: IOEvents) {
-        machine.readinessChanged(readable: events.contains(.readable), writable: events.contains(.writable),
+        var readable = events.contains(.readable)
+        var writable = events.contains(.writable)
+        if let tls = transport.tls {
+            // OpenSSL may need the other direction: a read that must first write (a handshake
+            // message into a full socket) waits for writability, and the reverse.
+            if tls.readWantsWrite && writable { readable = true }
+            if tls.writeWantsRead && readable { writable = true }
+        }
+        machine.readinessChanged(readable: readable, writable: writable,
                                  hangup: events.contains(.hangup) || events.contains(.error))
         run()
     }
@@ -162,7 +170,7 @@ final class Connection {
         switch result {
         case .bytes(let count):
             if startsHead { headStarted() }
-            machine.read(count, short: short, now: loop.nowMs)
+            machine.read(count, short: short && transport.shortReadDrains, now: loop.nowMs)
         case .wouldBlock: machine.readWouldBlock()
         case .endOfStream: machine.readEndOfStream()
         case .failed: machine.failed()
@@ -204,10 +212,15 @@ final class Connection {
 
     // MARK: - Answering
 
+    private var security: ConnectionSecurity {
+        guard let tls = transport.tls else { return .plain }
+        return ConnectionSecurity(isSecure: true, serverNameSite: tls.serverNameSite)
+    }
+
     private func answer(_ head: RequestHead) {
         let state = loop.state
         let dispatched = RequestDispatcher.dispatch(head, client: client, state: state, files: loop.fileCache,
-                                                    stopping: loop.isStopping)
+                                                    stopping: loop.isStopping, security: security)
         bodyToSkip = dispatched.bodyToSkip
         if let deferred = dispatched.response.deferred {
             if loop.renderInBackground(deferred, for: self) {

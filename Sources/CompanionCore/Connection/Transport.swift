@@ -48,16 +48,25 @@ protocol Transport {
     mutating func close()
 }
 
-/// Plain TCP on a non-blocking socket.
-struct PlainTransport: Transport {
+/// A client socket: plain TCP, or TLS when `tls` is set (TLSSession.swift). One type with
+/// an optional session rather than two, so the Connection's stored transport stays concrete
+/// (no existential or generic dispatch on the plain path: one nil test per call).
+struct SocketTransport: Transport {
     let descriptor: Int32
+    let tls: TLSSession?
 
-    init(descriptor: Int32) {
+    init(descriptor: Int32, tls: TLSSession? = nil) {
         self.descriptor = descriptor
+        self.tls = tls
     }
+
+    /// A read shorter than the buffer drained the socket (plain TCP). Not so over TLS:
+    /// OpenSSL returns one record per read, so only "would block" proves it.
+    var shortReadDrains: Bool { tls == nil }
 
     @inline(__always)
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportRead {
+        if let tls { return tls.read(into: buffer) }
         do {
             switch try Syscall.io("read", { Glibc.read(descriptor, buffer.baseAddress!, buffer.count) }) {
             case .wouldBlock: return .wouldBlock
@@ -71,6 +80,7 @@ struct PlainTransport: Transport {
 
     @inline(__always)
     mutating func write(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportWrite {
+        if let tls { return tls.write(bytes) }
         let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
         do {
             switch try Syscall.io("send", { send(descriptor, bytes.baseAddress!, bytes.count, flags) }) {
@@ -82,7 +92,13 @@ struct PlainTransport: Transport {
         }
     }
 
+    /// Plain TCP: sendfile(2). TLS: the bytes must pass through OpenSSL, so a chunk is read
+    /// into the loop's scratch buffer and written with SSL_write (a retry after "would
+    /// block" reads the same range again, which OpenSSL's moving-buffer mode accepts).
+    /// The seam for kernel TLS (SSL_sendfile) is here; these machines' kernels have no
+    /// `tls` module, so it is not used.
     mutating func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite {
+        if let tls { return tls.writeFile(file, offset: offset, count: count) }
         var position = off_t(offset)
         do {
             switch try Syscall.io("sendfile", { Glibc.sendfile(descriptor, file, &position, count) }) {
@@ -94,11 +110,17 @@ struct PlainTransport: Transport {
         }
     }
 
+    /// TLS sends its close_notify first.
     mutating func shutdownWrite() {
+        tls?.sendCloseNotify()
         _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
     }
 
     mutating func close() {
+        if let tls {
+            tls.sendCloseNotify()
+            tls.close()
+        }
         _ = Glibc.close(descriptor)
     }
 }

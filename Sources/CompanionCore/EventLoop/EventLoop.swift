@@ -34,6 +34,8 @@ final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var deadlines = DeadlineHeap()
 
     private(set) var state: ServerState
+    /// File bytes on their way into SSL_write, for all of this loop's TLS connections.
+    private(set) lazy var tlsScratch = TLSScratch()
     @exclusivity(unchecked) var dates = DateCache()
     /// Access-log rows completed during this loop turn (connections move their rows
     /// here); handed to the writer in one batch at the end of the turn (one lock per
@@ -206,7 +208,7 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
             try? Socket.setOption(accepted.fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
-            adopt(fd: accepted.fd, client: Socket.hostString(accepted.peer))
+            adopt(fd: accepted.fd, client: Socket.hostString(accepted.peer), tls: listener.address.tls)
         }
     }
 
@@ -234,10 +236,18 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func adopt(fd: Int32, client: String) {
+    private func adopt(fd: Int32, client: String, tls: Bool) {
+        var session: TLSSession?
+        if tls {
+            guard let contexts = state.tls, let made = TLSSession(descriptor: fd, contexts: contexts, scratch: tlsScratch) else {
+                Glibc.close(fd)
+                return
+            }
+            session = made
+        }
         generation &+= 1
         let token = (generation & 0x3FFF_FFFF) << 32 | UInt64(UInt32(fd))
-        let connection = Connection(fd: fd, token: token, client: client, loop: self, now: nowMs)
+        let connection = Connection(fd: fd, token: token, client: client, loop: self, now: nowMs, tls: session)
         do {
             try backend.register(fd: fd, token: token)
         } catch {

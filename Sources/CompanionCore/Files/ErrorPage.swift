@@ -16,7 +16,7 @@ public enum ErrorPage {
 
     private static let rendered: [Int: [UInt8]] = {
         var pages: [Int: [UInt8]] = [:]
-        for code in [400, 401, 403, 404, 405, 408, 412, 413, 414, 416, 431, 500, 501, 503, 505] {
+        for code in [400, 401, 403, 404, 405, 408, 412, 413, 414, 416, 421, 431, 500, 501, 503, 505] {
             pages[code] = render(HTTPStatus(code))
         }
         return pages

@@ -26,6 +26,7 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public static let contentTooLarge = HTTPStatus(413)
     public static let uriTooLong = HTTPStatus(414)
     public static let rangeNotSatisfiable = HTTPStatus(416)
+    public static let misdirectedRequest = HTTPStatus(421)
     public static let requestHeaderFieldsTooLarge = HTTPStatus(431)
     public static let internalServerError = HTTPStatus(500)
     public static let notImplemented = HTTPStatus(501)
@@ -54,6 +55,7 @@ public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
         case 413: return "Content Too Large"
         case 414: return "URI Too Long"
         case 416: return "Range Not Satisfiable"
+        case 421: return "Misdirected Request"
         case 431: return "Request Header Fields Too Large"
         case 500: return "Internal Server Error"
         case 501: return "Not Implemented"

@@ -18,9 +18,19 @@ struct DispatchedResponse {
     var linger: Bool
 }
 
+/// What the connection knows about its transport that changes an answer.
+struct ConnectionSecurity {
+    /// The request came over TLS.
+    var isSecure: Bool
+    /// The site the TLS client's SNI named; -1 for none, an unknown name or plain HTTP.
+    var serverNameSite: Int
+
+    static let plain = ConnectionSecurity(isSecure: false, serverNameSite: -1)
+}
+
 enum RequestDispatcher {
     static func dispatch(_ head: RequestHead, client: String, state: ServerState, files: FileCache,
-                         stopping: Bool) -> DispatchedResponse {
+                         stopping: Bool, security: ConnectionSecurity = .plain) -> DispatchedResponse {
         var keepAlive = head.isKeepAlive && !stopping
         if head.contentLength > state.config.limits.maxBodyBytes {
             return DispatchedResponse(response: .error(.contentTooLarge), site: nil, keepAlive: false,
@@ -43,16 +53,52 @@ enum RequestDispatcher {
         let site = state.sites[siteIndex]
         let rawPath = head.bytes[head.path]
         let normalized = rawPath.isEmpty ? Result<String, HTTPStatus>.success("/") : PathNormalizer.normalize(rawPath)
-        let response: Response
+        var response: Response
         switch normalized {
         case .failure(let status):
             response = .error(status)
             keepAlive = keepAlive && status != .badRequest
         case .success(let path):
-            response = site.chain.respond(to: Request(head: head, path: path, site: site, client: client, files: files))
-            if response.closesConnection { keepAlive = false }
+            if let transportAnswer = answerForTransport(head, path: path, site: site, siteIndex: siteIndex,
+                                                        state: state, security: security) {
+                response = transportAnswer
+            } else {
+                response = site.chain.respond(to: Request(head: head, path: path, site: site, client: client, files: files))
+                if response.closesConnection { keepAlive = false }
+            }
+        }
+        if security.isSecure, let hsts = site.config.hsts {
+            response.extraHeaders.append(("Strict-Transport-Security", hsts))
         }
         return DispatchedResponse(response: response, site: site, keepAlive: keepAlive,
                                   bodyToSkip: head.contentLength, linger: false)
+    }
+}
+
+extension RequestDispatcher {
+    /// Answers that depend on how the request arrived rather than on the site's files
+    /// (SPEC §6): an ACME HTTP-01 challenge on plain HTTP, the 421 of a Host that routes to
+    /// another site than the TLS SNI named, the 308 of a site with `httpsRedirect`.
+    static func answerForTransport(_ head: RequestHead, path: String, site: Site, siteIndex: Int, state: ServerState,
+                                   security: ConnectionSecurity) -> Response? {
+        if security.isSecure {
+            if security.serverNameSite >= 0 && security.serverNameSite != siteIndex {
+                return .error(.misdirectedRequest)
+            }
+            return nil
+        }
+        if let challenges = state.challenges, path.hasPrefix(ACMEChallenges.pathPrefix) {
+            if let answer = challenges.answer(forPath: path) {
+                var response = Response(status: .ok, body: .bytes(Array(answer.utf8)))
+                response.contentType = "application/octet-stream"
+                return response
+            }
+            return .error(.notFound)
+        }
+        guard site.config.httpsRedirect else { return nil }
+        var location = "https://" + (head.routingHost.map { $0.isEmpty ? site.name : $0 } ?? site.name) + state.httpsPortSuffix
+        location += head.path.isEmpty ? "/" : String(decoding: head.bytes[head.path], as: UTF8.self)
+        if let query = head.query { location += "?" + String(decoding: head.bytes[query], as: UTF8.self) }
+        return .redirect(.permanentRedirect, to: location)
     }
 }

@@ -18,6 +18,11 @@ public final class Server: Sendable {
     let backgroundQueue: BackgroundQueue
     private let plugins: PluginRegistry
     private let stopped = Locked(false)
+    /// HTTP-01 answers of the ACME client (nil without `acme`).
+    let challenges: ACMEChallenges?
+    /// Serialises reloads (SIGHUP, certificate file changes, ACME issuance): each builds
+    /// on the state the previous one installed.
+    private let reloading = Locked(())
 
     /// Binds and starts serving `config` on `config.workers` loops.
     /// - Throws: ServerError naming the address in use or the root that cannot be opened.
@@ -45,18 +50,6 @@ public final class Server: Sendable {
         gzipCache = GzipCache(capacityBytes: cacheBytes)
         compressionQueue = CompressionQueue(cache: gzipCache, workers: 1)
         backgroundQueue = BackgroundQueue()
-        let state: ServerState
-        do {
-            state = try ServerState(config: config, accessLog: writer, gzipCache: gzipCache,
-                                    compressionQueue: compressionQueue, plugins: plugins)
-        } catch {
-            compressionQueue.shutdown()
-            backgroundQueue.shutdown()
-            writer?.shutdown()
-            throw error
-        }
-        current = Locked(state)
-
         // One socket per address, shared by all loops (Listener.swift says why not SO_REUSEPORT).
         var listeners: [Listener] = []
         var bound: [ListenAddress] = []
@@ -73,6 +66,22 @@ public final class Server: Sendable {
             }
         }
         boundAddresses = bound
+        // Built once the ports are known (an https redirect names the TLS listener's port)
+        // and before dropping privileges (key files are often readable by root only).
+        var boundConfig = config
+        boundConfig.listen = bound
+        challenges = config.acme != nil ? ACMEChallenges() : nil
+        let state: ServerState
+        do {
+            state = try ServerState(config: boundConfig, accessLog: writer, gzipCache: gzipCache,
+                                    compressionQueue: compressionQueue, plugins: plugins, challenges: challenges)
+        } catch {
+            compressionQueue.shutdown()
+            backgroundQueue.shutdown()
+            writer?.shutdown()
+            throw error
+        }
+        current = Locked(state)
         if let user = config.user { try Self.switchUser(to: user) }
         var loops: [EventLoop] = []
         let cacheEntries = FileCache.entryLimit(loops: workers)
@@ -128,8 +137,16 @@ public final class Server: Sendable {
         merged.listen = old.listen
         merged.workers = old.workers
         merged.accessLog = old.accessLog
-        let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache,
-                                       compressionQueue: compressionQueue, plugins: plugins)
+        try reloading.withLock { _ throws(ServerError) in
+            let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache,
+                                           compressionQueue: compressionQueue, plugins: plugins,
+                                           previousTLS: state.tls, challenges: challenges)
+            install(newState)
+        }
+    }
+
+    /// Hands `newState` to new requests and to every loop.
+    private func install(_ newState: ServerState) {
         current.withLock { $0 = newState }
         // Returns once every loop serves the new state (so a request sent after "config
         // reloaded" never gets the old one); a loop busy for more than 5 s does not hold

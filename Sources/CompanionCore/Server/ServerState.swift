@@ -11,14 +11,34 @@ public final class ServerState: Sendable {
     let parserLimits: ParserLimits
     let accessLog: AccessLogWriter?
     let gzipCache: GzipCache
+    /// The certificates of the sites, when a listener serves HTTPS.
+    let tls: TLSContextSet?
+    /// ACME HTTP-01 answers, shared with the ACME client (nil without `acme`).
+    let challenges: ACMEChallenges?
+    /// `https://` + this + host: the port suffix of redirects (empty for 443).
+    let httpsPortSuffix: String
 
     /// - Parameter compressionQueue: compresses large files off the loops for `gzipCache`;
     ///   nil serves large files uncompressed until something else fills the cache.
+    /// - Parameters:
+    ///   - previousTLS: the certificates of the state being replaced: unchanged or broken
+    ///     files keep what it loaded (see TLSContextSet).
+    ///   - report: where certificate problems of a reload go (stderr).
     init(config: ServerConfig, accessLog: AccessLogWriter?, gzipCache: GzipCache,
-         compressionQueue: CompressionQueue? = nil, plugins: PluginRegistry) throws(ServerError) {
+         compressionQueue: CompressionQueue? = nil, plugins: PluginRegistry,
+         previousTLS: TLSContextSet? = nil, challenges: ACMEChallenges? = nil,
+         report: (String) -> Void = { writeLineToStandardError("companion: \($0)") }) throws(ServerError) {
         self.config = config
         self.accessLog = accessLog
         self.gzipCache = gzipCache
+        self.challenges = challenges
+        if config.listen.contains(where: \.tls) {
+            tls = try TLSContextSet(config: config, previous: previousTLS, report: report)
+        } else {
+            tls = nil
+        }
+        let httpsPort = config.listen.first(where: \.tls)?.port ?? 443
+        httpsPortSuffix = httpsPort == 443 ? "" : ":\(httpsPort)"
         var sites: [Site] = []
         for (index, siteConfig) in config.sites.enumerated() {
             let resolver: PathResolver

@@ -11,12 +11,15 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var port: Int
     /// Whether `host` is an IPv6 address (bind with `AF_INET6`).
     public var isIPv6: Bool
+    /// HTTPS on this address (`{"address": ..., "tls": true}`, SPEC §6).
+    public var tls: Bool
 
     /// Creates an address; prefer ``ConfigLoader/parseListenAddress(_:)`` for user input.
-    public init(host: String, port: Int, isIPv6: Bool) {
+    public init(host: String, port: Int, isIPv6: Bool, tls: Bool = false) {
         self.host = host
         self.port = port
         self.isIPv6 = isIPv6
+        self.tls = tls
     }
 
     /// `127.0.0.1:8080` or `[::1]:8080`.
@@ -59,6 +62,39 @@ public struct PluginConfig: Sendable {
     }
 }
 
+/// Where a site's certificate comes from (`sites[].tls`, SPEC §6).
+public enum SiteTLS: Sendable, Equatable {
+    /// PEM files: the certificate (the leaf, then any intermediates) and its private key.
+    case files(certificate: String, key: String)
+    /// Issued and renewed over ACME (top-level `acme`).
+    case acme
+}
+
+/// The ACME client's settings (top-level `acme`, SPEC §6).
+public struct ACMEConfig: Sendable, Equatable {
+    /// The directory URL (`https://acme-v02.api.letsencrypt.org/directory`).
+    public var directory: String
+    /// Contact for the account (`mailto:` is added).
+    public var email: String?
+    /// Absolute folder for the account key and the certificates.
+    public var storage: String
+    /// The CA's terms of service are accepted (required by most CAs).
+    public var agreeToTerms: Bool = false
+    /// PEM file of CA certificates to trust for the directory's HTTPS instead of the
+    /// system's (a private or test CA such as pebble's).
+    public var trustedRoots: String?
+
+    public init(directory: String, storage: String) {
+        self.directory = directory
+        self.storage = storage
+    }
+
+    /// Where a site's issued certificate (`fullchain.pem`) and key (`key.pem`) live.
+    public func certificateFolder(for siteName: String) -> String {
+        storage + "/certificates/" + String(siteName.map { $0 == "*" ? "_" : $0 })
+    }
+}
+
 /// One site: the host names it answers and the folder it serves.
 public struct SiteConfig: Sendable {
     /// Host names, lowercased, without a trailing dot; may start with `*.` (wildcard). Never empty.
@@ -79,6 +115,12 @@ public struct SiteConfig: Sendable {
     public var isDefault: Bool = false
     /// Plugins in config order (outermost first).
     public var plugins: [PluginConfig] = []
+    /// HTTPS certificate, if the site is served over TLS.
+    public var tls: SiteTLS? = nil
+    /// `tls.hsts`: the `Strict-Transport-Security` value of its HTTPS responses.
+    public var hsts: String? = nil
+    /// Plain-HTTP requests get 308 to the same URL on HTTPS (ACME challenges excepted).
+    public var httpsRedirect: Bool = false
 
     /// Creates a site with the defaults of SPEC §2 for everything but hosts and root.
     public init(hosts: [String], root: String) {
@@ -137,6 +179,8 @@ public struct ServerConfig: Sendable {
     public var configPath: String
     /// Index into ``sites`` of the site that answers unknown hosts.
     public var defaultSiteIndex: Int
+    /// The ACME client's settings, when a site has `"tls": "acme"`.
+    public var acme: ACMEConfig? = nil
 
     /// Creates a config; ``ConfigLoader`` is the normal way to get one.
     public init(listen: [ListenAddress], workers: Int, sites: [SiteConfig], accessLog: AccessLogConfig?,

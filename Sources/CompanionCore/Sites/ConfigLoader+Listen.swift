@@ -53,29 +53,61 @@ extension ConfigLoader {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// `listen`: one address or a non-empty list; the same non-zero address twice is a problem
-    /// (the second bind would fail with EADDRINUSE).
+    /// `listen`: one address or a non-empty list; an entry is `"HOST:PORT"` or
+    /// `{"address": "HOST:PORT", "tls": true}` (SPEC §6). The same non-zero address twice is a
+    /// problem (the second bind would fail with EADDRINUSE).
     func readListen(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> [ListenAddress]? {
-        guard let entries = validator.stringOrList(value, at: path) else { return nil }
+        let entries: [(value: JSONValue, path: String)]
+        if value.arrayValue != nil {
+            guard let elements = validator.array(value, at: path, nonEmpty: true) else { return nil }
+            entries = elements.enumerated().map { ($0.element, ConfigProblem.keyPath(path, index: $0.offset)) }
+        } else if value.objectValue != nil {
+            entries = [(value, path)]
+        } else {
+            guard let list = validator.stringOrList(value, at: path) else { return nil }
+            entries = list
+        }
         var addresses: [ListenAddress] = []
-        var firstPath: [ListenAddress: String] = [:]
+        var firstPath: [String: String] = [:]
         var isValid = true
         for entry in entries {
-            guard let text = validator.string(entry.value, at: entry.path) else {
+            var text: String?
+            var tls = false
+            if entry.value.objectValue != nil {
+                guard let members = validator.object(entry.value, at: entry.path, allowed: ["address", "tls"]) else {
+                    isValid = false
+                    continue
+                }
+                for (key, member) in members {
+                    let memberPath = ConfigProblem.keyPath(entry.path, key)
+                    switch key {
+                    case "address": text = validator.string(member, at: memberPath)
+                    case "tls": tls = validator.bool(member, at: memberPath) ?? false
+                    default: break
+                    }
+                }
+                if members.first(where: { $0.key == "address" }) == nil {
+                    validator.reportMissing(ConfigProblem.keyPath(entry.path, "address"))
+                }
+            } else {
+                text = validator.string(entry.value, at: entry.path)
+            }
+            guard let text else {
                 isValid = false
                 continue
             }
-            guard let address = Self.parseListenAddress(text) else {
-                validator.report(entry.path, "invalid address \(entry.value.shortDescription); \(Self.listenForms)")
+            guard var address = Self.parseListenAddress(text) else {
+                validator.report(entry.path, "invalid address \(JSONValue.string(text).shortDescription); \(Self.listenForms)")
                 isValid = false
                 continue
             }
-            if address.port != 0, let earlier = firstPath[address] {
+            address.tls = tls
+            if address.port != 0, let earlier = firstPath[address.description] {
                 validator.report(entry.path, "\(address) is already listed at \(earlier)")
                 isValid = false
                 continue
             }
-            firstPath[address] = entry.path
+            firstPath[address.description] = entry.path
             addresses.append(address)
         }
         return isValid ? addresses : nil

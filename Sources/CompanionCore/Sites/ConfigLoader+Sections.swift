@@ -133,3 +133,72 @@ extension ConfigLoader {
         return limits
     }
 }
+
+extension ConfigLoader {
+    /// The keys of the top-level `acme` object.
+    static let acmeKeys = ["directory", "email", "storage", "agreeToTerms", "trustedRoots"]
+
+    /// `acme` (SPEC §6): the directory URL (https), a contact, the storage folder (made at
+    /// start if missing) and the acceptance of the CA's terms.
+    func readACME(_ value: JSONValue, at path: String, folder: String, into validator: inout ConfigValidator) -> ACMEConfig? {
+        guard let members = validator.object(value, at: path, allowed: Self.acmeKeys) else { return nil }
+        var config = ACMEConfig(directory: "", storage: ConfigFile.resolve("state/acme", against: folder))
+        for (key, member) in members {
+            let memberPath = ConfigProblem.keyPath(path, key)
+            switch key {
+            case "directory":
+                guard let url = validator.string(member, at: memberPath) else { continue }
+                if HTTPSURL(url) == nil {
+                    validator.report(memberPath, "expected an https:// URL, got \(member.shortDescription)")
+                }
+                config.directory = url
+            case "email":
+                guard let email = validator.string(member, at: memberPath) else { continue }
+                if !email.contains("@") || email.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+                    validator.report(memberPath, "expected an e-mail address, got \(member.shortDescription)")
+                }
+                config.email = email
+            case "storage":
+                if let written = validator.string(member, at: memberPath) {
+                    config.storage = ConfigFile.resolve(written, against: folder)
+                }
+            case "agreeToTerms":
+                config.agreeToTerms = validator.bool(member, at: memberPath) ?? false
+            case "trustedRoots":
+                if let written = validator.string(member, at: memberPath) {
+                    config.trustedRoots = ConfigFile.resolve(written, against: folder)
+                }
+            default:
+                break
+            }
+        }
+        if members.first(where: { $0.key == "directory" }) == nil { validator.reportMissing(ConfigProblem.keyPath(path, "directory")) }
+        if !config.agreeToTerms {
+            validator.report(ConfigProblem.keyPath(path, "agreeToTerms"),
+                             "must be true: certificates are only issued to accounts that accept the CA's terms")
+        }
+        return config
+    }
+
+    /// What must hold between listeners and sites for HTTPS: a TLS listener needs a site with
+    /// a certificate, `"tls": "acme"` needs `acme`, and `httpsRedirect` needs a TLS listener.
+    func checkTLS(listen: [ListenAddress], sites: [SiteConfig], acme: ACMEConfig?, into validator: inout ConfigValidator) {
+        let hasTLSListener = listen.contains(where: \.tls)
+        if hasTLSListener && !sites.contains(where: { $0.tls != nil }) {
+            validator.report("listen", "a TLS listener needs at least one site with \"tls\"")
+        }
+        for (index, site) in sites.enumerated() {
+            let sitePath = ConfigProblem.keyPath("sites", index: index)
+            if site.tls == .acme && acme == nil {
+                validator.report(ConfigProblem.keyPath(sitePath, "tls"), "\"acme\" needs the top-level \"acme\" settings")
+            }
+            if site.tls == .acme && site.hosts.contains(where: { $0.hasPrefix("*.") }) {
+                validator.report(ConfigProblem.keyPath(sitePath, "tls"),
+                                 "ACME's HTTP-01 challenge cannot issue wildcard names; give this site a certificate file")
+            }
+            if site.httpsRedirect && !hasTLSListener {
+                validator.report(ConfigProblem.keyPath(sitePath, "httpsRedirect"), "needs a listener with \"tls\": true")
+            }
+        }
+    }
+}

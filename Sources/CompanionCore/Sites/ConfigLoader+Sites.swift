@@ -4,7 +4,7 @@
 
 extension ConfigLoader {
     /// The keys allowed in a site object.
-    static let siteKeys = ["host", "root", "index", "listing", "gzip", "default", "plugins"]
+    static let siteKeys = ["host", "root", "index", "listing", "gzip", "default", "plugins", "tls", "httpsRedirect"]
 
     /// `sites`: a non-empty list of site objects. Returns the sites and the default index, or `nil`
     /// when any site has a problem (all of them are still checked and reported).
@@ -61,6 +61,10 @@ extension ConfigLoader {
                 site.isDefault = validator.bool(member, at: memberPath) ?? false
             case "plugins":
                 site.plugins = readPlugins(member, at: memberPath, into: &validator)
+            case "tls":
+                readSiteTLS(member, at: memberPath, folder: folder, into: &site, validator: &validator)
+            case "httpsRedirect":
+                site.httpsRedirect = validator.bool(member, at: memberPath) ?? false
             default:
                 break  // reported as an unknown key
             }
@@ -72,6 +76,55 @@ extension ConfigLoader {
         site.hosts = hosts ?? []
         site.root = root ?? ""
         return site
+    }
+
+    /// `tls`: `"acme"`, or `{"certificate": PEM, "key": PEM, "hsts": value}`, or
+    /// `{"acme": true, "hsts": value}`. Paths resolve against the config folder; the files are
+    /// read when the server starts (and by `companion check`).
+    func readSiteTLS(_ value: JSONValue, at path: String, folder: String, into site: inout SiteConfig,
+                     validator: inout ConfigValidator) {
+        if let text = value.stringValue {
+            if text == "acme" {
+                site.tls = .acme
+            } else {
+                validator.report(path, "expected \"acme\" or an object with \"certificate\" and \"key\", got \(value.shortDescription)")
+            }
+            return
+        }
+        guard let members = validator.object(value, at: path, allowed: ["certificate", "key", "hsts", "acme"]) else { return }
+        var certificate: String?
+        var key: String?
+        var acme = false
+        for (name, member) in members {
+            let memberPath = ConfigProblem.keyPath(path, name)
+            switch name {
+            case "certificate":
+                certificate = validator.string(member, at: memberPath).map { ConfigFile.resolve($0, against: folder) }
+            case "key":
+                key = validator.string(member, at: memberPath).map { ConfigFile.resolve($0, against: folder) }
+            case "acme":
+                acme = validator.bool(member, at: memberPath) ?? false
+            case "hsts":
+                guard let hsts = validator.string(member, at: memberPath) else { continue }
+                if hsts.isEmpty || hsts.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                    validator.report(memberPath, "expected a header value such as \"max-age=63072000\"")
+                } else {
+                    site.hsts = hsts
+                }
+            default:
+                break
+            }
+        }
+        if acme {
+            if certificate != nil || key != nil {
+                validator.report(path, "give either \"acme\": true or \"certificate\" and \"key\", not both")
+            }
+            site.tls = .acme
+            return
+        }
+        if certificate == nil { validator.reportMissing(ConfigProblem.keyPath(path, "certificate")) }
+        if key == nil { validator.reportMissing(ConfigProblem.keyPath(path, "key")) }
+        if let certificate, let key { site.tls = .files(certificate: certificate, key: key) }
     }
 
     /// `root`: an existing directory. Relative paths resolve against the config folder.

@@ -17,7 +17,7 @@ public struct ConfigLoader: Sendable {
     let validatePlugin: @Sendable (PluginConfig) -> [ConfigProblem]
 
     /// The keys allowed at the top level of config.json.
-    static let topLevelKeys = ["listen", "workers", "sites", "accessLog", "limits", "user"]
+    static let topLevelKeys = ["listen", "workers", "sites", "accessLog", "limits", "user", "acme"]
 
     /// Creates a loader.
     /// - Parameter validatePlugin: returns the problems of one `sites[i].plugins[j]` entry, with key
@@ -61,6 +61,7 @@ public struct ConfigLoader: Sendable {
         var accessLog: AccessLogConfig?
         var limits = Limits()
         var user: String?
+        var acme: ACMEConfig?
         var hasSites = false
         for (key, value) in members {
             switch key {
@@ -77,16 +78,19 @@ public struct ConfigLoader: Sendable {
                 limits = readLimits(value, at: key, into: &validator)
             case "user":
                 user = readUser(value, at: key, into: &validator)
+            case "acme":
+                acme = readACME(value, at: key, folder: folder, into: &validator)
             default:
                 break  // reported as an unknown key by `object`
             }
         }
         if !hasSites { validator.reportMissing("sites") }
+        if let sites { checkTLS(listen: listen, sites: sites.sites, acme: acme, into: &validator) }
 
         guard validator.problems.isEmpty, let sites else {
             throw ConfigError(file: configPath, problems: validator.problems)
         }
-        return ServerConfig(
+        var config = ServerConfig(
             listen: listen,
             workers: workers == 0 ? Self.onlineCPUCount() : workers,
             sites: sites.sites,
@@ -96,6 +100,8 @@ public struct ConfigLoader: Sendable {
             configPath: absoluteConfigPath,
             defaultSiteIndex: sites.defaultIndex
         )
+        config.acme = acme
+        return config
     }
 
     /// `user`: a name that exists in the user database (checked now so `check` catches a typo

@@ -1,0 +1,94 @@
+#pragma once
+// OpenSSL 3 (libssl-dev) for companion's HTTPS. Many of OpenSSL's setters are macros
+// over SSL_CTX_ctrl/SSL_ctrl/SSL_CTX_callback_ctrl that Swift cannot import; each one
+// companion uses has a static inline function here with the same meaning.
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/pem.h>
+#include <openssl/evp.h>
+#include <openssl/ec.h>
+#include <openssl/core_names.h>
+#include <openssl/rand.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+
+static inline long companion_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
+    return SSL_CTX_set_mode(ctx, mode);
+}
+static inline long companion_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return SSL_CTX_set_min_proto_version(ctx, version);
+}
+static inline long companion_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) {
+    return SSL_CTX_set_max_proto_version(ctx, version);
+}
+static inline long companion_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
+    return SSL_CTX_set_session_cache_mode(ctx, mode);
+}
+static inline int companion_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) {
+    return (int)SSL_CTX_set1_groups_list(ctx, list);
+}
+static inline long companion_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *)) {
+    return SSL_CTX_set_tlsext_servername_callback(ctx, cb);
+}
+static inline long companion_SSL_CTX_set_tlsext_servername_arg(SSL_CTX *ctx, void *arg) {
+    return SSL_CTX_set_tlsext_servername_arg(ctx, arg);
+}
+static inline long companion_SSL_CTX_set_tlsext_ticket_key_evp_cb(
+    SSL_CTX *ctx, int (*cb)(SSL *, unsigned char *, unsigned char *, EVP_CIPHER_CTX *, EVP_MAC_CTX *, int)) {
+    return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, cb);
+}
+static inline long companion_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert) {
+    return SSL_CTX_add_extra_chain_cert(ctx, cert);
+}
+static inline long companion_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return SSL_set_tlsext_host_name(ssl, name);
+}
+/// No renegotiation or compression (CRIME), the server's cipher order, and a peer that
+/// closes without close_notify reads as an end of stream (curl and wrk often do).
+static inline long companion_SSL_options(void) {
+    return (long)(SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE
+                  | SSL_OP_IGNORE_UNEXPECTED_EOF);
+}
+static inline long companion_SSL_CTX_set_read_ahead(SSL_CTX *ctx, long yes) {
+    return SSL_CTX_set_read_ahead(ctx, yes);
+}
+static inline long companion_SSL_modes(void) {
+    return SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS;
+}
+
+/// The ticket-key callback's crypto: AES-256-CBC with `aes_key` and HMAC-SHA256 with
+/// `hmac_key` (OpenSSL's own default construction), set up on the contexts OpenSSL passes.
+static inline int companion_ticket_crypto_init(EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx,
+                                               const unsigned char *aes_key, unsigned char *iv,
+                                               const unsigned char *hmac_key, int encrypt) {
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)hmac_key, 32);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[2] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_CTX_set_params(hctx, params) != 1) return 0;
+    if (encrypt) {
+        return EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes_key, iv);
+    }
+    return EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes_key, iv);
+}
+
+/// X509_get_notAfter/X509_get_notBefore are macros in OpenSSL 3.
+static inline const ASN1_TIME *companion_X509_notAfter(const X509 *cert) { return X509_get0_notAfter(cert); }
+static inline const ASN1_TIME *companion_X509_notBefore(const X509 *cert) { return X509_get0_notBefore(cert); }
+
+/// sk_GENERAL_NAME_* are macros over OPENSSL_sk_*.
+static inline int companion_general_names_count(const GENERAL_NAMES *names) { return sk_GENERAL_NAME_num(names); }
+static inline GENERAL_NAME *companion_general_names_at(const GENERAL_NAMES *names, int i) { return sk_GENERAL_NAME_value(names, i); }
+static inline void companion_general_names_free(GENERAL_NAMES *names) { GENERAL_NAMES_free(names); }
+static inline void companion_x509_stack_free(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }
+static inline STACK_OF(X509) *companion_x509_stack_new(void) { return sk_X509_new_null(); }
+static inline int companion_x509_stack_push(STACK_OF(X509) *stack, X509 *cert) { return sk_X509_push(stack, cert); }
+static inline int companion_x509_extensions_push(STACK_OF(X509_EXTENSION) **stack, X509_EXTENSION *ext) {
+    if (*stack == NULL) *stack = sk_X509_EXTENSION_new_null();
+    return sk_X509_EXTENSION_push(*stack, ext);
+}
+static inline void companion_x509_extensions_free(STACK_OF(X509_EXTENSION) *stack) {
+    sk_X509_EXTENSION_pop_free(stack, X509_EXTENSION_free);
+}

@@ -1,0 +1,193 @@
+// TLSSession: one connection's OpenSSL state on a non-blocking socket, driven by the event
+// loop through SocketTransport. The handshake happens inside the first reads (SSL_read on
+// an accept-state SSL runs it), so a connection's state machine sees a TLS connection as
+// a byte stream like any other; a handshake byte is not a request byte, so a client that
+// stalls mid-handshake meets the header timeout like one that stalls before its request.
+//
+// OpenSSL's traps, each handled here: ERR_clear_error before every call and SSL_get_error
+// after every failed one; a read that needs the socket writable (and a write that needs
+// it readable) is remembered and the opposite readiness edge retries it; a write that
+// would block is retried by the output queue with the same bytes at least (the contexts
+// set ACCEPT_MOVING_WRITE_BUFFER and ENABLE_PARTIAL_WRITE); a peer that resets shows as
+// SSL_ERROR_SYSCALL and closes; a missing close_notify is an end of stream.
+import CSSL
+import Glibc
+
+final class TLSSession {
+    private var ssl: OpaquePointer?
+    /// Retained for the SNI callback, which reaches the set through the base context's
+    /// unretained argument.
+    private let contexts: TLSContextSet
+    /// The site the client's SNI named (set during the handshake), -1 for none or unknown.
+    var serverNameSite = -1
+    private(set) var handshakeDone = false
+    /// The last read stopped because OpenSSL must write first (a writable edge retries it).
+    var readWantsWrite = false
+    /// The last write stopped because OpenSSL must read first (a readable edge retries it).
+    var writeWantsRead = false
+
+    /// The loop's buffer that file chunks pass through on their way into SSL_write.
+    private unowned(unsafe) let scratch: TLSScratch
+
+    init?(descriptor: Int32, contexts: TLSContextSet, scratch: TLSScratch) {
+        self.scratch = scratch
+        ERR_clear_error()
+        guard let ssl = SSL_new(contexts.baseContext) else {
+            _ = OpenSSLErrors.drain()
+            return nil
+        }
+        self.ssl = ssl
+        self.contexts = contexts
+        SSL_set_fd(ssl, descriptor)
+        SSL_set_accept_state(ssl)
+        _ = SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    deinit { free() }
+
+    private func free() {
+        if let ssl {
+            SSL_free(ssl)
+            self.ssl = nil
+        }
+    }
+
+    /// "TLSv1.3" or "TLSv1.2" once the handshake is done (static strings: no allocation).
+    var protocolVersion: StaticString? {
+        guard handshakeDone, let ssl else { return nil }
+        switch SSL_version(ssl) {
+        case TLS1_3_VERSION: return "TLSv1.3"
+        case TLS1_2_VERSION: return "TLSv1.2"
+        default: return "TLS"
+        }
+    }
+
+    /// The session was resumed from a ticket (tests).
+    var wasResumed: Bool { ssl.map { SSL_session_reused($0) == 1 } ?? false }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportRead {
+        guard let ssl else { return .failed }
+        readWantsWrite = false
+        ERR_clear_error()
+        let n = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
+        if !handshakeDone && SSL_is_init_finished(ssl) == 1 { finishHandshake() }
+        if n > 0 { return .bytes(Int(n)) }
+        switch SSL_get_error(ssl, n) {
+        case SSL_ERROR_WANT_READ:
+            return .wouldBlock
+        case SSL_ERROR_WANT_WRITE:
+            readWantsWrite = true
+            return .wouldBlock
+        case SSL_ERROR_ZERO_RETURN:
+            return .endOfStream   // close_notify (or EOF: SSL_OP_IGNORE_UNEXPECTED_EOF)
+        default:
+            if !handshakeDone { TLSStatistics.handshakeFailed(reason: OpenSSLErrors.drain()) }
+            ERR_clear_error()
+            return .failed
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportWrite {
+        guard let ssl else { return .failed }
+        writeWantsRead = false
+        ERR_clear_error()
+        let n = SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max))))
+        if n > 0 { return .wrote(Int(n)) }
+        switch SSL_get_error(ssl, n) {
+        case SSL_ERROR_WANT_WRITE:
+            return .wouldBlock
+        case SSL_ERROR_WANT_READ:
+            writeWantsRead = true
+            return .wouldBlock
+        default:
+            ERR_clear_error()
+            return .failed
+        }
+    }
+
+    /// Reads up to one scratch buffer of `file` from `offset` and writes it. `.wrote(0)`:
+    /// the file ended early.
+    func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite {
+        let chunk = min(count, scratch.bytes.count)
+        var n: Int
+        repeat {
+            n = pread(file, scratch.bytes.baseAddress, chunk, off_t(offset))
+        } while n < 0 && errno == EINTR
+        if n < 0 { return .failed }
+        if n == 0 { return .wrote(0) }
+        return write(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<n]))
+    }
+
+    /// Sends close_notify (once, best effort: a full socket just skips it).
+    func sendCloseNotify() {
+        guard let ssl, handshakeDone, SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN == 0 else { return }
+        ERR_clear_error()
+        _ = SSL_shutdown(ssl)
+        ERR_clear_error()
+    }
+
+    /// Frees the OpenSSL state now (the connection is closing); later calls fail.
+    func close() {
+        free()
+    }
+
+    private func finishHandshake() {
+        handshakeDone = true
+        TLSStatistics.handshakeSucceeded()
+    }
+}
+
+/// One loop's buffer for file bytes on their way to SSL_write: a loop writes one
+/// connection at a time and OpenSSL has encrypted the bytes when SSL_write returns, so one
+/// buffer serves all of the loop's TLS connections.
+final class TLSScratch {
+    /// Four full TLS records per call.
+    static let size = 64 * 1024
+    let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: TLSScratch.size, alignment: 16)
+    deinit { bytes.deallocate() }
+}
+
+/// Process-wide handshake counters, and the once-a-minute stderr line about failures.
+enum TLSStatistics {
+    private struct Counts {
+        var succeeded = 0
+        var failed = 0
+        var failedSinceReport = 0
+        var lastReason = ""
+        var lastReportSeconds: Int64 = -60
+    }
+
+    private static let counts = Locked(Counts())
+    /// Seconds between two stderr lines about failed handshakes.
+    static let reportIntervalSeconds: Int64 = 60
+
+    static func handshakeSucceeded() {
+        counts.withLock { $0.succeeded += 1 }
+    }
+
+    /// Counts a failed handshake; says so on stderr at most once a minute (a scanner makes
+    /// thousands), with how many failed since the last line and the latest reason.
+    static func handshakeFailed(reason: String) {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = Int64(ts.tv_sec)
+        let line = counts.withLock { counts -> String? in
+            counts.failed += 1
+            counts.failedSinceReport += 1
+            counts.lastReason = reason
+            guard now - counts.lastReportSeconds >= reportIntervalSeconds else { return nil }
+            defer {
+                counts.lastReportSeconds = now
+                counts.failedSinceReport = 0
+            }
+            let count = counts.failedSinceReport
+            return "companion: \(count) TLS handshake\(count == 1 ? "" : "s") failed (latest: \(reason))"
+        }
+        if let line { writeLineToStandardError(line) }
+    }
+
+    /// (succeeded, failed) since the process started.
+    static var totals: (succeeded: Int, failed: Int) {
+        counts.withLock { ($0.succeeded, $0.failed) }
+    }
+}
