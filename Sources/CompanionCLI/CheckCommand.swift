@@ -46,7 +46,12 @@ public struct CheckCommand: ParsableCommand {
     public static func check(configPath: String, loader: ConfigLoader) -> Outcome {
         do {
             let config = try loader.load(path: configPath)
-            return Outcome(stdout: describe(config), stderr: [], exitCode: 0)
+            let certificates = CertificateCheck.check(config, now: Int64(UTCTime.nowMicros() / 1_000_000))
+            if !certificates.errors.isEmpty {
+                return Outcome(stdout: [], stderr: certificates.errors.map { "companion: \(configPath): " + $0 }, exitCode: 1)
+            }
+            return Outcome(stdout: describe(config) + certificates.summary,
+                           stderr: certificates.warnings.map { "companion: warning: \(configPath): " + $0 }, exitCode: 0)
         } catch {
             return Outcome(stdout: [], stderr: error.lines.map { "companion: " + $0 }, exitCode: 1)
         }
@@ -56,7 +61,7 @@ public struct CheckCommand: ParsableCommand {
     /// limits, user. Also suitable for `serve`'s start-up lines.
     public static func describe(_ config: ServerConfig) -> [String] {
         var lines = ["config OK: \(config.configPath)"]
-        lines += config.listen.map { "listen \($0)" }
+        lines += config.listen.map { "listen \($0)\($0.tls ? " tls" : "")" }
         lines.append("workers \(config.workers)")
         for (index, site) in config.sites.enumerated() {
             lines.append(describe(site, index: index, isDefault: index == config.defaultSiteIndex))
@@ -92,6 +97,12 @@ public struct CheckCommand: ParsableCommand {
         }
         line += " default=\(isDefault ? "yes" : "no")"
         line += " plugins=\(site.plugins.isEmpty ? "-" : site.plugins.map(\.type).joined(separator: ","))"
+        switch site.tls {
+        case .files(let certificate, _)?: line += " tls=\(certificate)"
+        case .acme?: line += " tls=acme"
+        case nil: break
+        }
+        if site.httpsRedirect { line += " httpsRedirect=on" }
         return line
     }
 

@@ -14,8 +14,8 @@
 //   16 Int64  duration in microseconds
 //   24 Int32  status
 //   28 UInt32 length of the whole row in bytes
-//   32 10 × UInt32 text lengths in `Field` order, `nullLength` for NULL
-//   72 the text bytes, in `Field` order
+//   32 12 × UInt32 text lengths in `Field` order, `nullLength` for NULL
+//   80 the text bytes, in `Field` order
 // Text is stored as received (it may not be valid UTF-8); the writer stores invalid
 // bytes as `\xHH` (SPEC §5).
 
@@ -24,10 +24,10 @@
 struct AccessLogBatch: Sendable {
     /// The text columns of a row, in storage order.
     enum Field: Int, CaseIterable {
-        case site, host, client, method, path, query, protocolVersion, referrer, userAgent, encoding
+        case site, host, client, method, path, query, protocolVersion, referrer, userAgent, encoding, scheme, tlsVersion
     }
 
-    static let headerSize = 32 + 4 * 10
+    static let headerSize = 32 + 4 * 12
     static let nullLength = UInt32.max
 
     /// Row bytes: `storage.count` is the capacity; rows live in `start..<used`.
@@ -72,7 +72,8 @@ struct AccessLogBatch: Sendable {
     mutating func appendRow(
         timeMicros: Int64, status: Int, bytes: Int, durationMicros: Int,
         _ site: Text, _ host: Text, _ client: Text, _ method: Text, _ path: Text,
-        _ query: Text, _ protocolVersion: Text, _ referrer: Text, _ userAgent: Text, _ encoding: Text
+        _ query: Text, _ protocolVersion: Text, _ referrer: Text, _ userAgent: Text, _ encoding: Text,
+        _ scheme: Text, _ tlsVersion: Text
     ) {
         var textLength = site?.count ?? 0
         textLength += host?.count ?? 0
@@ -84,6 +85,8 @@ struct AccessLogBatch: Sendable {
         textLength += referrer?.count ?? 0
         textLength += userAgent?.count ?? 0
         textLength += encoding?.count ?? 0
+        textLength += scheme?.count ?? 0
+        textLength += tlsVersion?.count ?? 0
         let rowLength = Self.headerSize + textLength
         reserve(rowLength)
         let offset = used
@@ -108,6 +111,7 @@ struct AccessLogBatch: Sendable {
             }
             put(0, site); put(1, host); put(2, client); put(3, method); put(4, path)
             put(5, query); put(6, protocolVersion); put(7, referrer); put(8, userAgent); put(9, encoding)
+            put(10, scheme); put(11, tlsVersion)
         }
         used += rowLength
         count += 1
@@ -117,7 +121,8 @@ struct AccessLogBatch: Sendable {
     mutating func append(_ record: AccessLogRecord) {
         // The texts side by side in one array, so one pointer covers them all.
         let texts = [record.site, record.host, record.client, record.method, record.path, record.query,
-                     record.protocolVersion, record.referrer, record.userAgent, record.encoding]
+                     record.protocolVersion, record.referrer, record.userAgent, record.encoding, record.scheme,
+                     record.tlsVersion]
         var joined: [UInt8] = []
         var ranges: [Range<Int>?] = []
         for text in texts {
@@ -129,7 +134,7 @@ struct AccessLogBatch: Sendable {
         joined.withUnsafeBytes { raw in
             let t = ranges.map { range in range.map { UnsafeRawBufferPointer(rebasing: raw[$0]) } }
             appendRow(timeMicros: record.timeMicros, status: record.status, bytes: record.bytes,
-                      durationMicros: record.durationMicros, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9])
+                      durationMicros: record.durationMicros, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11])
         }
     }
 

@@ -36,17 +36,23 @@ public struct AccessLogRecord: Sendable, Equatable {
     public var userAgent: String?
     /// `gzip`, `br`, `zstd`, or nil for identity.
     public var encoding: String?
+    /// `http` or `https`.
+    public var scheme: String?
+    /// `TLSv1.3` or `TLSv1.2` over HTTPS, nil over plain HTTP.
+    public var tlsVersion: String?
 
     public init(
         timeMicros: Int64, site: String? = nil, host: String? = nil, client: String,
         method: String? = nil, path: String? = nil, query: String? = nil, protocolVersion: String? = nil,
         status: Int, bytes: Int, durationMicros: Int,
-        referrer: String? = nil, userAgent: String? = nil, encoding: String? = nil
+        referrer: String? = nil, userAgent: String? = nil, encoding: String? = nil,
+        scheme: String? = nil, tlsVersion: String? = nil
     ) {
         self.timeMicros = timeMicros; self.site = site; self.host = host; self.client = client
         self.method = method; self.path = path; self.query = query; self.protocolVersion = protocolVersion
         self.status = status; self.bytes = bytes; self.durationMicros = durationMicros
         self.referrer = referrer; self.userAgent = userAgent; self.encoding = encoding
+        self.scheme = scheme; self.tlsVersion = tlsVersion
     }
 }
 

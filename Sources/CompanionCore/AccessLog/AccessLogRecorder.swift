@@ -11,7 +11,8 @@
 enum AccessLogRecorder {
     /// Appends the row for `head` to `batch`; bytes and duration are set when it completes.
     /// The request's text fields are copied as raw bytes; the writer thread turns them into text.
-    static func appendRow(for head: RequestHead, site: Site?, client: [UInt8], encoding: String?,
+    /// `tlsVersion`: nil over plain HTTP (the scheme follows from it).
+    static func appendRow(for head: RequestHead, site: Site?, client: [UInt8], encoding: String?, tlsVersion: StaticString?,
                           status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
         let version: StaticString = head.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
         // What routed the request: an absolute-form target's authority replaces Host
@@ -33,7 +34,7 @@ enum AccessLogRecorder {
                             timeMicros: timeMicros, status: status, bytes: 0, durationMicros: 0,
                             site == nil ? nil : siteText, slice(host), clientText, slice(head.methodBytes), slice(path),
                             slice(head.query), UnsafeRawBufferPointer(start: version.utf8Start, count: version.utf8CodeUnitCount),
-                            slice(referrer), slice(userAgent), encodingText)
+                            slice(referrer), slice(userAgent), encodingText, schemeText(tlsVersion), staticText(tlsVersion))
                     }
                 }
             }
@@ -41,11 +42,26 @@ enum AccessLogRecorder {
     }
 
     /// The row of a request that was not parsed: time, client and status only.
-    static func appendBareRow(client: [UInt8], status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
+    static func appendBareRow(client: [UInt8], tlsVersion: StaticString?, status: Int, timeMicros: Int64,
+                              to batch: inout AccessLogBatch) {
         client.withUnsafeBytes { clientText in
             batch.appendRow(timeMicros: timeMicros, status: status, bytes: 0, durationMicros: 0,
-                            nil, nil, clientText, nil, nil, nil, nil, nil, nil, nil)
+                            nil, nil, clientText, nil, nil, nil, nil, nil, nil, nil, schemeText(tlsVersion), staticText(tlsVersion))
         }
+    }
+
+    private static let https: StaticString = "https"
+    private static let http: StaticString = "http"
+
+    @inline(__always)
+    private static func schemeText(_ tlsVersion: StaticString?) -> AccessLogBatch.Text {
+        staticText(tlsVersion == nil ? http : https)
+    }
+
+    @inline(__always)
+    private static func staticText(_ text: StaticString?) -> AccessLogBatch.Text {
+        guard let text else { return nil }
+        return UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     }
 
     /// Calls `body` with the UTF-8 bytes of `text` (nil for nil).

@@ -147,7 +147,7 @@ final class AccessLogWorker {
                     while rows.count - start >= batch {
                         prepareArena(for: rows[start..<start + batch], anonymize: anonymize)
                         for offset in 0..<batch {
-                            bind(rows[start + offset], to: batchInsert, firstIndex: Int32(offset * 14 + 1), anonymize: anonymize)
+                            bind(rows[start + offset], to: batchInsert, firstIndex: Int32(offset * AccessLogSchema.parametersPerRow + 1), anonymize: anonymize)
                         }
                         try batchInsert.step()
                         batchInsert.resetKeepingBindings()   // every parameter is bound again
@@ -189,7 +189,7 @@ final class AccessLogWorker {
         arena.reset(minimumCapacity: rows.count * (UTCTime.storedTextLength + (anonymize ? 64 : 0)) + 4 * textBytes)
     }
 
-    /// Binds one row's 14 columns starting at parameter `firstIndex`: valid text in place
+    /// Binds one row's 16 columns starting at parameter `firstIndex`: valid text in place
     /// from the batch, the time and escaped or anonymised text through `arena`.
     private func bind(_ row: AccessLogBatch.Row, to statement: SQLiteStatement, firstIndex i: Int32, anonymize: Bool) {
         let time = arena.take(UTCTime.storedTextLength)
@@ -210,8 +210,9 @@ final class AccessLogWorker {
 
     /// Where each text field (`AccessLogBatch.Field` order) sits among a row's parameters
     /// of `AccessLogSchema.insertSQL`, counted from `time`: site, host, client, method, path,
-    /// query, protocol, then referrer, user_agent, encoding after status, bytes, duration_us.
-    private static let textParameterOffset: [Int32] = [1, 2, 3, 4, 5, 6, 7, 11, 12, 13]
+    /// query, protocol, then referrer, user_agent, encoding, scheme, tls_version after status,
+    /// bytes, duration_us.
+    private static let textParameterOffset: [Int32] = [1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15]
 
     /// Schedules a retry with back-off and reports the problem once.
     private func noteFailure(_ error: any Error) {

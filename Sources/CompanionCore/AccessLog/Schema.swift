@@ -25,7 +25,7 @@ import CSQLite
 /// `site`, `path` and `client` (few distinct values, or globs) are scanned.
 public enum AccessLogSchema {
     /// The version this build writes into `PRAGMA user_version`.
-    public static let currentVersion = 2
+    public static let currentVersion = 3
 
     /// One step per version, applied in order to files with a lower `user_version`.
     /// To add a column later: append `(2, "ALTER TABLE requests ADD COLUMN …")`.
@@ -64,6 +64,11 @@ public enum AccessLogSchema {
             DROP INDEX requests_status;
             CREATE INDEX requests_status_other ON requests(status) WHERE \(statusIndexCondition);
             """),
+        // HTTPS (SPEC §5, §6): how the request arrived. Older rows keep NULL in both.
+        (3, """
+            ALTER TABLE requests ADD COLUMN scheme TEXT;
+            ALTER TABLE requests ADD COLUMN tls_version TEXT;
+            """),
     ]
 
     /// Consecutive ids one `requests_ranges` row grows to before the writer starts the next.
@@ -79,9 +84,12 @@ public enum AccessLogSchema {
     /// The insert the writer prepares once and reuses for every row.
     static let insertSQL = """
         INSERT INTO requests (time, site, host, client, method, path, query, protocol,
-                              status, bytes, duration_us, referrer, user_agent, encoding)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                              status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
         """
+
+    /// Parameters of one row in `insertSQL` and `batchInsertSQL`.
+    static let parametersPerRow = 16
 
     /// Rows per statement of `batchInsertSQL`.
     static let batchRows = 32
@@ -90,10 +98,10 @@ public enum AccessLogSchema {
     /// instead of one per row (the writer shares the server's core; this halves SQLite's
     /// per-row statement overhead).
     static let batchInsertSQL: String = {
-        let row = "(" + (1...14).map { _ in "?" }.joined(separator: ",") + ")"
+        let row = "(" + (1...parametersPerRow).map { _ in "?" }.joined(separator: ",") + ")"
         return """
             INSERT INTO requests (time, site, host, client, method, path, query, protocol,
-                                  status, bytes, duration_us, referrer, user_agent, encoding)
+                                  status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
             VALUES \(Array(repeating: row, count: batchRows).joined(separator: ","))
             """
     }()

@@ -111,6 +111,14 @@ public struct UTCTime: Equatable, Sendable {
         return "\(pad(day, 2))/\(name)/\(pad(year, 4)):\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)) +0000"
     }
 
+    /// `2027-03-01 12:00 UTC` for a time in seconds since the epoch (certificate dates).
+    public static func dateString(seconds: Int64) -> String {
+        let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
+        let (year, month, day) = civil(fromDays: days)
+        let rest = Int(seconds - Int64(days) * 86400)
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(rest / 3600, 2)):\(pad(rest % 3600 / 60, 2)) UTC"
+    }
+
     /// The current wall-clock time in Unix-epoch microseconds (`clock_gettime(CLOCK_REALTIME)`).
     public static func nowMicros() -> Int64 {
         var ts = timespec()

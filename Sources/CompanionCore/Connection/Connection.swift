@@ -258,9 +258,10 @@ final class Connection {
         output.enqueue(finalized.body, head: consume out)
         guard state.accessLog != nil else { return }
         let client = clientUTF8
+        let tlsVersion = transport.tls?.protocolVersion
         log.append(total: headLength + finalized.bodyLength, headLength: headLength, startMicros: startMicros,
                    pool: &loop.bufferPool) {
-            AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding,
+            AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding, tlsVersion: tlsVersion,
                                         status: finalized.status.code, timeMicros: wallClockMicros(from: startMicros), to: &$0)
         }
     }
@@ -278,9 +279,10 @@ final class Connection {
         machine.requestRejected()
         guard loop.state.accessLog != nil else { return }
         let client = clientUTF8
+        let tlsVersion = transport.tls?.protocolVersion
         log.append(total: total, headLength: total - bodyLength, startMicros: requestStartMicros,
                    pool: &loop.bufferPool) {
-            AccessLogRecorder.appendBareRow(client: client, status: status.code, timeMicros: wallClockMicros(from: requestStartMicros),
+            AccessLogRecorder.appendBareRow(client: client, tlsVersion: tlsVersion, status: status.code, timeMicros: wallClockMicros(from: requestStartMicros),
                                             to: &$0)
         }
     }

@@ -23,13 +23,17 @@ public final class Server: Sendable {
     /// Serialises reloads (SIGHUP, certificate file changes, ACME issuance): each builds
     /// on the state the previous one installed.
     private let reloading = Locked(())
+    /// Checks the certificate files every `certificateCheckMilliseconds` (nil without TLS).
+    private let certificateWatcher: Ticker?
 
     /// Binds and starts serving `config` on `config.workers` loops.
     /// - Throws: ServerError naming the address in use or the root that cannot be opened.
     /// - Parameter fileCacheMilliseconds: how long a loop reuses a path's resolution and a
     ///   small file's bytes (FileCache); 0 turns the cache off.
+    /// - Parameter certificateCheckMilliseconds: how often the certificate and key files are
+    ///   compared with what was loaded (two stat calls per TLS site).
     public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
-                fileCacheMilliseconds: Int = 1000) throws(ServerError) {
+                fileCacheMilliseconds: Int = 1000, certificateCheckMilliseconds: Int = 2000) throws(ServerError) {
         self.plugins = plugins
         // sendfile(2) has no MSG_NOSIGNAL: a client that goes away mid-body would kill the
         // process with SIGPIPE. Every server (the CLI's or an embedding program's) ignores it.
@@ -82,6 +86,7 @@ public final class Server: Sendable {
             throw error
         }
         current = Locked(state)
+        certificateWatcher = state.tls != nil ? Ticker(name: "companion-certs") : nil
         if let user = config.user { try Self.switchUser(to: user) }
         var loops: [EventLoop] = []
         let cacheEntries = FileCache.entryLimit(loops: workers)
@@ -99,6 +104,22 @@ public final class Server: Sendable {
         }
         group = WorkerGroup(loops: loops)
         group.start()
+        certificateWatcher?.start { [weak self] in
+            self?.reloadCertificatesIfChanged()
+            return certificateCheckMilliseconds
+        }
+    }
+
+    /// A certificate or key file changed on disk: reload, so new handshakes use it (open
+    /// connections keep theirs). A broken new file keeps the old certificate (TLSContextSet).
+    private func reloadCertificatesIfChanged() {
+        guard let tls = state.tls, tls.filesChanged() else { return }
+        do {
+            try reload(state.config)
+            writeLineToStandardError("companion: certificates reloaded")
+        } catch {
+            writeLineToStandardError("companion: certificate reload failed: \(error)")
+        }
     }
 
     /// Raises the soft RLIMIT_NOFILE to the hard limit (as nginx's worker_rlimit_nofile
@@ -164,6 +185,7 @@ public final class Server: Sendable {
             return !value
         }
         guard first else { return }
+        certificateWatcher?.stop()
         group.post(.stop(graceMilliseconds: graceMilliseconds))
         group.join()
         compressionQueue.shutdown()

@@ -7,8 +7,14 @@ import Glibc
 
 /// Why a certificate or key could not be used, as one sentence naming the file.
 public struct CertificateError: Error, Sendable, CustomStringConvertible {
+    /// Which of the two files is at fault.
+    public enum File: String, Sendable { case certificate, key }
+    public let file: File
     public let description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, file: File = .certificate) {
+        self.description = description
+        self.file = file
+    }
 }
 
 /// A loaded chain and key. Immutable; the OpenSSL objects are freed with it.
@@ -44,14 +50,14 @@ public final class CertificateKeyPair: @unchecked Sendable {
         guard let key = readKey(keyPath) else {
             let reason = OpenSSLErrors.drain()
             for cert in chain { X509_free(cert) }
-            throw CertificateError("\(keyPath): \(fileProblem(keyPath) ?? "no PEM private key in it (\(reason))")")
+            throw CertificateError("\(keyPath): \(fileProblem(keyPath) ?? "no PEM private key in it (\(reason))")", file: .key)
         }
         ERR_clear_error()
         guard X509_check_private_key(chain[0], key) == 1 else {
             _ = OpenSSLErrors.drain()
             for cert in chain { X509_free(cert) }
             EVP_PKEY_free(key)
-            throw CertificateError("\(keyPath): the key does not match the certificate in \(certificatePath)")
+            throw CertificateError("\(keyPath): the key does not match the certificate in \(certificatePath)", file: .key)
         }
         return CertificateKeyPair(chain: chain, key: key, names: dnsNames(chain[0]),
                                   notBefore: time(companion_X509_notBefore(chain[0])),

@@ -30,6 +30,9 @@ public final class TLSContextSet: @unchecked Sendable {
     let siteContexts: [OpaquePointer?]
     let pairs: [CertificateKeyPair?]
     let sources: [CertificateSource?]
+    /// The certificate and key files as they were when loaded (certificate, key per site);
+    /// `filesChanged` compares them with the disk.
+    private let stamps: [FileStamp?]
     private let sniRouter: HostRouter
     private let defaultSite: Int
 
@@ -44,13 +47,18 @@ public final class TLSContextSet: @unchecked Sendable {
     init(config: ServerConfig, previous: TLSContextSet?, report: (String) -> Void) throws(ServerError) {
         var loaded: [CertificateKeyPair?] = []
         var sources: [CertificateSource?] = []
+        var stamps: [FileStamp?] = []
         for (index, site) in config.sites.enumerated() {
             guard let source = site.certificateSource(acme: config.acme) else {
                 loaded.append(nil)
                 sources.append(nil)
+                stamps.append(contentsOf: [nil, nil])
                 continue
             }
             sources.append(source)
+            // Stamped before reading: a file replaced while it is read shows as changed at the next check.
+            stamps.append(FileStamp(path: source.certificate))
+            stamps.append(FileStamp(path: source.key))
             let old = previous?.pair(for: source)
             do {
                 loaded.append(try CertificateKeyPair.load(certificatePath: source.certificate, keyPath: source.key))
@@ -86,6 +94,7 @@ public final class TLSContextSet: @unchecked Sendable {
         self.siteContexts = contexts
         self.pairs = loaded
         self.sources = sources
+        self.stamps = stamps
         self.sniRouter = HostRouter(sites: config.sites, defaultIndex: -1)
         self.defaultSite = config.defaultSiteIndex
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -97,6 +106,18 @@ public final class TLSContextSet: @unchecked Sendable {
     deinit {
         SSL_CTX_free(baseContext)
         for case let context? in siteContexts { SSL_CTX_free(context) }
+    }
+
+    /// Whether a certificate or key file changed on disk since this set was loaded (a
+    /// renewal by certbot or lego, an ACME issuance): two stat calls per site.
+    func filesChanged() -> Bool {
+        for (index, source) in sources.enumerated() {
+            guard let source else { continue }
+            if FileStamp(path: source.certificate) != stamps[2 * index] || FileStamp(path: source.key) != stamps[2 * index + 1] {
+                return true
+            }
+        }
+        return false
     }
 
     /// Whether any site can complete a handshake.
@@ -199,5 +220,21 @@ extension SiteConfig {
             let folder = acme.certificateFolder(for: hosts[0])
             return CertificateSource(certificate: folder + "/fullchain.pem", key: folder + "/key.pem", mayBeMissing: true)
         }
+    }
+}
+
+/// What identifies one version of a file cheaply: inode, size, modification time (nil
+/// fields for a missing file).
+struct FileStamp: Equatable {
+    var inode: UInt64 = 0
+    var size: Int64 = -1
+    var modifiedNanoseconds: Int64 = 0
+
+    init(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 }

@@ -17,7 +17,8 @@ import Testing
                                 client: row.text(.client) ?? "?", method: row.text(.method), path: row.text(.path),
                                 query: row.text(.query), protocolVersion: row.text(.protocolVersion),
                                 status: row.status, bytes: row.bytes, durationMicros: row.durationMicros,
-                                referrer: row.text(.referrer), userAgent: row.text(.userAgent), encoding: row.text(.encoding))
+                                referrer: row.text(.referrer), userAgent: row.text(.userAgent), encoding: row.text(.encoding),
+                                scheme: row.text(.scheme), tlsVersion: row.text(.tlsVersion))
             }
         }
     }
@@ -37,7 +38,7 @@ import Testing
         let path: [UInt8] = [0x2F, 0xC3, 0xA9, 0xFF]
         path.withUnsafeBytes { raw in
             batch.appendRow(timeMicros: 1, status: 400, bytes: 0, durationMicros: 0,
-                            nil, nil, UnsafeRawBufferPointer(start: nil, count: 0), nil, raw, nil, nil, nil, nil, nil)
+                            nil, nil, UnsafeRawBufferPointer(start: nil, count: 0), nil, raw, nil, nil, nil, nil, nil, nil, nil)
         }
         #expect(Self.read(batch).first?.path == "/\u{E9}\\xFF")
         #expect(Self.read(batch).first?.client == "")

@@ -15,7 +15,7 @@ import Testing
         while try columns.step() { found.append("\(columns.text(at: 0)!) \(columns.text(at: 1)!)") }
         #expect(found == ["id INTEGER", "time TEXT", "site TEXT", "host TEXT", "client TEXT", "method TEXT", "path TEXT",
                           "query TEXT", "protocol TEXT", "status INTEGER", "bytes INTEGER", "duration_us INTEGER",
-                          "referrer TEXT", "user_agent TEXT", "encoding TEXT"])
+                          "referrer TEXT", "user_agent TEXT", "encoding TEXT", "scheme TEXT", "tls_version TEXT"])
         let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
         var names: [String] = []
         while try indexes.step() { names.append(indexes.text(at: 0)!) }
@@ -33,7 +33,7 @@ import Testing
         let database = try SQLiteDatabase(path: ":memory:", mode: .readWriteCreate)
         try AccessLogSchema.migrate(database)
         try AccessLogSchema.migrate(database)
-        #expect(try database.userVersion() == 2)
+        #expect(try database.userVersion() == 3)
         try database.setUserVersion(99)
         #expect(throws: SQLiteError.self) { try AccessLogSchema.migrate(database) }
     }

@@ -129,7 +129,7 @@ import Testing
         ])
         try Self.checkTimeQueries(settings.path, offsetsMs: [0, 50, 51, 100, 250, 500, 501])
         let database = try SQLiteDatabase(path: settings.path, mode: .readOnly)
-        #expect(try database.userVersion() == 2)
+        #expect(try database.userVersion() == AccessLogSchema.currentVersion)
         #expect(try LogQuery(statusRanges: [404...404]).count(in: database) == 4)
     }
 
