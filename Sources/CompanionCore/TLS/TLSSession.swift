@@ -148,7 +148,7 @@ final class TLSScratch {
 }
 
 /// Process-wide handshake counters, and the once-a-minute stderr line about failures.
-enum TLSStatistics {
+public enum TLSStatistics {
     private struct Counts {
         var succeeded = 0
         var failed = 0
@@ -187,7 +187,7 @@ enum TLSStatistics {
     }
 
     /// (succeeded, failed) since the process started.
-    static var totals: (succeeded: Int, failed: Int) {
+    public static var totals: (succeeded: Int, failed: Int) {
         counts.withLock { ($0.succeeded, $0.failed) }
     }
 }

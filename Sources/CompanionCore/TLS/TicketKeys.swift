@@ -7,7 +7,7 @@ import CSSL
 import Glibc
 import Synchronization
 
-enum TicketKeys {
+public enum TicketKeys {
     struct Key {
         var name: [UInt8]      // 16 bytes, sent in the ticket to find the key again
         var aes: [UInt8]       // 32 bytes, AES-256-CBC
@@ -62,8 +62,9 @@ enum TicketKeys {
         }
     }
 
-    /// For tests: rotate now, as if a period had passed.
-    static func rotateForTesting() {
+    /// Rotates now, as if a period had passed: tickets from before the previous rotation
+    /// stop resuming.
+    public static func rotate() {
         keys.withLock { keys in
             keys.previous = keys.current
             keys.current = Key.random(now: nowSeconds())
