@@ -2,6 +2,7 @@
 // OpenSSL 3 (libssl-dev) for companion's HTTPS. Many of OpenSSL's setters are macros
 // over SSL_CTX_ctrl/SSL_ctrl/SSL_CTX_callback_ctrl that Swift cannot import; each one
 // companion uses has a static inline function here with the same meaning.
+#include <string.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -91,4 +92,102 @@ static inline int companion_x509_extensions_push(STACK_OF(X509_EXTENSION) **stac
 }
 static inline void companion_x509_extensions_free(STACK_OF(X509_EXTENSION) *stack) {
     sk_X509_EXTENSION_pop_free(stack, X509_EXTENSION_free);
+}
+
+// ---- ACME (RFC 8555): account and certificate keys, ES256 signatures, CSRs ----
+
+/// A new ECDSA P-256 key (EVP_EC_gen is a macro over a variadic function).
+static inline EVP_PKEY *companion_ec_p256_generate(void) {
+    return EVP_EC_gen("P-256");
+}
+
+static inline void companion_openssl_free(void *pointer) { OPENSSL_free(pointer); }
+
+/// The P-256 public key's affine coordinates, 32 bytes each, into out[0..<64]. 1 on success.
+static inline int companion_ec_public_xy(EVP_PKEY *key, unsigned char *out) {
+    unsigned char point[65];
+    size_t length = 0;
+    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &length) != 1) return 0;
+    if (length != 65 || point[0] != 0x04) return 0;
+    memcpy(out, point + 1, 64);
+    return 1;
+}
+
+/// ES256 (RFC 7518 §3.4): ECDSA P-256 over SHA-256, the signature as r || s, 32 bytes each
+/// (not DER), into out[0..<64]. 1 on success.
+static inline int companion_es256_sign(EVP_PKEY *key, const unsigned char *data, size_t length, unsigned char *out) {
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    if (context == NULL) return 0;
+    unsigned char der[128];
+    size_t derLength = sizeof(der);
+    int ok = EVP_DigestSignInit(context, NULL, EVP_sha256(), NULL, key) == 1
+          && EVP_DigestSign(context, der, &derLength, data, length) == 1;
+    EVP_MD_CTX_free(context);
+    if (!ok) return 0;
+    const unsigned char *cursor = der;
+    ECDSA_SIG *signature = d2i_ECDSA_SIG(NULL, &cursor, (long)derLength);
+    if (signature == NULL) return 0;
+    const BIGNUM *r = NULL, *s = NULL;
+    ECDSA_SIG_get0(signature, &r, &s);
+    ok = BN_bn2binpad(r, out, 32) == 32 && BN_bn2binpad(s, out + 32, 32) == 32;
+    ECDSA_SIG_free(signature);
+    return ok;
+}
+
+/// A PKCS#10 request for `key` with subject CN `common_name` and subjectAltName `san`
+/// ("DNS:a.example,DNS:b.example"), DER-encoded into *out (free with companion_openssl_free).
+/// Returns the length, or -1.
+static inline int companion_make_csr_der(EVP_PKEY *key, const char *common_name, const char *san, unsigned char **out) {
+    X509_REQ *request = X509_REQ_new();
+    if (request == NULL) return -1;
+    int length = -1;
+    X509_NAME *name = X509_REQ_get_subject_name(request);
+    STACK_OF(X509_EXTENSION) *extensions = NULL;
+    X509_EXTENSION *alt = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, (char *)san);
+    if (X509_REQ_set_version(request, 0) == 1
+        && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)common_name, -1, -1, 0) == 1
+        && X509_REQ_set_pubkey(request, key) == 1
+        && alt != NULL && companion_x509_extensions_push(&extensions, alt) > 0
+        && X509_REQ_add_extensions(request, extensions) == 1
+        && X509_REQ_sign(request, key, EVP_sha256()) > 0) {
+        alt = NULL;   // owned by the stack now
+        *out = NULL;
+        length = i2d_X509_REQ(request, out);
+    }
+    if (alt != NULL) X509_EXTENSION_free(alt);
+    if (extensions != NULL) companion_x509_extensions_free(extensions);
+    X509_REQ_free(request);
+    return length;
+}
+
+/// A private key as PKCS#8 PEM into *out (free with companion_openssl_free). Returns the length or -1.
+static inline int companion_private_key_pem(EVP_PKEY *key, char **out) {
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL) return -1;
+    int length = -1;
+    if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1) {
+        char *data = NULL;
+        long size = BIO_get_mem_data(bio, &data);
+        if (size > 0 && (*out = OPENSSL_malloc((size_t)size)) != NULL) {
+            memcpy(*out, data, (size_t)size);
+            length = (int)size;
+        }
+    }
+    BIO_free(bio);
+    return length;
+}
+
+/// Reads a PEM private key from memory.
+static inline EVP_PKEY *companion_private_key_from_pem(const unsigned char *pem, int length) {
+    BIO *bio = BIO_new_mem_buf(pem, length);
+    if (bio == NULL) return NULL;
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    return key;
+}
+
+/// SHA-256 of data into out[0..<32].
+static inline int companion_sha256(const unsigned char *data, size_t length, unsigned char *out) {
+    unsigned int outLength = 0;
+    return EVP_Digest(data, length, out, &outLength, EVP_sha256(), NULL) == 1 && outLength == 32;
 }

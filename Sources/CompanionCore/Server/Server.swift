@@ -25,6 +25,8 @@ public final class Server: Sendable {
     private let reloading = Locked(())
     /// Checks the certificate files every `certificateCheckMilliseconds` (nil without TLS).
     private let certificateWatcher: Ticker?
+    /// Orders and renews the certificates of `"tls": "acme"` sites (nil without any).
+    private let acme: ACMEManager?
 
     /// Binds and starts serving `config` on `config.workers` loops.
     /// - Throws: ServerError naming the address in use or the root that cannot be opened.
@@ -32,8 +34,11 @@ public final class Server: Sendable {
     ///   small file's bytes (FileCache); 0 turns the cache off.
     /// - Parameter certificateCheckMilliseconds: how often the certificate and key files are
     ///   compared with what was loaded (two stat calls per TLS site).
+    /// - Parameter acmeRetryMilliseconds: the first wait after a failed ACME order (it
+    ///   doubles with each failure, up to a day).
     public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
-                fileCacheMilliseconds: Int = 1000, certificateCheckMilliseconds: Int = 2000) throws(ServerError) {
+                fileCacheMilliseconds: Int = 1000, certificateCheckMilliseconds: Int = 2000,
+                acmeRetryMilliseconds: Int = 60_000) throws(ServerError) {
         self.plugins = plugins
         // sendfile(2) has no MSG_NOSIGNAL: a client that goes away mid-body would kill the
         // process with SIGPIPE. Every server (the CLI's or an embedding program's) ignores it.
@@ -87,6 +92,11 @@ public final class Server: Sendable {
         }
         current = Locked(state)
         certificateWatcher = state.tls != nil ? Ticker(name: "companion-certs") : nil
+        if let challenges, config.sites.contains(where: { $0.tls == .acme }) {
+            acme = ACMEManager(challenges: challenges, retryMilliseconds: acmeRetryMilliseconds)
+        } else {
+            acme = nil
+        }
         if let user = config.user { try Self.switchUser(to: user) }
         var loops: [EventLoop] = []
         let cacheEntries = FileCache.entryLimit(loops: workers)
@@ -108,6 +118,8 @@ public final class Server: Sendable {
             self?.reloadCertificatesIfChanged()
             return certificateCheckMilliseconds
         }
+        acme?.start(config: { [weak self] in self?.state.config ?? config },
+                    installed: { [weak self] in self?.reloadCertificatesIfChanged() })
     }
 
     /// A certificate or key file changed on disk: reload, so new handshakes use it (open
@@ -186,6 +198,7 @@ public final class Server: Sendable {
         }
         guard first else { return }
         certificateWatcher?.stop()
+        acme?.stop()
         group.post(.stop(graceMilliseconds: graceMilliseconds))
         group.join()
         compressionQueue.shutdown()
