@@ -72,7 +72,8 @@ final class TLSServer {
     let httpsPort: Int
     let configPath: String
 
-    init(_ json: String, files: TLSFiles, certificateCheckMilliseconds: Int = 2000) throws {
+    init(_ json: String, files: TLSFiles, certificateCheckMilliseconds: Int = 2000, acmeRetryMilliseconds: Int = 60_000,
+         replacements: [(String, String)] = []) throws {
         folder = makeTempDirectory()
         for name in ["a", "b", "w", "x"] {
             let site = folder.appendingPathComponent(name)
@@ -82,10 +83,13 @@ final class TLSServer {
         let text = json.replacingOccurrences(of: "\"PLAIN\"", with: "\"127.0.0.1:0\"")
             .replacingOccurrences(of: "\"TLS\"", with: "{\"address\": \"127.0.0.1:0\", \"tls\": true}")
             .replacingOccurrences(of: "CERTS/", with: files.path + "/")
+        var replaced = text
+        for (target, value) in replacements { replaced = replaced.replacingOccurrences(of: target, with: value) }
         configPath = folder.appendingPathComponent("config.json").path
-        try Data(text.utf8).write(to: URL(fileURLWithPath: configPath))
+        try Data(replaced.utf8).write(to: URL(fileURLWithPath: configPath))
         let config = try PluginRegistry.builtIn.configLoader.load(path: configPath)
-        server = try Server(config: config, certificateCheckMilliseconds: certificateCheckMilliseconds)
+        server = try Server(config: config, certificateCheckMilliseconds: certificateCheckMilliseconds,
+                            acmeRetryMilliseconds: acmeRetryMilliseconds)
         httpPort = server.boundAddresses.first { !$0.tls }?.port ?? 0
         httpsPort = server.boundAddresses.first { $0.tls }?.port ?? 0
     }

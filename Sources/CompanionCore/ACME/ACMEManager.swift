@@ -21,8 +21,8 @@ final class ACMEManager: @unchecked Sendable {
     private var failures: [String: Int] = [:]
     private var nextAttempt: [String: Int64] = [:]
     static let maxRetryMilliseconds = 24 * 3600 * 1000
-    /// Issuance attempts and successes (tests, and the metrics to come).
-    private(set) var attempts = 0
+    /// Orders attempted and certificates issued since start (read from any thread).
+    let counts = Locked((attempts: 0, issued: 0))
 
     init(challenges: ACMEChallenges, retryMilliseconds: Int) {
         self.challenges = challenges
@@ -60,12 +60,13 @@ final class ACMEManager: @unchecked Sendable {
                 nextDue = min(nextDue, Int(due - now))
                 continue
             }
-            attempts += 1
+            counts.withLock { $0.attempts += 1 }
             do {
                 let (chain, key) = try order(site.hosts, acme: acme)
                 try store(chain: chain, key: key, in: folder)
                 failures[name] = nil
                 nextAttempt[name] = nil
+                counts.withLock { $0.issued += 1 }
                 writeLineToStandardError("companion: acme: certificate issued for \(site.hosts.joined(separator: ", "))")
                 installed()
                 nextDue = min(nextDue, 50)   // the next pass schedules its renewal

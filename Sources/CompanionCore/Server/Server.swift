@@ -206,6 +206,11 @@ public final class Server: Sendable {
         accessLog?.shutdown()
     }
 
+    /// ACME orders attempted and certificates issued since start.
+    public var acmeCounts: (attempts: Int, issued: Int) {
+        acme?.counts.withLock { $0 } ?? (0, 0)
+    }
+
     /// The gzip cache shared by all loops (tests read its counters).
     public var compressedCache: GzipCache { gzipCache }
 }
