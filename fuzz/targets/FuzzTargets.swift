@@ -13,12 +13,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .range: FuzzTarget.range(bytes)
     case .config: FuzzTarget.config(bytes)
     case .escape: FuzzTarget.escape(bytes)
+    case .acme: FuzzTarget.acme(bytes)
     }
     return 0
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case parser, path, range, config, escape
+    case parser, path, range, config, escape, acme
 
     static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
@@ -122,5 +123,26 @@ enum FuzzTarget: String, CaseIterable {
         if let first = formatter.csvField(text).utf8.first {
             check(!"=+-@".utf8.contains(first), "formula left in \(text.debugDescription)")
         }
+    }
+
+    /// What the ACME client reads from the CA and writes to it: the HTTP response parser
+    /// (Content-Length, chunked, to the end) and the URL parser never crash, a body never
+    /// exceeds its declared length; the JSON strings and base64url it writes parse back.
+    static func acme(_ bytes: [UInt8]) {
+        let url = HTTPSURL("https://ca.example/dir")!
+        if let response = try? HTTPSClient.parse(bytes, url: url, isHead: false),
+           let length = response.header("content-length").flatMap(Int.init), length >= 0 {
+            let chunked = response.header("transfer-encoding")?.lowercased().contains("chunked") ?? false
+            check(chunked || response.body.count <= max(length, bytes.count), "body longer than its input")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if let parsed = HTTPSURL(text) {
+            check(parsed.target.hasPrefix("/"), "target without a leading slash: \(parsed)")
+            check(HTTPSURL(parsed.description) == parsed, "URL does not round-trip: \(parsed)")
+        }
+        check((try? JSONValue.parse(Array(jsonString(text).utf8))) == .string(text), "jsonString does not round-trip")
+        let encoded = Base64URL.encode(bytes)
+        check(encoded.utf8.allSatisfy(Base64URL.isURLSafe), "base64url outside its alphabet")
+        check(encoded.utf8.count == (bytes.count * 4 + 2) / 3, "base64url length")
     }
 }
