@@ -153,7 +153,7 @@ func makeTempDirectory() -> URL {
 
         let server = try CompanionProcess(["serve", "--config", dir.appendingPathComponent("config.json").path])
         let port = try #require(server.waitForPort())
-        #expect(server.stderrLines.contains { $0.contains("site a.test") })
+        #expect(server.waitForLine(containing: "site a.test") != nil)   // printed after the "listening" line
 
         let client = try RawClient(port: port)
         client.send("GET /big.bin HTTP/1.1\r\nHost: a.test\r\n\r\n")
