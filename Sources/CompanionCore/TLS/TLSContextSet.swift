@@ -24,7 +24,8 @@ public final class TLSContextSet: @unchecked Sendable {
     // @unchecked Sendable: immutable after init. SSL_CTX objects are safe to share between
     // threads once configured (OpenSSL locks their session state and reference counts).
 
-    /// The context SSL_new uses; it holds no certificate and only selects one.
+    /// The context SSL_new uses: the default site's, or one without a certificate that only
+    /// selects one (its own reference: freed in deinit like the others).
     let baseContext: OpaquePointer
     /// Per site (config order): its context, nil when it has no certificate.
     let siteContexts: [OpaquePointer?]
@@ -90,7 +91,17 @@ public final class TLSContextSet: @unchecked Sendable {
             }
             contexts.append(context)
         }
-        self.baseContext = base
+        // The default site's context takes new connections when it has a certificate: a
+        // client without SNI, or one naming the default site, is then never switched
+        // (SSL_set_SSL_CTX copies the certificate state: measured ~15% of a full handshake's
+        // server CPU with one site).
+        if config.defaultSiteIndex < contexts.count, let defaultContext = contexts[config.defaultSiteIndex] {
+            SSL_CTX_free(base)
+            SSL_CTX_up_ref(defaultContext)
+            self.baseContext = defaultContext
+        } else {
+            self.baseContext = base
+        }
         self.siteContexts = contexts
         self.pairs = loaded
         self.sources = sources
@@ -98,7 +109,7 @@ public final class TLSContextSet: @unchecked Sendable {
         self.sniRouter = HostRouter(sites: config.sites, defaultIndex: -1)
         self.defaultSite = config.defaultSiteIndex
         let me = Unmanaged.passUnretained(self).toOpaque()
-        for context in [base] + contexts.compactMap({ $0 }) {
+        for context in [baseContext] + contexts.compactMap({ $0 }) {
             _ = companion_SSL_CTX_set_tlsext_servername_arg(context, me)
         }
     }
