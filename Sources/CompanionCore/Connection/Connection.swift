@@ -255,7 +255,7 @@ final class Connection {
         let encoding = response.contentEncoding
         let finalized = ResponseFinalizer.finalize(response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
         let headLength = out.count
-        output.enqueue(finalized.body, head: consume out)
+        output.enqueue(finalized.body, head: consume out, fillRecord: transport.tls != nil)
         guard state.accessLog != nil else { return }
         let client = clientUTF8
         let tlsVersion = transport.tls?.protocolVersion

@@ -71,9 +71,15 @@ struct OutputQueue {
         pool.giveBack(headBuffer: taken)
     }
 
+    /// Largest TLS record payload (RFC 8446 §5.1).
+    static let tlsRecordBytes = 16 * 1024
+
     /// Queues a finalized response: `head` (consumed, so a small body is appended to its
-    /// buffer instead of a copy) and its body.
-    mutating func enqueue(_ body: BodyPlan, head out: consuming [UInt8]) {
+    /// buffer instead of a copy) and its body. `fillRecord` (TLS): a large cached body's
+    /// first bytes join the head up to one full record, as nginx's ssl_buffer_size does, so
+    /// the head does not travel as a record and a segment of its own (a 22 KB gzip body:
+    /// two records and writes instead of three).
+    mutating func enqueue(_ body: BodyPlan, head out: consuming [UInt8], fillRecord: Bool = false) {
         switch body {
         case .none:
             append(out, more: false)
@@ -81,6 +87,11 @@ struct OutputQueue {
             if range.count <= Self.smallBodyLimit {
                 out.append(contentsOf: bytes[range])
                 append(out, more: false)
+            } else if fillRecord && out.count < Self.tlsRecordBytes {
+                let split = range.lowerBound + (Self.tlsRecordBytes - out.count)
+                out.append(contentsOf: bytes[range.lowerBound..<split])
+                append(out, more: true)
+                appendShared(bytes, split..<range.upperBound)
             } else {
                 append(out, more: true)
                 appendShared(bytes, range)

@@ -43,7 +43,10 @@ final class TLSSession {
         _ = SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    deinit { free() }
+    deinit {
+        scratch.forget(self)
+        free()
+    }
 
     private func free() {
         if let ssl {
@@ -88,6 +91,11 @@ final class TLSSession {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) -> TransportWrite {
+        scratch.forget(self)   // a new response starts with bytes: a later file range is read afresh
+        return sslWrite(bytes)
+    }
+
+    private func sslWrite(_ bytes: UnsafeRawBufferPointer) -> TransportWrite {
         guard let ssl else { return .failed }
         writeWantsRead = false
         ERR_clear_error()
@@ -105,9 +113,14 @@ final class TLSSession {
         }
     }
 
-    /// Reads up to one scratch buffer of `file` from `offset` and writes it. `.wrote(0)`:
+    /// Writes (part of) `file` from `offset`, at most `count` bytes, through the loop's
+    /// scratch buffer: one pread fills it, and SSL_write (which returns after each 16 KiB
+    /// record) takes it record by record while this connection still owns it. `.wrote(0)`:
     /// the file ended early.
     func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite {
+        if let held = scratch.bytes(for: self, file: file, offset: offset) {
+            return sslWrite(UnsafeRawBufferPointer(rebasing: held.prefix(count)))
+        }
         let chunk = min(count, scratch.bytes.count)
         var n: Int
         repeat {
@@ -115,7 +128,8 @@ final class TLSSession {
         } while n < 0 && errno == EINTR
         if n < 0 { return .failed }
         if n == 0 { return .wrote(0) }
-        return write(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<n]))
+        scratch.hold(for: self, file: file, offset: offset, count: n)
+        return sslWrite(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<n]))
     }
 
     /// Sends close_notify (once, best effort: a full socket just skips it).
@@ -141,10 +155,36 @@ final class TLSSession {
 /// connection at a time and OpenSSL has encrypted the bytes when SSL_write returns, so one
 /// buffer serves all of the loop's TLS connections.
 final class TLSScratch {
-    /// Four full TLS records per call.
+    /// Four full TLS records per pread.
     static let size = 64 * 1024
     let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: TLSScratch.size, alignment: 16)
+    /// Which connection's file range the buffer holds: its next writes take the rest
+    /// without reading it again. Any write of bytes (a new response's head), or another
+    /// connection's file, ends the hold, so a descriptor number reused for another file
+    /// can never match.
+    private var owner: ObjectIdentifier?
+    private var file: Int32 = -1
+    private var start = 0
+    private var count = 0
+
     deinit { bytes.deallocate() }
+
+    func hold(for session: TLSSession, file: Int32, offset: Int, count: Int) {
+        owner = ObjectIdentifier(session)
+        self.file = file
+        start = offset
+        self.count = count
+    }
+
+    /// The held bytes from `offset` on, when `session` holds `file` around it.
+    func bytes(for session: TLSSession, file: Int32, offset: Int) -> UnsafeMutableRawBufferPointer.SubSequence? {
+        guard owner == ObjectIdentifier(session), file == self.file, offset >= start, offset < start + count else { return nil }
+        return bytes[(offset - start)..<count]
+    }
+
+    func forget(_ session: TLSSession) {
+        if owner == ObjectIdentifier(session) { owner = nil }
+    }
 }
 
 /// Process-wide handshake counters, and the once-a-minute stderr line about failures.

@@ -37,6 +37,23 @@ import Testing
         #expect(Self.same(transport.written, Array("HEAD1\r\nHEAD2\r\nsmallHEAD3\r\n".utf8) + large[100...]))
     }
 
+    @Test func overTLSALargeCachedBodyFillsTheHeadsRecord() {
+        let body = [UInt8]((0..<22_000).map { UInt8($0 % 251) })
+        let head = Array("HTTP/1.1 200 OK\r\n\r\n".utf8)
+        var queue = OutputQueue()
+        queue.enqueue(.bytes(body, 0..<22_000), head: head, fillRecord: true)
+        var transport = MemoryTransport()
+        #expect(queue.writeSome(to: &transport) == .wrote(OutputQueue.tlsRecordBytes))   // head + body's start: one record
+        #expect(queue.writeSome(to: &transport) == .wrote(head.count + 22_000 - OutputQueue.tlsRecordBytes))
+        #expect(queue.isEmpty)
+        #expect(Self.same(transport.written, head + body))
+        // Plain TCP keeps the head apart (MSG_MORE joins them in one segment) and copies nothing.
+        var plain = OutputQueue()
+        plain.enqueue(.bytes(body, 0..<22_000), head: head)
+        var plainTransport = MemoryTransport()
+        #expect(plain.writeSome(to: &plainTransport) == .wrote(head.count))
+    }
+
     @Test func aBlockedWriteLosesNothingAndResumes() {
         var queue = OutputQueue()
         let body = [UInt8](repeating: 0x61, count: 30_000)
