@@ -191,3 +191,29 @@ static inline int companion_sha256(const unsigned char *data, size_t length, uns
     unsigned int outLength = 0;
     return EVP_Digest(data, length, out, &outLength, EVP_sha256(), NULL) == 1 && outLength == 32;
 }
+
+// ---- Reads on a non-blocking socket BIO: was the last one short? ----
+
+/// BIO callback on a connection's socket BIO: after each raw read, *flag becomes 1 when it
+/// returned fewer bytes than asked (the socket is drained for now), 2 when it returned none
+/// (EAGAIN or EOF), 0 when it filled the request. Lets the event loop skip the read that
+/// would only say EAGAIN, as it does for plain TCP.
+static long companion_bio_read_watch(BIO *bio, int operation, const char *argp, size_t length, int argi, long argl,
+                                     int ret, size_t *processed) {
+    (void)argp; (void)argi; (void)argl;
+    if (operation == (BIO_CB_READ | BIO_CB_RETURN)) {
+        int *flag = (int *)BIO_get_callback_arg(bio);
+        if (flag != NULL) {
+            size_t got = (ret > 0 && processed != NULL) ? *processed : 0;
+            *flag = got == 0 ? 2 : (got < length ? 1 : 0);
+        }
+    }
+    return ret;
+}
+
+static inline void companion_watch_reads(SSL *ssl, int *flag) {
+    BIO *bio = SSL_get_rbio(ssl);
+    if (bio == NULL) return;
+    BIO_set_callback_ex(bio, companion_bio_read_watch);
+    BIO_set_callback_arg(bio, (char *)flag);
+}

@@ -194,7 +194,7 @@ import Testing
         #expect(mismatch.stderr.count == 1)
         #expect(mismatch.stderr[0].contains("sites[0].tls.key: \(files.key("a")): the key does not match the certificate in \(files.certificate("b"))"))
         let missing = try Self.check(#"{"certificate": "CERTS/none.pem", "key": "CERTS/a.key"}"#, files: files)
-        #expect(missing.stderr.first?.contains("sites[0].tls.certificate: \(files.path)/none.pem: cannot read it: No such file or directory") == true)
+        #expect(missing.stderr.first?.contains("sites[0].tls.certificate: \(files.path)/none.pem: cannot read it: no such file or directory") == true)
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: files.path + "/bad.key"))
         let badKey = try Self.check(#"{"certificate": "CERTS/b.pem", "key": "CERTS/bad.key"}"#, files: files)
         #expect(badKey.stderr.first?.contains("sites[0].tls.key: \(files.path)/bad.key: no PEM private key in it") == true)

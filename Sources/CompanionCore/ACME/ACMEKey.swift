@@ -104,24 +104,8 @@ enum Base64URL {
     static func encode(_ text: String) -> String { encode(Array(text.utf8)) }
 }
 
-/// A JSON string literal for `text` (quotes, backslashes and control characters escaped).
+/// A JSON string literal for `text` (the config's escaper: quotes, backslashes and
+/// controls escaped, RFC 8259 §7).
 func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
+    "\"" + JSONValue.escapeForMessage(text) + "\""
 }

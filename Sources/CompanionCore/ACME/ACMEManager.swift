@@ -102,7 +102,7 @@ final class ACMEManager: @unchecked Sendable {
     /// The account key stored under `storage` (made, mode 0600, on first use).
     private func accountKey(_ acme: ACMEConfig) throws(ACMEError) -> ACMEKey {
         let path = acme.storage + "/account.key"
-        if let bytes = Self.read(path) {
+        if case .success(let bytes) = ConfigFile.read(path, naming: "the account key") {
             guard let key = ACMEKey.fromPEM(bytes) else { throw ACMEError("\(path): not a PEM private key") }
             return key
         }
@@ -126,20 +126,6 @@ final class ACMEManager: @unchecked Sendable {
     }
 
     // MARK: - Files
-
-    static func read(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return bytes
-    }
 
     static func makeFolders(_ path: String) throws(ACMEError) {
         var current = ""

@@ -170,7 +170,7 @@ final class Connection {
         switch result {
         case .bytes(let count):
             if startsHead { headStarted() }
-            machine.read(count, short: short && transport.shortReadDrains, now: loop.nowMs)
+            machine.read(count, short: transport.readDrained(short: short), now: loop.nowMs)
         case .wouldBlock: machine.readWouldBlock()
         case .endOfStream: machine.readEndOfStream()
         case .failed: machine.failed()

@@ -60,9 +60,14 @@ struct SocketTransport: Transport {
         self.tls = tls
     }
 
-    /// A read shorter than the buffer drained the socket (plain TCP). Not so over TLS:
-    /// OpenSSL returns one record per read, so only "would block" proves it.
-    var shortReadDrains: Bool { tls == nil }
+    /// Whether a read shorter than the buffer (`short`) drained the socket. Plain TCP: it
+    /// did. TLS: OpenSSL returns one record per read, so it did only when the raw read
+    /// under it was short and OpenSSL holds nothing more (TLSSession watches its BIO).
+    @inline(__always)
+    func readDrained(short: Bool) -> Bool {
+        guard let tls else { return short }
+        return tls.lastReadDrained
+    }
 
     @inline(__always)
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportRead {

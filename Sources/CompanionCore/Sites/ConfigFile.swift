@@ -15,14 +15,15 @@ enum ConfigFile {
     /// cannot exhaust memory. Real configs are a few KiB.
     static let maxBytes = 16 << 20
 
-    /// Reads the whole file at `path`.
-    static func read(_ path: String) -> Result<[UInt8], ReadFailure> {
+    /// Reads the whole file at `path`; `what` names it in the failure (also used for
+    /// certificate, key and ACME state files).
+    static func read(_ path: String, naming what: String = "the config file") -> Result<[UInt8], ReadFailure> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return .failure(ReadFailure(message: "cannot read the config file: \(describeErrno(errno))")) }
+        if fd < 0 { return .failure(ReadFailure(message: "cannot read \(what): \(describeErrno(errno))")) }
         defer { close(fd) }
         var info = stat()
         if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
-            return .failure(ReadFailure(message: "cannot read the config file: it is a directory"))
+            return .failure(ReadFailure(message: "cannot read \(what): it is a directory"))
         }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -30,12 +31,12 @@ enum ConfigFile {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                return .failure(ReadFailure(message: "cannot read the config file: \(describeErrno(errno))"))
+                return .failure(ReadFailure(message: "cannot read \(what): \(describeErrno(errno))"))
             }
             if count == 0 { return .success(bytes) }
             bytes.append(contentsOf: chunk[0..<count])
             if bytes.count > maxBytes {
-                return .failure(ReadFailure(message: "the config file is larger than \(maxBytes >> 20) MiB"))
+                return .failure(ReadFailure(message: "\(what) is larger than \(maxBytes >> 20) MiB"))
             }
         }
     }

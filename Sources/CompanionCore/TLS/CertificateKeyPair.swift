@@ -103,23 +103,17 @@ public final class CertificateKeyPair: @unchecked Sendable {
     /// nil when the file reads fine; otherwise why it cannot be read.
     private static func fileProblem(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return "cannot read it: \(String(cString: strerror(errno)))" }
+        if fd < 0 { return "cannot read it: \(ConfigFile.describeErrno(errno))" }
         Glibc.close(fd)
         return nil
     }
 
     private static func readCertificates(_ path: String) throws(CertificateError) -> [OpaquePointer] {
-        if let problem = fileProblem(path) { throw CertificateError("\(path): \(problem)") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-            if bytes.count > 1 << 20 { break }
+        let bytes: [UInt8]
+        switch ConfigFile.read(path, naming: "it") {
+        case .success(let read): bytes = read
+        case .failure(let failure): throw CertificateError("\(path): \(failure.message)")
         }
-        Glibc.close(fd)
         ERR_clear_error()
         let chain = certificates(fromPEM: bytes)
         guard !chain.isEmpty else {

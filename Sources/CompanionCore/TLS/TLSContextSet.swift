@@ -41,6 +41,9 @@ public final class TLSContextSet: @unchecked Sendable {
     static let cipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
         + "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
     static let groups = "X25519:prime256v1:secp384r1"
+    /// TLS 1.3 suites in Mozilla's "intermediate" order: AES-128-GCM first (as strong in
+    /// practice, and a third cheaper per byte than AES-256 on bulk bodies).
+    static let suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
     /// Loads every site's certificate. `previous`: the set being replaced, whose pairs are
     /// reused for unchanged files and kept for broken ones (each reported to `report`).
@@ -156,6 +159,7 @@ public final class TLSContextSet: @unchecked Sendable {
         _ = companion_SSL_CTX_set_mode(context, companion_SSL_modes())
         _ = companion_SSL_CTX_set_read_ahead(context, 1)
         _ = SSL_CTX_set_cipher_list(context, cipherList)
+        _ = SSL_CTX_set_ciphersuites(context, suites)
         _ = companion_SSL_CTX_set1_groups_list(context, groups)
         // Stateless tickets only: no per-context session cache to share or bound.
         _ = companion_SSL_CTX_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))

@@ -25,6 +25,11 @@ final class TLSSession {
     var readWantsWrite = false
     /// The last write stopped because OpenSSL must read first (a readable edge retries it).
     var writeWantsRead = false
+    /// Set by the socket BIO's callback after each raw read: 1 short, 2 nothing, 0 full.
+    private let rawRead = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    /// The last `read` returned bytes and left nothing in the socket or in OpenSSL's
+    /// buffers: the next readable edge will say when more arrives (no read for EAGAIN).
+    private(set) var lastReadDrained = false
 
     /// The loop's buffer that file chunks pass through on their way into SSL_write.
     private unowned(unsafe) let scratch: TLSScratch
@@ -39,6 +44,8 @@ final class TLSSession {
         self.ssl = ssl
         self.contexts = contexts
         SSL_set_fd(ssl, descriptor)
+        rawRead.initialize(to: 0)
+        companion_watch_reads(ssl, rawRead)
         SSL_set_accept_state(ssl)
         _ = SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
     }
@@ -46,6 +53,7 @@ final class TLSSession {
     deinit {
         scratch.forget(self)
         free()
+        rawRead.deallocate()
     }
 
     private func free() {
@@ -71,10 +79,15 @@ final class TLSSession {
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportRead {
         guard let ssl else { return .failed }
         readWantsWrite = false
+        rawRead.pointee = 0
         ERR_clear_error()
         let n = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
         if !handshakeDone && SSL_is_init_finished(ssl) == 1 { finishHandshake() }
-        if n > 0 { return .bytes(Int(n)) }
+        if n > 0 {
+            lastReadDrained = rawRead.pointee != 0 && SSL_has_pending(ssl) == 0
+            return .bytes(Int(n))
+        }
+        lastReadDrained = false
         switch SSL_get_error(ssl, n) {
         case SSL_ERROR_WANT_READ:
             return .wouldBlock
