@@ -132,7 +132,8 @@ final class HTTPSClient {
         if isHead { body = [] }
         if headers.contains(where: { $0.name == "transfer-encoding" && $0.value.lowercased().contains("chunked") }) {
             body = try dechunk(body, url: url)
-        } else if let length = headers.first(where: { $0.name == "content-length" }).flatMap({ Int($0.value) }), length <= body.count {
+        } else if let length = headers.first(where: { $0.name == "content-length" }).flatMap({ Int($0.value) }),
+                  length >= 0, length <= body.count {   // a negative length crashed the slice (fuzz: acme)
             body = Array(body[0..<length])
         }
         return HTTPSResponse(status: status, headers: headers, body: body)
