@@ -40,9 +40,6 @@ static inline long companion_SSL_CTX_set_tlsext_ticket_key_evp_cb(
     SSL_CTX *ctx, int (*cb)(SSL *, unsigned char *, unsigned char *, EVP_CIPHER_CTX *, EVP_MAC_CTX *, int)) {
     return SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, cb);
 }
-static inline long companion_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert) {
-    return SSL_CTX_add_extra_chain_cert(ctx, cert);
-}
 static inline long companion_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);
 }

@@ -5,12 +5,11 @@
 import Glibc
 
 final class Ticker: @unchecked Sendable {
-    // @unchecked Sendable: `stopping` and `wakeRequested` are read and written only under
+    // @unchecked Sendable: `stopping` is read and written only under
     // `condition`'s mutex; `thread` is written once by `start`, which its owner calls
     // before any other thread can reach the ticker, and read by `stop`.
     private let condition = MonotonicCondition()
     private var stopping = false
-    private var wakeRequested = false
     private var thread: pthread_t?
     private let name: String
 
@@ -25,24 +24,15 @@ final class Ticker: @unchecked Sendable {
                 let delay = job()
                 let stop = condition.withLock { () -> Bool in
                     let deadline = monotonicMilliseconds() + Int64(delay)
-                    while !stopping && !wakeRequested {
+                    while !stopping {
                         if !condition.wait(deadlineMs: deadline) { break }
                     }
-                    wakeRequested = false
                     return stopping
                 }
                 if stop { return }
             }
         }
         if case .success(let handle) = result { thread = handle }
-    }
-
-    /// Runs the job now instead of at its next time.
-    func wake() {
-        condition.withLock {
-            wakeRequested = true
-            condition.broadcast()
-        }
     }
 
     /// Stops after the current run, and waits for the thread to end. Idempotent.

@@ -21,8 +21,8 @@ public final class ServerState: Sendable {
     /// - Parameter compressionQueue: compresses large files off the loops for `gzipCache`;
     ///   nil serves large files uncompressed until something else fills the cache.
     /// - Parameters:
-    ///   - previousTLS: the certificates of the state being replaced: unchanged or broken
-    ///     files keep what it loaded (see TLSContextSet).
+    ///   - previousTLS: the certificates of the state being replaced: a site whose files
+    ///     are now broken keeps what it loaded (see TLSContextSet).
     ///   - report: where certificate problems of a reload go (stderr).
     init(config: ServerConfig, accessLog: AccessLogWriter?, gzipCache: GzipCache,
          compressionQueue: CompressionQueue? = nil, plugins: PluginRegistry,

@@ -46,41 +46,21 @@ public final class CertificateKeyPair: @unchecked Sendable {
     /// Reads `certificatePath` (PEM; the leaf, then any intermediates) and `keyPath` (a PEM
     /// private key) and checks that the key belongs to the leaf.
     public static func load(certificatePath: String, keyPath: String) throws(CertificateError) -> CertificateKeyPair {
-        let chain = try readCertificates(certificatePath)
-        guard let key = readKey(keyPath) else {
-            let reason = OpenSSLErrors.drain()
+        let chain = try parseChain(try readFile(certificatePath, .certificate), label: certificatePath)
+        let keyPEM: [UInt8]
+        do {
+            keyPEM = try readFile(keyPath, .key)
+        } catch {
             for cert in chain { X509_free(cert) }
-            throw CertificateError("\(keyPath): \(fileProblem(keyPath) ?? "no PEM private key in it (\(reason))")", file: .key)
+            throw error
         }
-        ERR_clear_error()
-        guard X509_check_private_key(chain[0], key) == 1 else {
-            _ = OpenSSLErrors.drain()
-            for cert in chain { X509_free(cert) }
-            EVP_PKEY_free(key)
-            throw CertificateError("\(keyPath): the key does not match the certificate in \(certificatePath)", file: .key)
-        }
-        return CertificateKeyPair(chain: chain, key: key, names: dnsNames(chain[0]),
-                                  notBefore: time(companion_X509_notBefore(chain[0])),
-                                  notAfter: time(companion_X509_notAfter(chain[0])))
+        return try pair(chain, keyPEM: keyPEM, keyLabel: keyPath, certificateLabel: certificatePath)
     }
 
     /// Parses PEM text already in memory (ACME's downloaded chain and its key).
     static func load(certificatePEM: [UInt8], keyPEM: [UInt8]) throws(CertificateError) -> CertificateKeyPair {
-        let chain = certificates(fromPEM: certificatePEM)
-        guard !chain.isEmpty else { throw CertificateError("no PEM certificate in the response") }
-        let key = keyPEM.withUnsafeBytes { raw -> OpaquePointer? in
-            guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
-            defer { BIO_free(bio) }
-            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
-        }
-        guard let key, X509_check_private_key(chain[0], key) == 1 else {
-            _ = OpenSSLErrors.drain()
-            for cert in chain { X509_free(cert) }
-            throw CertificateError("the key does not match the certificate")
-        }
-        return CertificateKeyPair(chain: chain, key: key, names: dnsNames(chain[0]),
-                                  notBefore: time(companion_X509_notBefore(chain[0])),
-                                  notAfter: time(companion_X509_notAfter(chain[0])))
+        let chain = try parseChain(certificatePEM, label: "the downloaded chain")
+        return try pair(chain, keyPEM: keyPEM, keyLabel: "the new key", certificateLabel: "the downloaded chain")
     }
 
     /// Whether one of the certificate's names covers `host` (a site's host name, itself
@@ -100,44 +80,49 @@ public final class CertificateKeyPair: @unchecked Sendable {
 
     // MARK: - Reading
 
-    /// nil when the file reads fine; otherwise why it cannot be read.
-    private static func fileProblem(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return "cannot read it: \(ConfigFile.describeErrno(errno))" }
-        Glibc.close(fd)
-        return nil
-    }
-
-    private static func readCertificates(_ path: String) throws(CertificateError) -> [OpaquePointer] {
-        let bytes: [UInt8]
+    private static func readFile(_ path: String, _ file: CertificateError.File) throws(CertificateError) -> [UInt8] {
         switch ConfigFile.read(path, naming: "it") {
-        case .success(let read): bytes = read
-        case .failure(let failure): throw CertificateError("\(path): \(failure.message)")
+        case .success(let bytes): return bytes
+        case .failure(let failure): throw CertificateError("\(path): \(failure.message)", file: file)
         }
-        ERR_clear_error()
-        let chain = certificates(fromPEM: bytes)
-        guard !chain.isEmpty else {
-            throw CertificateError("\(path): no PEM certificate in it (\(OpenSSLErrors.drain()))")
-        }
-        return chain
     }
 
-    private static func certificates(fromPEM bytes: [UInt8]) -> [OpaquePointer] {
-        bytes.withUnsafeBytes { raw -> [OpaquePointer] in
+    /// The certificates in `pem`, leaf first; at least one, or the error names `label`.
+    private static func parseChain(_ pem: [UInt8], label: String) throws(CertificateError) -> [OpaquePointer] {
+        ERR_clear_error()
+        let chain = pem.withUnsafeBytes { raw -> [OpaquePointer] in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return [] }
             defer { BIO_free(bio) }
             var chain: [OpaquePointer] = []
             while let cert = PEM_read_bio_X509(bio, nil, nil, nil) { chain.append(cert) }
-            ERR_clear_error()   // the read past the last certificate leaves "no start line"
             return chain
         }
+        guard !chain.isEmpty else {
+            throw CertificateError("\(label): no PEM certificate in it (\(OpenSSLErrors.drain()))")
+        }
+        ERR_clear_error()   // the read past the last certificate leaves "no start line"
+        return chain
     }
 
-    private static func readKey(_ path: String) -> OpaquePointer? {
+    /// The pair of `chain` (taken: freed on failure) and the key in `keyPEM`, which must
+    /// belong to the leaf.
+    private static func pair(_ chain: [OpaquePointer], keyPEM: [UInt8], keyLabel: String,
+                             certificateLabel: String) throws(CertificateError) -> CertificateKeyPair {
         ERR_clear_error()
-        guard let bio = BIO_new_file(path, "r") else { return nil }
-        defer { BIO_free(bio) }
-        return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+        guard let key = keyPEM.withUnsafeBufferPointer({ companion_private_key_from_pem($0.baseAddress, Int32($0.count)) }) else {
+            let reason = OpenSSLErrors.drain()
+            for cert in chain { X509_free(cert) }
+            throw CertificateError("\(keyLabel): no PEM private key in it (\(reason))", file: .key)
+        }
+        guard X509_check_private_key(chain[0], key) == 1 else {
+            _ = OpenSSLErrors.drain()
+            for cert in chain { X509_free(cert) }
+            EVP_PKEY_free(key)
+            throw CertificateError("\(keyLabel): the key does not match the certificate in \(certificateLabel)", file: .key)
+        }
+        return CertificateKeyPair(chain: chain, key: key, names: dnsNames(chain[0]),
+                                  notBefore: time(companion_X509_notBefore(chain[0])),
+                                  notAfter: time(companion_X509_notAfter(chain[0])))
     }
 
     /// subjectAltName DNS names, lowercased; the subject's CN when there are none.

@@ -7,8 +7,8 @@
 // ciphers, no renegotiation or compression, ALPN http/1.1, stateless session tickets under
 // the process-wide rotating keys (TicketKeys.swift).
 //
-// A reload builds a new set; a site whose certificate files are unchanged keeps its loaded
-// pair, and one whose new files are broken keeps the old pair (and says why).
+// A reload builds a new set and reads every certificate and key again; a site whose files
+// are now broken keeps the pair the old set loaded (and says why).
 import CSSL
 import Glibc
 
@@ -46,7 +46,8 @@ public final class TLSContextSet: @unchecked Sendable {
     static let suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
     /// Loads every site's certificate. `previous`: the set being replaced, whose pairs are
-    /// reused for unchanged files and kept for broken ones (each reported to `report`).
+    /// kept for files that are now broken (each reported to `report`) or, for an ACME site,
+    /// missing.
     /// - Throws: at start-up (no `previous`), a certificate that cannot be used.
     init(config: ServerConfig, previous: TLSContextSet?, report: (String) -> Void) throws(ServerError) {
         var loaded: [CertificateKeyPair?] = []
@@ -133,9 +134,6 @@ public final class TLSContextSet: @unchecked Sendable {
         }
         return false
     }
-
-    /// Whether any site can complete a handshake.
-    var hasCertificates: Bool { siteContexts.contains { $0 != nil } }
 
     private func pair(for source: CertificateSource) -> CertificateKeyPair? {
         guard let index = sources.firstIndex(of: source) else { return nil }

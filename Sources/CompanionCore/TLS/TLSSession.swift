@@ -73,9 +73,6 @@ final class TLSSession {
         }
     }
 
-    /// The session was resumed from a ticket (tests).
-    var wasResumed: Bool { ssl.map { SSL_session_reused($0) == 1 } ?? false }
-
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportRead {
         guard let ssl else { return .failed }
         readWantsWrite = false
