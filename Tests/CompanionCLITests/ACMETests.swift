@@ -87,16 +87,7 @@ final class Pebble {
     /// Readiness: a TCP connect succeeds (polled, at most 20 s).
     static func waitForListener(_ port: Int) -> Bool {
         for _ in 0..<400 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            } == 0
-            close(fd)
-            if ok { return true }
+            if (try? RawClient(port: port)) != nil { return true }
             usleep(50_000)
         }
         return false

@@ -57,31 +57,13 @@ import Testing
             sys.stdin.readline()
             print(get(), s.getpeercert()["subjectAltName"])
             """
-        let fifo = makeTempDirectory().appendingPathComponent("go").path
-        mkfifo(fifo, 0o600)
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        client.arguments = ["60", "sh", "-c", "python3 -c \"$0\" \"$@\" < \(fifo)", program, "\(server.httpsPort)", files.ca]
-        let output = makeTempDirectory().appendingPathComponent("out")
-        try Data().write(to: output)
-        client.standardOutput = try FileHandle(forWritingTo: output)
-        try client.run()
-        let writer = open(fifo, O_WRONLY)   // blocks until the client opened its end
+        let client = try HeldPythonClient(program, ["\(server.httpsPort)", files.ca], folder: server.folder)
         // Wait for the first answer before renewing.
-        var first = ""
-        for _ in 0..<400 where !first.hasSuffix("\n") {   // a whole line: the write may arrive in parts
-            first = try String(contentsOf: output, encoding: .utf8)
-            if !first.hasSuffix("\n") { usleep(20_000) }
-        }
-        #expect(first == "HTTP/1.1 200 OK (('DNS', 'a.test'),)\n")
+        #expect(try client.firstLine() == "HTTP/1.1 200 OK (('DNS', 'a.test'),)\n")
         try Self.renew(files, names: "a.test,renewed.a.test")
         #expect(try Self.waitForName(server, "renewed.a.test"))
-        _ = write(writer, "\n", 1)
-        close(writer)
-        client.waitUntilExit()
         // The open connection still works and still has the old certificate.
-        #expect(try String(contentsOf: output, encoding: .utf8)
-                == "HTTP/1.1 200 OK (('DNS', 'a.test'),)\nHTTP/1.1 200 OK (('DNS', 'a.test'),)\n")
+        #expect(try client.release() == "HTTP/1.1 200 OK (('DNS', 'a.test'),)\nHTTP/1.1 200 OK (('DNS', 'a.test'),)\n")
     }
 
     @Test func aBrokenNewCertificateKeepsTheOldOne() throws {

@@ -61,11 +61,7 @@ import Testing
             def ask(sni, host):
                 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname=sni)
                 s.sendall(("GET / HTTP/1.1\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n" % host).encode())
-                data = b""
-                while True:
-                    d = s.recv(65536)
-                    if not d: break
-                    data += d
+                data = read_to_close(s)
                 print(sni, host, data.split(b"\\r\\n")[0].decode())
             ask("a.test", "b.test")
             ask("a.test", "a.test")
@@ -120,11 +116,7 @@ import Testing
                 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))),
                                     server_hostname="a.test", session=session)
                 s.sendall(b"GET / HTTP/1.1\\r\\nHost: a.test\\r\\nConnection: close\\r\\n\\r\\n")
-                data = b""
-                while True:
-                    d = s.recv(65536)
-                    if not d: break
-                    data += d
+                data = read_to_close(s)
                 assert data.startswith(b"HTTP/1.1 200"), data
                 return s.session, s.session_reused
             session, reused = get()

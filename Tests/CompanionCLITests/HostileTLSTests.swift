@@ -65,11 +65,7 @@ import Testing
             for _ in range(50):
                 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="a.test")
                 s.sendall(b"GET / HTTP/1.1\\r\\nHost: a.test\\r\\nConnection: close\\r\\n\\r\\n")
-                data = b""
-                while True:
-                    d = s.recv(4096)
-                    if not d: break
-                    data += d
+                data = read_to_close(s)
                 ok += data.startswith(b"HTTP/1.1 200") and data.endswith(b"site a\\n")
             print("recovered", ok)
             """
@@ -101,35 +97,15 @@ import Testing
                 slow.append(s)
             s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="a.test")
             s.sendall(b"GET / HTTP/1.1\\r\\nHost: a.test\\r\\nConnection: close\\r\\n\\r\\n")
-            data = b""
-            while True:
-                d = s.recv(4096)
-                if not d: break
-                data += d
+            data = read_to_close(s)
             print("served", data.endswith(b"site a\\n"))
             sys.stdout.flush()
             sys.stdin.readline()                      # hold the slow readers while RSS is read
             """
-        let fifo = folder.appendingPathComponent("hold").path
-        mkfifo(fifo, 0o600)
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        client.arguments = ["60", "sh", "-c", "python3 -c \"$0\" \"$@\" < \(fifo)", program, "\(port)", files.ca]
-        let output = folder.appendingPathComponent("out")
-        try Data().write(to: output)
-        client.standardOutput = try FileHandle(forWritingTo: output)
-        try client.run()
-        let writer = open(fifo, O_WRONLY)
-        var printed = ""
-        for _ in 0..<800 where !printed.hasSuffix("\n") {   // a whole line: the write may arrive in parts
-            printed = try String(contentsOf: output, encoding: .utf8)
-            if !printed.hasSuffix("\n") { usleep(25_000) }
-        }
-        #expect(printed == "served True\n")
+        let client = try HeldPythonClient(program, ["\(port)", files.ca], folder: folder)
+        #expect(try client.firstLine() == "served True\n")
         let during = SlowReaderTests.residentKiB(pid)
-        _ = write(writer, "\n", 1)
-        close(writer)
-        client.waitUntilExit()
+        _ = try client.release()
         // 20 stalled 16 MB downloads: each holds its socket buffers and one TLS record,
         // not the file (the bound is generous for allocator noise). Not under a sanitizer,
         // whose allocator keeps freed memory (Tests/sanitizers/run.sh sets COMPANION_SANITIZER).

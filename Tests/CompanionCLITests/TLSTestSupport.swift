@@ -31,9 +31,61 @@ func runTool(_ arguments: [String], input: String? = nil, timeout: Int = 60) thr
             (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
 }
 
+/// Helpers every Python client of these tests has: `read_to_close(sock)` reads until the
+/// server closes.
+let pythonPrelude = """
+    def read_to_close(sock):
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+    """
+
 /// Runs a Python program (the TLS client side of a test) with `arguments` as sys.argv[1:].
 func runPython(_ program: String, _ arguments: [String] = [], timeout: Int = 60) throws -> (status: Int32, stdout: String, stderr: String) {
-    try runTool(["python3", "-c", program] + arguments, timeout: timeout)
+    try runTool(["python3", "-c", pythonPrelude + program] + arguments, timeout: timeout)
+}
+
+/// A Python client that prints one line and then holds its connections until `release`
+/// (it waits on stdin, a FIFO), so the test can act on the server in between.
+final class HeldPythonClient {
+    private let process = Process()
+    private let output: URL
+    private let writer: Int32
+
+    init(_ program: String, _ arguments: [String], folder: URL) throws {
+        let fifo = folder.appendingPathComponent("hold").path
+        mkfifo(fifo, 0o600)
+        output = folder.appendingPathComponent("held-out")
+        try Data().write(to: output)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["60", "sh", "-c", "python3 -c \"$0\" \"$@\" < \(fifo)", pythonPrelude + program] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        try process.run()
+        writer = open(fifo, O_WRONLY)   // blocks until the client opened its end
+    }
+
+    /// The client's output once it is a whole line (polled, at most 20 s: the write may
+    /// arrive in parts).
+    func firstLine() throws -> String {
+        var printed = ""
+        for _ in 0..<800 where !printed.hasSuffix("\n") {
+            printed = try String(contentsOf: output, encoding: .utf8)
+            if !printed.hasSuffix("\n") { usleep(25_000) }
+        }
+        return printed
+    }
+
+    /// Lets the client go on (a line on its stdin), waits for it to end, returns all it printed.
+    func release() throws -> String {
+        _ = write(writer, "\n", 1)
+        close(writer)
+        process.waitUntilExit()
+        return try String(contentsOf: output, encoding: .utf8)
+    }
 }
 
 /// A temp folder with a CA and leaf certificates: `TLSFiles(["a": "a.test,*.a.test"])`
