@@ -63,6 +63,7 @@ public struct CheckCommand: ParsableCommand {
         var lines = ["config OK: \(config.configPath)"]
         lines += config.listen.map { "listen \($0)\($0.tls ? " tls" : "")" }
         lines.append("workers \(config.workers)")
+        if let admin = config.admin { lines.append("admin \(admin.listen)") }
         for (index, site) in config.sites.enumerated() {
             lines.append(describe(site, index: index, isDefault: index == config.defaultSiteIndex))
         }

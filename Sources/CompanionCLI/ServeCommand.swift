@@ -47,6 +47,9 @@ public struct ServeCommand: ParsableCommand {
         for address in server.boundAddresses {
             writeLineToStandardError("companion: listening on \(address.tls ? "https" : "http")://\(address)/")
         }
+        if let admin = server.boundAdminAddress {
+            writeLineToStandardError("companion: admin (metrics, health) on http://\(admin)/")
+        }
         for (index, site) in config.sites.enumerated() {
             let flags = [index == config.defaultSiteIndex ? "default" : nil,
                          site.listing ? "listing" : nil, site.gzip.enabled ? "gzip" : nil].compactMap { $0 }
@@ -62,6 +65,7 @@ public struct ServeCommand: ParsableCommand {
                 try server.reload(fresh)
                 return nil
             } catch let error as ConfigError {
+                server.recordFailedReload()
                 return error.description
             } catch {
                 return "\(error)"

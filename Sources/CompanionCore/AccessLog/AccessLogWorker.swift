@@ -114,7 +114,10 @@ final class AccessLogWorker {
             held.removeAll()
             // After a burst (the database was failing), give the memory back.
             if held.capacity > 16 << 20 { held = AccessLogBatch() }
-            channel.state.withLock { $0.settled += count }
+            channel.state.withLock {
+                $0.settled += count
+                $0.written += count
+            }
             channel.settled.signal()
             if problem != nil {
                 settings.report("companion: access log: writing to \(settings.path) again; \(count) held records written")
@@ -217,6 +220,7 @@ final class AccessLogWorker {
     /// Schedules a retry with back-off and reports the problem once.
     private func noteFailure(_ error: any Error) {
         failures += 1
+        channel.state.withLock { $0.writeErrors += 1 }
         let delay = min(settings.maxRetryDelayMs, 100 << min(failures - 1, 16))
         nextRetryMs = monotonicMilliseconds() + Int64(delay)
         if let sqlite = error as? SQLiteError, sqlite.isBusy {

@@ -135,6 +135,11 @@ public final class AccessLogWriter: Sendable {
 
     /// Records dropped so far (queue full, written after shutdown, or given up at shutdown).
     public var droppedCount: Int { channel.state.withLock { $0.dropped } }
+
+    /// Rows waiting now, committed, dropped, and failed writes (each retried), since start.
+    public var statistics: (queued: Int, written: Int, dropped: Int, writeErrors: Int) {
+        channel.state.withLock { ($0.queue.count, $0.written, $0.dropped, $0.writeErrors) }
+    }
 }
 
 /// A failure to set up the access log, as one sentence.
@@ -153,6 +158,10 @@ final class AccessLogChannel: Sendable {
         var accepted = 0
         /// Records committed, or given up at shutdown (≤ accepted).
         var settled = 0
+        /// Records committed to the database (≤ settled).
+        var written = 0
+        /// Writes that failed and were retried.
+        var writeErrors = 0
         var dropped = 0
         /// A drop episode: the queue is full; ends when the writer takes the queue.
         var isDropping = false

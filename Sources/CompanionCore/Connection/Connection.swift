@@ -44,6 +44,8 @@ final class Connection {
     private var lingeredBytes = 0
     /// The socket is closed (the machine may have decided so earlier).
     private var closedSocket = false
+    /// Accepted on the admin listener: answered by AdminEndpoints, not logged, not counted.
+    let isAdmin: Bool
     /// A response whose body is being rendered off the loop (DeferredPage.swift): nothing
     /// more is parsed or read until it is filled in and queued, so responses stay in order.
     private var parked: Parked?
@@ -81,8 +83,10 @@ final class Connection {
     var fd: Int32 { transport.descriptor }
     var isClosed: Bool { machine.isClosed }
 
-    init(fd: Int32, token: UInt64, client: String, loop: EventLoop, now: Int64, tls: TLSSession? = nil) {
+    init(fd: Int32, token: UInt64, client: String, loop: EventLoop, now: Int64, tls: TLSSession? = nil,
+         admin: Bool = false) {
         self.transport = SocketTransport(descriptor: fd, tls: tls)
+        self.isAdmin = admin
         self.token = token
         self.client = client
         self.loop = loop
@@ -217,10 +221,21 @@ final class Connection {
         return ConnectionSecurity(isSecure: true, serverNameSite: tls.serverNameSite)
     }
 
+    /// What this connection is doing, for the `companion_connections` gauge.
+    var activity: ConnectionActivity {
+        if case .lingering = machine.state { return .lingering }
+        if let tls = transport.tls, !tls.handshakeDone { return .handshake }
+        if !output.isEmpty || parked != nil { return .writing }
+        if !input.isEmpty || bodyToSkip > 0 { return .reading }
+        return .idle
+    }
+
     private func answer(_ head: RequestHead) {
         let state = loop.state
-        let dispatched = RequestDispatcher.dispatch(head, client: client, state: state, files: loop.fileCache,
-                                                    stopping: loop.isStopping, security: security)
+        let dispatched = isAdmin
+            ? RequestDispatcher.dispatchAdmin(head, state: state, stopping: loop.isStopping)
+            : RequestDispatcher.dispatch(head, client: client, state: state, files: loop.fileCache,
+                                         stopping: loop.isStopping, security: security)
         bodyToSkip = dispatched.bodyToSkip
         if let deferred = dispatched.response.deferred {
             if loop.renderInBackground(deferred, for: self) {
@@ -256,6 +271,10 @@ final class Connection {
         let finalized = ResponseFinalizer.finalize(response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
         let headLength = out.count
         output.enqueue(finalized.body, head: consume out, fillRecord: transport.tls != nil)
+        guard !isAdmin else { return }
+        loop.metrics.recordResponse(siteSlot: site?.metricsSlot ?? 0, status: finalized.status.code,
+                                    bytes: headLength + finalized.bodyLength,
+                                    durationMicros: monotonicMicroseconds() - startMicros)
         guard state.accessLog != nil else { return }
         let client = clientUTF8
         let tlsVersion = transport.tls?.protocolVersion
@@ -277,6 +296,9 @@ final class Connection {
         input.clear()
         parseProgress = ParseProgress()
         machine.requestRejected()
+        guard !isAdmin else { return }
+        loop.metrics.recordResponse(siteSlot: 0, status: status.code, bytes: total,
+                                    durationMicros: monotonicMicroseconds() - requestStartMicros)
         guard loop.state.accessLog != nil else { return }
         let client = clientUTF8
         let tlsVersion = transport.tls?.protocolVersion

@@ -50,6 +50,8 @@ final class EventLoop: @unchecked Sendable {
 
     /// Resolved files of this loop's requests (see FileCache.swift).
     let fileCache: FileCache
+    /// This loop's counters for /metrics (written only here).
+    let metrics: LoopMetrics
     private(set) var nowMs: Int64 = monotonicMilliseconds()
     /// Wall clock minus monotonic clock, in microseconds, refreshed every loop turn:
     /// turns a request's monotonic start into its wall-clock time without a clock read.
@@ -62,9 +64,10 @@ final class EventLoop: @unchecked Sendable {
     /// When the file cache next drops its expired entries (and their descriptors).
     private var nextCacheSweepMs: Int64 = 0
 
-    init(index: Int, state: ServerState, listeners: [Listener], fileCacheMilliseconds: Int,
-         fileCacheEntries: Int = 512, background: BackgroundQueue? = nil) throws(Errno) {
+    init(index: Int, state: ServerState, listeners: [Listener], metrics: LoopMetrics = LoopMetrics(),
+         fileCacheMilliseconds: Int, fileCacheEntries: Int = 512, background: BackgroundQueue? = nil) throws(Errno) {
         self.index = index
+        self.metrics = metrics
         self.background = background
         self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries)
         self.state = state
@@ -112,7 +115,9 @@ final class EventLoop: @unchecked Sendable {
                 nextCacheSweepMs = nowMs + max(100, fileCache.ttlMilliseconds)
                 releaseIdleBuffers()
                 trimMemoryAfterStorm()
+                publishConnectionStates()
             }
+            metrics.publishFileCache(hits: fileCache.hits, lookups: fileCache.lookups)
             resumeAcceptingIfDue()
             handOverLogs()   // timeouts and closes above may have completed records
             if isStopping {
@@ -139,6 +144,15 @@ final class EventLoop: @unchecked Sendable {
             releasedSinceTrim += 1
         }
     }
+    /// The open connections by activity, for the `companion_connections` gauge.
+    private func publishConnectionStates() {
+        var counts = [Int](repeating: 0, count: ConnectionActivity.allCases.count)
+        for case let connection? in connections where !connection.isAdmin {
+            counts[connection.activity.rawValue] += 1
+        }
+        metrics.publishConnectionStates(counts)
+    }
+
     /// Connections that must have closed since the peak before memory is handed back.
     static let stormConnections = 256
 
@@ -208,7 +222,8 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
             try? Socket.setOption(accepted.fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
-            adopt(fd: accepted.fd, client: Socket.hostString(accepted.peer), tls: listener.address.tls)
+            adopt(fd: accepted.fd, client: Socket.hostString(accepted.peer), tls: listener.address.tls,
+                  admin: listener.isAdmin)
         }
     }
 
@@ -236,7 +251,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func adopt(fd: Int32, client: String, tls: Bool) {
+    private func adopt(fd: Int32, client: String, tls: Bool, admin: Bool) {
         var session: TLSSession?
         if tls {
             guard let contexts = state.tls, let made = TLSSession(descriptor: fd, contexts: contexts, scratch: tlsScratch) else {
@@ -247,7 +262,9 @@ final class EventLoop: @unchecked Sendable {
         }
         generation &+= 1
         let token = (generation & 0x3FFF_FFFF) << 32 | UInt64(UInt32(fd))
-        let connection = Connection(fd: fd, token: token, client: client, loop: self, now: nowMs, tls: session)
+        let connection = Connection(fd: fd, token: token, client: client, loop: self, now: nowMs, tls: session,
+                                    admin: admin)
+        if !admin { metrics.connectionAccepted() }
         do {
             try backend.register(fd: fd, token: token)
         } catch {
@@ -298,6 +315,7 @@ final class EventLoop: @unchecked Sendable {
         if slot < connections.count, connections[slot] === connection {
             connections[slot] = nil
             connectionCount -= 1
+            if !connection.isAdmin { metrics.connectionClosed() }
         }
     }
 

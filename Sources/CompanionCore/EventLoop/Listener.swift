@@ -15,10 +15,13 @@ public final class Listener: @unchecked Sendable {
     // immutable and the fd is closed once, in deinit, when the last loop let it go.
     public let fd: Int32
     public let address: ListenAddress
+    /// The operators' listener (SPEC §7): its connections reach AdminEndpoints, never a site.
+    let isAdmin: Bool
 
-    private init(fd: Int32, address: ListenAddress) {
+    private init(fd: Int32, address: ListenAddress, isAdmin: Bool) {
         self.fd = fd
         self.address = address
+        self.isAdmin = isAdmin
     }
 
     deinit { close(fd) }
@@ -39,7 +42,7 @@ public final class Listener: @unchecked Sendable {
 
     /// socket + SO_REUSEADDR + bind + listen. The returned listener's
     /// address carries the actual port (port 0 picks one).
-    public static func bind(_ address: ListenAddress, backlog: Int32 = 4096) throws(Errno) -> Listener {
+    public static func bind(_ address: ListenAddress, backlog: Int32 = 4096, admin: Bool = false) throws(Errno) -> Listener {
         let family = address.isIPv6 ? AF_INET6 : AF_INET
         let fd = try Syscall.check("socket") {
             socket(family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
@@ -63,7 +66,7 @@ public final class Listener: @unchecked Sendable {
             try Syscall.check("listen") { listen(fd, backlog) }
             var bound = address
             bound.port = try Socket.localPort(fd)
-            return Listener(fd: fd, address: bound)
+            return Listener(fd: fd, address: bound, isAdmin: admin)
         } catch {
             close(fd)
             throw error

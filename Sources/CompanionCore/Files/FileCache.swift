@@ -53,6 +53,8 @@ final class FileCache {
     /// another access is open; the dynamic check cost an access-set insert per lookup.
     @exclusivity(unchecked) private var entries: [Key: Entry] = [:]
     private(set) var hits = 0
+    /// Lookups of paths and pages, hits or not (for /metrics).
+    private(set) var lookups = 0
 
     init(ttlMilliseconds: Int, maxEntries: Int = 512) {
         self.ttlMilliseconds = Int64(ttlMilliseconds)
@@ -87,6 +89,7 @@ final class FileCache {
             return Entry(result: site.resolver.open(path), path: path, expiresAt: now)
         }
         let key = Key(site: ObjectIdentifier(site), path: path)
+        lookups += 1
         if let entry = entries[key], entry.expiresAt > now {
             hits += 1
             return entry
@@ -112,6 +115,7 @@ final class FileCache {
     /// The cached page for `key`, if it is fresh (nil when the cache is off).
     func cachedPage(_ key: String, in site: Site) -> RenderedPage? {
         guard ttlMilliseconds > 0 else { return nil }
+        lookups += 1
         guard let entry = renderedBodies[Key(site: ObjectIdentifier(site), path: key)],
               entry.expiresAt > monotonicMilliseconds() else { return nil }
         hits += 1

@@ -76,6 +76,18 @@ enum RequestDispatcher {
 }
 
 extension RequestDispatcher {
+    /// A request on the admin listener: /metrics and /healthz (AdminEndpoints), never a site.
+    static func dispatchAdmin(_ head: RequestHead, state: ServerState, stopping: Bool) -> DispatchedResponse {
+        if head.contentLength > 0 || head.isAsteriskForm {
+            return DispatchedResponse(response: .error(.badRequest), site: nil, keepAlive: false, bodyToSkip: 0, linger: true)
+        }
+        let rawPath = head.bytes[head.path]
+        let path = rawPath.isEmpty ? "/" : String(decoding: rawPath, as: UTF8.self)
+        let response = AdminEndpoints.respond(to: head, path: path, state: state, stopping: stopping)
+        return DispatchedResponse(response: response, site: nil, keepAlive: head.isKeepAlive && !stopping,
+                                  bodyToSkip: 0, linger: false)
+    }
+
     /// Answers that depend on how the request arrived rather than on the site's files
     /// (SPEC §6): an ACME HTTP-01 challenge on plain HTTP, the 421 of a Host that routes to
     /// another site than the TLS SNI named, the 308 of a site with `httpsRedirect`.

@@ -7,6 +7,10 @@ import Glibc
 public final class Server: Sendable {
     /// Where each listener is bound (port 0 resolved), in config order.
     public let boundAddresses: [ListenAddress]
+    /// Where the admin listener is bound (port 0 resolved), if the config has one.
+    public let boundAdminAddress: ListenAddress?
+    /// The counters behind the admin listener's /metrics.
+    public let metrics: ServerMetrics
     private let group: WorkerGroup
     private let current: Locked<ServerState>
     private let accessLog: AccessLogWriter?
@@ -75,6 +79,22 @@ public final class Server: Sendable {
             }
         }
         boundAddresses = bound
+        if let admin = config.admin {
+            do {
+                let listener = try Listener.bind(admin.listen, admin: true)
+                listeners.append(listener)
+                boundAdminAddress = listener.address
+            } catch {
+                compressionQueue.shutdown()
+                backgroundQueue.shutdown()
+                writer?.shutdown()
+                throw ServerError("admin.listen \(admin.listen): \(error.message)")
+            }
+        } else {
+            boundAdminAddress = nil
+        }
+        let metrics = ServerMetrics(loopCount: workers)
+        self.metrics = metrics
         // Built once the ports are known (an https redirect names the TLS listener's port)
         // and before dropping privileges (key files are often readable by root only).
         var boundConfig = config
@@ -83,7 +103,8 @@ public final class Server: Sendable {
         let state: ServerState
         do {
             state = try ServerState(config: boundConfig, accessLog: writer, gzipCache: gzipCache,
-                                    compressionQueue: compressionQueue, plugins: plugins, challenges: challenges)
+                                    compressionQueue: compressionQueue, plugins: plugins, challenges: challenges,
+                                    metrics: metrics)
         } catch {
             compressionQueue.shutdown()
             backgroundQueue.shutdown()
@@ -102,7 +123,7 @@ public final class Server: Sendable {
         let cacheEntries = FileCache.entryLimit(loops: workers)
         for i in 0..<workers {
             do {
-                loops.append(try EventLoop(index: i, state: state, listeners: listeners,
+                loops.append(try EventLoop(index: i, state: state, listeners: listeners, metrics: metrics.loops[i],
                                            fileCacheMilliseconds: fileCacheMilliseconds, fileCacheEntries: cacheEntries,
                                            background: backgroundQueue))
             } catch {
@@ -170,12 +191,24 @@ public final class Server: Sendable {
         merged.listen = old.listen
         merged.workers = old.workers
         merged.accessLog = old.accessLog
-        try reloading.withLock { _ throws(ServerError) in
-            let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache,
-                                           compressionQueue: compressionQueue, plugins: plugins,
-                                           previousTLS: state.tls, challenges: challenges)
-            install(newState)
+        merged.admin = old.admin
+        do {
+            try reloading.withLock { _ throws(ServerError) in
+                let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache,
+                                               compressionQueue: compressionQueue, plugins: plugins,
+                                               previousTLS: state.tls, challenges: challenges, metrics: metrics)
+                install(newState)
+            }
+        } catch {
+            metrics.reloaded(ok: false)
+            throw error
         }
+        metrics.reloaded(ok: true)
+    }
+
+    /// Counts a reload that failed before it reached `reload` (the new config did not load).
+    public func recordFailedReload() {
+        metrics.reloaded(ok: false)
     }
 
     /// Hands `newState` to new requests and to every loop.

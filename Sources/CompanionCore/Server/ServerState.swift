@@ -17,6 +17,8 @@ public final class ServerState: Sendable {
     let challenges: ACMEChallenges?
     /// `https://` + this + host: the port suffix of redirects (empty for 443).
     let httpsPortSuffix: String
+    /// The counters behind /metrics (nil for states built without a server, in tests).
+    let metrics: ServerMetrics?
 
     /// - Parameter compressionQueue: compresses large files off the loops for `gzipCache`;
     ///   nil serves large files uncompressed until something else fills the cache.
@@ -26,12 +28,13 @@ public final class ServerState: Sendable {
     ///   - report: where certificate problems of a reload go (stderr).
     init(config: ServerConfig, accessLog: AccessLogWriter?, gzipCache: GzipCache,
          compressionQueue: CompressionQueue? = nil, plugins: PluginRegistry,
-         previousTLS: TLSContextSet? = nil, challenges: ACMEChallenges? = nil,
+         previousTLS: TLSContextSet? = nil, challenges: ACMEChallenges? = nil, metrics: ServerMetrics? = nil,
          report: (String) -> Void = { writeLineToStandardError("companion: \($0)") }) throws(ServerError) {
         self.config = config
         self.accessLog = accessLog
         self.gzipCache = gzipCache
         self.challenges = challenges
+        self.metrics = metrics
         if config.listen.contains(where: \.tls) {
             tls = try TLSContextSet(config: config, previous: previousTLS, report: report)
         } else {
@@ -67,7 +70,9 @@ public final class ServerState: Sendable {
                 index: IndexMiddleware(indexNames: siteConfig.index),
                 listing: siteConfig.listing ? ListingMiddleware() : nil,
                 staticFiles: StaticFileMiddleware())
-            sites.append(Site(config: siteConfig, resolver: resolver, chain: chain))
+            let name = siteConfig.hosts.first ?? "default"
+            sites.append(Site(config: siteConfig, resolver: resolver, chain: chain,
+                              metricsSlot: metrics?.slot(forSite: name) ?? 0))
         }
         self.sites = sites
         self.router = HostRouter(sites: config.sites, defaultIndex: config.defaultSiteIndex)

@@ -70,6 +70,16 @@ public enum SiteTLS: Sendable, Equatable {
     case acme
 }
 
+/// The operators' listener (top-level `admin`, SPEC §7): `/metrics`, `/healthz`.
+public struct AdminConfig: Sendable, Equatable {
+    /// Where it listens; loopback unless the operator says otherwise.
+    public var listen: ListenAddress
+
+    public init(listen: ListenAddress) {
+        self.listen = listen
+    }
+}
+
 /// The ACME client's settings (top-level `acme`, SPEC §6).
 public struct ACMEConfig: Sendable, Equatable {
     /// The directory URL (`https://acme-v02.api.letsencrypt.org/directory`).
@@ -181,6 +191,8 @@ public struct ServerConfig: Sendable {
     public var defaultSiteIndex: Int
     /// The ACME client's settings, when a site has `"tls": "acme"`.
     public var acme: ACMEConfig? = nil
+    /// The admin listener, if any (never one of `listen`).
+    public var admin: AdminConfig? = nil
 
     /// Creates a config; ``ConfigLoader`` is the normal way to get one.
     public init(listen: [ListenAddress], workers: Int, sites: [SiteConfig], accessLog: AccessLogConfig?,

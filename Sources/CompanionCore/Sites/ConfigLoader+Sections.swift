@@ -202,3 +202,21 @@ extension ConfigLoader {
         }
     }
 }
+
+extension ConfigLoader {
+    /// `admin` (SPEC §7): `{"listen": "127.0.0.1:9180"}`, one HOST:PORT of its own.
+    func readAdmin(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> AdminConfig? {
+        guard let members = validator.object(value, at: path, allowed: ["listen"]) else { return nil }
+        guard let member = members.first(where: { $0.key == "listen" })?.value else {
+            validator.reportMissing(ConfigProblem.keyPath(path, "listen"))
+            return nil
+        }
+        let memberPath = ConfigProblem.keyPath(path, "listen")
+        guard let text = validator.string(member, at: memberPath) else { return nil }
+        guard let address = Self.parseListenAddress(text) else {
+            validator.report(memberPath, "invalid address \(member.shortDescription); \(Self.listenForms)")
+            return nil
+        }
+        return AdminConfig(listen: address)
+    }
+}

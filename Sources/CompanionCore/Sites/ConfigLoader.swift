@@ -17,7 +17,7 @@ public struct ConfigLoader: Sendable {
     let validatePlugin: @Sendable (PluginConfig) -> [ConfigProblem]
 
     /// The keys allowed at the top level of config.json.
-    static let topLevelKeys = ["listen", "workers", "sites", "accessLog", "limits", "user", "acme"]
+    static let topLevelKeys = ["listen", "workers", "sites", "accessLog", "limits", "user", "acme", "admin"]
 
     /// Creates a loader.
     /// - Parameter validatePlugin: returns the problems of one `sites[i].plugins[j]` entry, with key
@@ -62,6 +62,7 @@ public struct ConfigLoader: Sendable {
         var limits = Limits()
         var user: String?
         var acme: ACMEConfig?
+        var admin: AdminConfig?
         var hasSites = false
         for (key, value) in members {
             switch key {
@@ -80,11 +81,17 @@ public struct ConfigLoader: Sendable {
                 user = readUser(value, at: key, into: &validator)
             case "acme":
                 acme = readACME(value, at: key, folder: folder, into: &validator)
+            case "admin":
+                admin = readAdmin(value, at: key, into: &validator)
             default:
                 break  // reported as an unknown key by `object`
             }
         }
         if !hasSites { validator.reportMissing("sites") }
+        if let admin, admin.listen.port != 0,
+           let index = listen.firstIndex(where: { $0.host == admin.listen.host && $0.port == admin.listen.port }) {
+            validator.report("admin.listen", "\(admin.listen) is also listen[\(index)]: the admin listener must be an address of its own")
+        }
         if let sites { checkTLS(listen: listen, sites: sites.sites, acme: acme, into: &validator) }
 
         guard validator.problems.isEmpty, let sites else {
@@ -101,6 +108,7 @@ public struct ConfigLoader: Sendable {
             defaultSiteIndex: sites.defaultIndex
         )
         config.acme = acme
+        config.admin = admin
         return config
     }
 

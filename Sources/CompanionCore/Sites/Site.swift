@@ -14,8 +14,11 @@ public final class Site: Sendable {
     public let resolver: PathResolver
     /// Built after `init` because the stages may need the site's resolver.
     let chain: Chain
+    /// This site's row in the loops' request counters (ServerMetrics).
+    let metricsSlot: Int
 
-    init(config: SiteConfig, resolver: PathResolver, chain: Chain) {
+    init(config: SiteConfig, resolver: PathResolver, chain: Chain, metricsSlot: Int = 0) {
+        self.metricsSlot = metricsSlot
         self.config = config
         self.name = config.hosts.first ?? "default"
         self.nameUTF8 = Array(name.utf8)

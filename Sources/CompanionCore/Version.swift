@@ -1,0 +1,6 @@
+// The version `companion --version` prints, /metrics reports (companion_build_info) and
+// the Debian package carries. Raised by hand with each release.
+
+public enum CompanionVersion {
+    public static let string = "0.9.0"
+}
