@@ -8,6 +8,7 @@ public struct Companion: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "companion",
         abstract: "Serve several static sites from one config, with an access log you can query.",
+        version: CompanionVersion.string,
         subcommands: [ServeCommand.self, CheckCommand.self, LogsCommand.self, HashPasswordCommand.self]
     )
 

@@ -13,6 +13,7 @@ public struct HashPasswordCommand: ParsableCommand {
             Reads one line (the trailing newline is not part of the password) and prints a \
             bcrypt hash ($2b$, cost 10) to put in a basicAuth plugin's "users". On a terminal \
             the password is not echoed. Example: printf '%s\\n' 'secret' | companion hash-password
+
             Hashes from `htpasswd -nB`, `mkpasswd` (sha-512, yescrypt) work as well.
             """
     )

@@ -13,8 +13,8 @@ public struct LogsCommand: ParsableCommand {
         commandName: "logs",
         abstract: "Query the SQLite access log.",
         discussion: """
-            Filters combine with AND. Without --count, --summary or --group-by, prints the newest
-            --limit rows, oldest first. The database is opened read-only, so this works while the
+            Filters combine with AND. Without --count, --summary or --group-by, prints the newest \
+            --limit rows, oldest first. The database is opened read-only, so this works while the \
             server is writing it.
             """
     )

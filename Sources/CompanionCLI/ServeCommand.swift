@@ -38,9 +38,10 @@ public struct ServeCommand: ParsableCommand {
         applyOverrides(to: &config)
 
         Signals.blockServerSignals()
+        let notifier = SystemdNotifier()
         let server: Server
         do {
-            server = try Server(config: config, plugins: registry)
+            server = try Server(config: config, plugins: registry, inheritedSockets: SocketActivation.takeInheritedSockets())
         } catch {
             throw CLIError.message(error.description)
         }
@@ -56,9 +57,12 @@ public struct ServeCommand: ParsableCommand {
             writeLineToStandardError("companion: site \(site.hosts.joined(separator: ", ")) -> \(site.root)\(flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))")")
         }
         writeLineToStandardError("companion: ready (\(config.workers) worker\(config.workers == 1 ? "" : "s"), pid \(getpid()))")
+        notifier.ready(status: "serving \(config.sites.count) site\(config.sites.count == 1 ? "" : "s")")
 
         let configPath = options.config
         Signals.waitForShutdown {
+            notifier.reloading()
+            defer { notifier.ready(status: "serving") }
             do {
                 var fresh = try registry.configLoader.load(path: configPath)
                 applyOverrides(to: &fresh)
@@ -71,6 +75,7 @@ public struct ServeCommand: ParsableCommand {
                 return "\(error)"
             }
         }
+        notifier.stopping()
         writeLineToStandardError("companion: stopping (finishing responses in flight, at most 10 s)")
         server.stop(graceMilliseconds: 10_000)
         writeLineToStandardError("companion: stopped")

@@ -3,4 +3,6 @@
 
 public enum CompanionVersion {
     public static let string = "0.9.0"
+    /// The release date of `string` (the man page's date: contrib/make-manual.sh).
+    public static let date = "2026-12-05"
 }

@@ -1,6 +1,7 @@
 // The help text is part of the contract (SPEC §1): `companion --help` lists every
 // subcommand and each `SUBCOMMAND --help` explains its options. Checked on the
 // built binary, as a user runs it.
+import CompanionCore
 import Foundation
 import Testing
 
@@ -55,5 +56,62 @@ import Testing
         #expect(output.contains("sites[0].root"))
         #expect(output.contains("sites[0].lisitng"))
         #expect(!output.contains("Fatal error"))
+    }
+
+    @Test func versionIsPrinted() throws {
+        let (status, output) = try Self.run(["--version"])
+        #expect(status == 0)
+        #expect(output == CompanionVersion.string + "\n")
+    }
+
+    /// Issue 11: `logs --help` broke lines mid-sentence (hard newlines inside a paragraph
+    /// that the parser then wrapped again). Every line of a paragraph but its last must
+    /// reach well into the 80 columns, and none may pass them.
+    @Test(arguments: ["serve", "check", "logs", "hash-password"])
+    func helpParagraphsAreWrappedCleanly(name: String) throws {
+        let (status, output) = try Self.run([name, "--help"])
+        #expect(status == 0)
+        let prose = output.components(separatedBy: "USAGE:")[0]
+        for paragraph in prose.components(separatedBy: "\n\n") {
+            let lines = paragraph.split(separator: "\n")
+            for (i, line) in lines.enumerated() {
+                #expect(line.count <= 80, "\(name): \(line)")
+                if i < lines.count - 1 { #expect(line.count >= 55, "\(name) breaks early: \(line)") }
+            }
+        }
+    }
+
+    /// The completion scripts the argument parser generates, run by the real shells: bash
+    /// completes subcommands, options and option values; zsh and fish parse theirs.
+    @Test func completionScriptsWork() throws {
+        let (status, script) = try Self.run(["--generate-completion-script", "bash"])
+        #expect(status == 0)
+        let folder = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("companion.bash").path
+        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
+        // The script calls the binary for dynamic values: put it on PATH as `companion`.
+        let bin = folder.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("companion").path,
+                                                   withDestinationPath: CompanionProcess.binary)
+        let driver = """
+            source "$0"
+            comp() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+                     _companion companion "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; echo "${COMPREPLY[*]}"; }
+            comp companion lo
+            comp companion logs --for
+            comp companion logs --format ""
+            """
+        let result = try runTool(["env", "PATH=\(bin.path):/usr/bin:/bin", "bash", "-c", driver, path])
+        #expect(result.stdout == "logs\n--format\ntable json ndjson csv combined\n", "\(result.stderr)")
+        for (shell, check) in [("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])] {
+            let (generated, text) = try Self.run(["--generate-completion-script", shell])
+            #expect(generated == 0)
+            let file = folder.appendingPathComponent("companion.\(shell)").path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+            let parsed = try runTool(check + [file])
+            #expect(parsed.status == 0, "\(shell): \(parsed.stderr)")
+        }
     }
 }

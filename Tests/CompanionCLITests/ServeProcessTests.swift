@@ -24,9 +24,13 @@ final class CompanionProcess: @unchecked Sendable {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[1]
     }
 
-    init(_ arguments: [String], directory: String? = nil, executable: String? = nil) throws {
+    init(_ arguments: [String], directory: String? = nil, executable: String? = nil,
+         environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: executable ?? Self.binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardError = errPipe
         process.standardOutput = outPipe

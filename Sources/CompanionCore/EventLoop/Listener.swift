@@ -72,4 +72,33 @@ public final class Listener: @unchecked Sendable {
             throw error
         }
     }
+
+    /// The address a socket inherited through socket activation is bound to, after checking
+    /// that it is a listening TCP socket (and making it non-blocking, close-on-exec).
+    static func inheritedAddress(_ fd: Int32) throws(Errno) -> ListenAddress {
+        var type: Int32 = 0
+        var listening: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = try Syscall.check("getsockopt(SO_TYPE)") { getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) }
+        _ = try Syscall.check("getsockopt(SO_ACCEPTCONN)") { getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) }
+        guard type == Int32(SOCK_STREAM.rawValue), listening == 1 else { throw Errno(code: ENOTSOCK, call: "socket activation") }
+        var storage = sockaddr_storage()
+        var addressLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        try withUnsafeMutablePointer(to: &storage) { pointer throws(Errno) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(Errno) in
+                _ = try Syscall.check("getsockname") { getsockname(fd, address, &addressLength) }
+            }
+        }
+        let family = Int32(storage.ss_family)
+        guard family == AF_INET || family == AF_INET6 else { throw Errno(code: EAFNOSUPPORT, call: "socket activation") }
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return ListenAddress(host: Socket.hostString(storage), port: try Socket.localPort(fd), isIPv6: family == AF_INET6)
+    }
+
+    /// A listener over an inherited socket, serving as `address` (its `tls` flag included).
+    static func adopting(_ fd: Int32, as address: ListenAddress, admin: Bool = false) -> Listener {
+        Listener(fd: fd, address: address, isAdmin: admin)
+    }
 }

@@ -40,9 +40,11 @@ public final class Server: Sendable {
     ///   compared with what was loaded (two stat calls per TLS site).
     /// - Parameter acmeRetryMilliseconds: the first wait after a failed ACME order (it
     ///   doubles with each failure, up to a day).
+    /// - Parameter inheritedSockets: listening sockets from systemd's socket activation; each
+    ///   serves the `listen` (or `admin.listen`) address it is bound to instead of a new bind.
     public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
                 fileCacheMilliseconds: Int = 1000, certificateCheckMilliseconds: Int = 2000,
-                acmeRetryMilliseconds: Int = 60_000) throws(ServerError) {
+                acmeRetryMilliseconds: Int = 60_000, inheritedSockets: [Int32] = []) throws(ServerError) {
         self.plugins = plugins
         // sendfile(2) has no MSG_NOSIGNAL: a client that goes away mid-body would kill the
         // process with SIGPIPE. Every server (the CLI's or an embedding program's) ignores it.
@@ -64,13 +66,34 @@ public final class Server: Sendable {
         compressionQueue = CompressionQueue(cache: gzipCache, workers: 1)
         backgroundQueue = BackgroundQueue()
         // One socket per address, shared by all loops (Listener.swift says why not SO_REUSEPORT).
+        // A socket handed over by systemd (socket activation) serves the address it is bound to.
+        var inherited: [(fd: Int32, address: ListenAddress)] = []
+        for fd in inheritedSockets {
+            do {
+                inherited.append((fd, try Listener.inheritedAddress(fd)))
+            } catch {
+                compressionQueue.shutdown()
+                backgroundQueue.shutdown()
+                writer?.shutdown()
+                throw ServerError("socket activation: descriptor \(fd) is not a listening TCP socket (\(error.message))")
+            }
+        }
+        func listener(for address: ListenAddress, admin: Bool) throws(Errno) -> Listener {
+            if let index = inherited.firstIndex(where: { $0.address.host == address.host && $0.address.port == address.port }) {
+                let taken = inherited.remove(at: index)
+                var served = address
+                served.port = taken.address.port
+                return Listener.adopting(taken.fd, as: served, admin: admin)
+            }
+            return try Listener.bind(address, admin: admin)
+        }
         var listeners: [Listener] = []
         var bound: [ListenAddress] = []
         for address in config.listen {
             do {
-                let listener = try Listener.bind(address)
-                listeners.append(listener)
-                bound.append(listener.address)
+                let made = try listener(for: address, admin: false)
+                listeners.append(made)
+                bound.append(made.address)
             } catch {
                 compressionQueue.shutdown()
                 backgroundQueue.shutdown()
@@ -81,9 +104,9 @@ public final class Server: Sendable {
         boundAddresses = bound
         if let admin = config.admin {
             do {
-                let listener = try Listener.bind(admin.listen, admin: true)
-                listeners.append(listener)
-                boundAdminAddress = listener.address
+                let made = try listener(for: admin.listen, admin: true)
+                listeners.append(made)
+                boundAdminAddress = made.address
             } catch {
                 compressionQueue.shutdown()
                 backgroundQueue.shutdown()
@@ -92,6 +115,12 @@ public final class Server: Sendable {
             }
         } else {
             boundAdminAddress = nil
+        }
+        if let unused = inherited.first {
+            compressionQueue.shutdown()
+            backgroundQueue.shutdown()
+            writer?.shutdown()
+            throw ServerError("socket activation: descriptor \(unused.fd) is bound to \(unused.address), which is not in listen or admin.listen")
         }
         let metrics = ServerMetrics(loopCount: workers)
         self.metrics = metrics
