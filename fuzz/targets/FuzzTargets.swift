@@ -14,12 +14,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .config: FuzzTarget.config(bytes)
     case .escape: FuzzTarget.escape(bytes)
     case .acme: FuzzTarget.acme(bytes)
+    case .proxy: FuzzTarget.proxy(bytes)
     }
     return 0
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case parser, path, range, config, escape, acme
+    case parser, path, range, config, escape, acme, proxy
 
     static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
@@ -144,5 +145,33 @@ enum FuzzTarget: String, CaseIterable {
         let encoded = Base64URL.encode(bytes)
         check(encoded.utf8.allSatisfy(Base64URL.isURLSafe), "base64url outside its alphabet")
         check(encoded.utf8.count == (bytes.count * 4 + 2) / 3, "base64url length")
+    }
+
+    /// PROXY protocol headers (issue 11), X-Forwarded-For entries and trustedProxies ranges:
+    /// a complete header is complete on its own bytes, whatever follows, and every shorter
+    /// prefix of it asks for more; an invalid input stays invalid however it goes on;
+    /// addresses round-trip through their canonical text.
+    static func proxy(_ bytes: [UInt8]) {
+        let parsed = ProxyProtocolHeader.parse(bytes[...])
+        switch parsed {
+        case .complete(let length, _):
+            check(length > 0 && length <= bytes.count && length <= ProxyProtocolHeader.maxLength, "length \(length) of \(bytes.count)")
+            check(ProxyProtocolHeader.parse(bytes[0..<length]) == parsed, "not complete on its own bytes")
+            for cut in Set([0, length / 2, length - 1]) where cut < length {
+                check(ProxyProtocolHeader.parse(bytes[0..<cut]) == .needMore, "prefix \(cut) of a complete header is \(ProxyProtocolHeader.parse(bytes[0..<cut]))")
+            }
+        case .invalid:
+            var longer = bytes
+            longer.append(contentsOf: [0x0D, 0x0A, 0x00])
+            if case .invalid = ProxyProtocolHeader.parse(longer[...]) {} else { check(false, "invalid input became valid when extended") }
+        case .needMore:
+            check(bytes.count < ProxyProtocolHeader.maxLength, "needs more beyond the limit")
+        }
+        if let address = ForwardedHeaders.parseEntry(bytes[...]) {
+            check(IPAddress(address.text) == address, "address does not round-trip: \(address.text)")
+        }
+        if let text = String(validating: bytes, as: UTF8.self), let range = AddressRange(text) {
+            check(range.contains(range.network), "a range does not contain its own network")
+        }
     }
 }

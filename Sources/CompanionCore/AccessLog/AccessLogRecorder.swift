@@ -11,8 +11,10 @@
 enum AccessLogRecorder {
     /// Appends the row for `head` to `batch`; bytes and duration are set when it completes.
     /// The request's text fields are copied as raw bytes; the writer thread turns them into text.
-    /// `tlsVersion`: nil over plain HTTP (the scheme follows from it).
-    static func appendRow(for head: RequestHead, site: Site?, client: [UInt8], encoding: String?, tlsVersion: StaticString?,
+    /// `https`: the client's scheme (TLS here, or X-Forwarded-Proto from a trusted proxy);
+    /// `tlsVersion`: nil unless this connection is TLS.
+    static func appendRow(for head: RequestHead, site: Site?, client: [UInt8], encoding: String?, https: Bool,
+                          tlsVersion: StaticString?,
                           status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
         let version: StaticString = head.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
         // What routed the request: an absolute-form target's authority replaces Host
@@ -34,7 +36,8 @@ enum AccessLogRecorder {
                             timeMicros: timeMicros, status: status, bytes: 0, durationMicros: 0,
                             site == nil ? nil : siteText, slice(host), clientText, slice(head.methodBytes), slice(path),
                             slice(head.query), UnsafeRawBufferPointer(start: version.utf8Start, count: version.utf8CodeUnitCount),
-                            slice(referrer), slice(userAgent), encodingText, schemeText(tlsVersion), staticText(tlsVersion))
+                            slice(referrer), slice(userAgent), encodingText, staticText(https ? Self.https : http),
+                            staticText(tlsVersion))
                     }
                 }
             }

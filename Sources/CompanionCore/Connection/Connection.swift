@@ -15,9 +15,13 @@ import Glibc
 
 final class Connection {
     let token: UInt64
-    let client: String
+    /// The peer's address, or the one its PROXY protocol header gave.
+    private(set) var client: String
     /// `client` as bytes, for access-log rows; made at the first logged response.
     private lazy var clientUTF8: [UInt8] = Array(client.utf8)
+    /// A PROXY protocol listener's connection before its header was read (nothing else is
+    /// read until then; see readProxyHeader).
+    private var awaitingProxyHeader: Bool
     /// unowned(unsafe): the loop owns its connections (its `connections` table) and
     /// outlives them, and a checked `unowned` reference cost a retain and release on
     /// every access (measured ~1% of a small-file request).
@@ -58,8 +62,11 @@ final class Connection {
         let site: Site?
         let keepAlive: Bool
         let startMicros: Int64
+        let forwarded: ForwardedClient?
 
-        init(response: Response, head: RequestHead, site: Site?, keepAlive: Bool, startMicros: Int64) {
+        init(response: Response, head: RequestHead, site: Site?, keepAlive: Bool, startMicros: Int64,
+             forwarded: ForwardedClient?) {
+            self.forwarded = forwarded
             self.response = response
             self.head = head
             self.site = site
@@ -84,9 +91,10 @@ final class Connection {
     var isClosed: Bool { machine.isClosed }
 
     init(fd: Int32, token: UInt64, client: String, loop: EventLoop, now: Int64, tls: TLSSession? = nil,
-         admin: Bool = false) {
+         admin: Bool = false, proxyProtocol: Bool = false) {
         self.transport = SocketTransport(descriptor: fd, tls: tls)
         self.isAdmin = admin
+        self.awaitingProxyHeader = proxyProtocol
         self.token = token
         self.client = client
         self.loop = loop
@@ -96,6 +104,10 @@ final class Connection {
     // MARK: - Driving the state machine
 
     func handleEvents(_ events: IOEvents) {
+        if awaitingProxyHeader {
+            readProxyHeader()
+            if awaitingProxyHeader || closedSocket { return }
+        }
         var readable = events.contains(.readable)
         var writable = events.contains(.writable)
         if let tls = transport.tls {
@@ -155,6 +167,38 @@ final class Connection {
         input.release(to: &loop.bufferPool)   // only when nothing is buffered
         output.release(to: &loop.bufferPool)
         log.release(to: &loop.bufferPool)
+    }
+
+    // MARK: - The PROXY protocol header
+
+    /// Reads the PROXY protocol header that starts a connection of a `proxyProtocol` listener:
+    /// peeks at the socket, parses (ProxyProtocolHeader), then consumes exactly the header, so
+    /// what follows (a TLS handshake, a request) stays in the socket for the transport. A
+    /// malformed header, or a connection that ends first, is closed without an answer (the
+    /// PROXY protocol's rule: the other side is not speaking it); one that stalls meets the
+    /// header timeout. The header's source address becomes the client.
+    private func readProxyHeader() {
+        var peeked = [UInt8](repeating: 0, count: ProxyProtocolHeader.maxLength)
+        let n = peeked.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
+        if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+        guard n > 0 else {
+            close()
+            return
+        }
+        switch ProxyProtocolHeader.parse(peeked[0..<n]) {
+        case .needMore:
+            if n == peeked.count { close() }   // cannot happen for a valid header; bounded anyway
+        case .invalid:
+            close()
+        case .complete(let length, let source):
+            let consumed = peeked.withUnsafeMutableBytes { recv(fd, $0.baseAddress, length, 0) }
+            guard consumed == length else {
+                close()
+                return
+            }
+            if let source { client = source.text }
+            awaitingProxyHeader = false
+        }
     }
 
     // MARK: - Reading
@@ -218,12 +262,13 @@ final class Connection {
 
     private var security: ConnectionSecurity {
         guard let tls = transport.tls else { return .plain }
-        return ConnectionSecurity(isSecure: true, serverNameSite: tls.serverNameSite)
+        return ConnectionSecurity(isSecure: true, serverNameSite: tls.serverNameSite, forwardedHTTPS: false)
     }
 
     /// What this connection is doing, for the `companion_connections` gauge.
     var activity: ConnectionActivity {
         if case .lingering = machine.state { return .lingering }
+        if awaitingProxyHeader { return .reading }
         if let tls = transport.tls, !tls.handshakeDone { return .handshake }
         if !output.isEmpty || parked != nil { return .writing }
         if !input.isEmpty || bodyToSkip > 0 { return .reading }
@@ -232,22 +277,27 @@ final class Connection {
 
     private func answer(_ head: RequestHead) {
         let state = loop.state
+        // Behind trusted proxies the client and scheme come from X-Forwarded-For/-Proto.
+        let forwarded = state.config.trustedProxies.isEmpty || isAdmin
+            ? nil : ForwardedHeaders.resolve(head, peer: client, trusted: state.config.trustedProxies)
+        var security = self.security
+        if forwarded?.https == true { security.forwardedHTTPS = true }
         let dispatched = isAdmin
             ? RequestDispatcher.dispatchAdmin(head, state: state, stopping: loop.isStopping)
-            : RequestDispatcher.dispatch(head, client: client, state: state, files: loop.fileCache,
+            : RequestDispatcher.dispatch(head, client: forwarded?.client ?? client, state: state, files: loop.fileCache,
                                          stopping: loop.isStopping, security: security)
         bodyToSkip = dispatched.bodyToSkip
         if let deferred = dispatched.response.deferred {
             if loop.renderInBackground(deferred, for: self) {
                 parked = Parked(response: dispatched.response, head: head, site: dispatched.site,
-                                keepAlive: dispatched.keepAlive, startMicros: requestStartMicros)
+                                keepAlive: dispatched.keepAlive, startMicros: requestStartMicros, forwarded: forwarded)
             } else {
                 queue(StaticFileMiddleware.unavailable(), head: head, site: dispatched.site,   // the queue is full
-                      keepAlive: dispatched.keepAlive, state: state, startMicros: requestStartMicros)
+                      keepAlive: dispatched.keepAlive, state: state, startMicros: requestStartMicros, forwarded: forwarded)
             }
         } else {
             queue(dispatched.response, head: head, site: dispatched.site, keepAlive: dispatched.keepAlive, state: state,
-                  startMicros: requestStartMicros)
+                  startMicros: requestStartMicros, forwarded: forwarded)
         }
         machine.requestAnswered(keepAlive: dispatched.keepAlive, linger: dispatched.linger)
     }
@@ -259,13 +309,13 @@ final class Connection {
         deferred.fill(&waiting.response, page)
         waiting.response.deferred = nil
         queue(waiting.response, head: waiting.head, site: waiting.site, keepAlive: waiting.keepAlive,
-              state: loop.state, startMicros: waiting.startMicros)
+              state: loop.state, startMicros: waiting.startMicros, forwarded: waiting.forwarded)
         run()
     }
 
     /// Finalizes `response` and queues its bytes behind earlier responses.
     private func queue(_ response: consuming Response, head: RequestHead, site: Site?, keepAlive: Bool,
-                       state: ServerState, startMicros: Int64) {
+                       state: ServerState, startMicros: Int64, forwarded: ForwardedClient? = nil) {
         var out = output.takeSpare(pool: &loop.bufferPool)
         let encoding = response.contentEncoding
         let finalized = ResponseFinalizer.finalize(response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
@@ -276,11 +326,12 @@ final class Connection {
                                     bytes: headLength + finalized.bodyLength,
                                     durationMicros: monotonicMicroseconds() - startMicros)
         guard state.accessLog != nil else { return }
-        let client = clientUTF8
+        let client = forwarded?.client.map { Array($0.utf8) } ?? clientUTF8
         let tlsVersion = transport.tls?.protocolVersion
+        let https = tlsVersion != nil || forwarded?.https == true
         log.append(total: headLength + finalized.bodyLength, headLength: headLength, startMicros: startMicros,
                    pool: &loop.bufferPool) {
-            AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding, tlsVersion: tlsVersion,
+            AccessLogRecorder.appendRow(for: head, site: site, client: client, encoding: encoding, https: https, tlsVersion: tlsVersion,
                                         status: finalized.status.code, timeMicros: wallClockMicros(from: startMicros), to: &$0)
         }
     }

@@ -221,9 +221,16 @@ final class EventLoop: @unchecked Sendable {
                 handleAcceptError(error)
                 return
             }
+            let peer = Socket.hostString(accepted.peer)
+            // SECURITY: a PROXY header names the client; only the trusted load balancers may
+            // send one, so anyone else is closed before a byte is read.
+            if listener.address.proxyProtocol && !state.config.trustedProxies.contains(peer) {
+                Glibc.close(accepted.fd)
+                continue
+            }
             try? Socket.setOption(accepted.fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
-            adopt(fd: accepted.fd, client: Socket.hostString(accepted.peer), tls: listener.address.tls,
-                  admin: listener.isAdmin)
+            adopt(fd: accepted.fd, client: peer, tls: listener.address.tls, admin: listener.isAdmin,
+                  proxyProtocol: listener.address.proxyProtocol)
         }
     }
 
@@ -251,7 +258,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func adopt(fd: Int32, client: String, tls: Bool, admin: Bool) {
+    private func adopt(fd: Int32, client: String, tls: Bool, admin: Bool, proxyProtocol: Bool) {
         var session: TLSSession?
         if tls {
             guard let contexts = state.tls, let made = TLSSession(descriptor: fd, contexts: contexts, scratch: tlsScratch) else {
@@ -263,7 +270,7 @@ final class EventLoop: @unchecked Sendable {
         generation &+= 1
         let token = (generation & 0x3FFF_FFFF) << 32 | UInt64(UInt32(fd))
         let connection = Connection(fd: fd, token: token, client: client, loop: self, now: nowMs, tls: session,
-                                    admin: admin)
+                                    admin: admin, proxyProtocol: proxyProtocol)
         if !admin { metrics.connectionAccepted() }
         do {
             try backend.register(fd: fd, token: token)

@@ -24,8 +24,13 @@ struct ConnectionSecurity {
     var isSecure: Bool
     /// The site the TLS client's SNI named; -1 for none, an unknown name or plain HTTP.
     var serverNameSite: Int
+    /// A trusted proxy said the client used https (X-Forwarded-Proto).
+    var forwardedHTTPS: Bool
 
-    static let plain = ConnectionSecurity(isSecure: false, serverNameSite: -1)
+    /// The client's scheme is https: on this connection, or before a trusted proxy.
+    var isHTTPS: Bool { isSecure || forwardedHTTPS }
+
+    static let plain = ConnectionSecurity(isSecure: false, serverNameSite: -1, forwardedHTTPS: false)
 }
 
 enum RequestDispatcher {
@@ -67,7 +72,7 @@ enum RequestDispatcher {
                 if response.closesConnection { keepAlive = false }
             }
         }
-        if security.isSecure, let hsts = site.config.hsts {
+        if security.isHTTPS, let hsts = site.config.hsts {
             response.extraHeaders.append(("Strict-Transport-Security", hsts))
         }
         return DispatchedResponse(response: response, site: site, keepAlive: keepAlive,
@@ -99,6 +104,7 @@ extension RequestDispatcher {
             }
             return nil
         }
+        if security.forwardedHTTPS { return nil }   // https as far as the client is concerned: no redirect
         if let challenges = state.challenges, path.hasPrefix(ACMEChallenges.pathPrefix) {
             if let answer = challenges.answer(forPath: path) {
                 var response = Response(status: .ok, body: .bytes(Array(answer.utf8)))

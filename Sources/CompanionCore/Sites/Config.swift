@@ -13,6 +13,8 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var isIPv6: Bool
     /// HTTPS on this address (`{"address": ..., "tls": true}`, SPEC §6).
     public var tls: Bool
+    /// Every connection starts with a PROXY protocol v1 or v2 header (SPEC §7).
+    public var proxyProtocol: Bool = false
 
     /// Creates an address; prefer ``ConfigLoader/parseListenAddress(_:)`` for user input.
     public init(host: String, port: Int, isIPv6: Bool, tls: Bool = false) {
@@ -193,6 +195,8 @@ public struct ServerConfig: Sendable {
     public var acme: ACMEConfig? = nil
     /// The admin listener, if any (never one of `listen`).
     public var admin: AdminConfig? = nil
+    /// Peers whose X-Forwarded-For/-Proto and PROXY headers are believed (SPEC §7).
+    public var trustedProxies: TrustedProxies = .none
 
     /// Creates a config; ``ConfigLoader`` is the normal way to get one.
     public init(listen: [ListenAddress], workers: Int, sites: [SiteConfig], accessLog: AccessLogConfig?,

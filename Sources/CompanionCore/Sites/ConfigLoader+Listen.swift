@@ -54,7 +54,7 @@ extension ConfigLoader {
     }
 
     /// `listen`: one address or a non-empty list; an entry is `"HOST:PORT"` or
-    /// `{"address": "HOST:PORT", "tls": true}` (SPEC §6). The same non-zero address twice is a
+    /// `{"address": "HOST:PORT", "tls": true, "proxyProtocol": true}` (SPEC §6, §7). The same non-zero address twice is a
     /// problem (the second bind would fail with EADDRINUSE).
     func readListen(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> [ListenAddress]? {
         let entries: [(value: JSONValue, path: String)]
@@ -73,8 +73,9 @@ extension ConfigLoader {
         for entry in entries {
             var text: String?
             var tls = false
+            var proxyProtocol = false
             if entry.value.objectValue != nil {
-                guard let members = validator.object(entry.value, at: entry.path, allowed: ["address", "tls"]) else {
+                guard let members = validator.object(entry.value, at: entry.path, allowed: ["address", "tls", "proxyProtocol"]) else {
                     isValid = false
                     continue
                 }
@@ -83,6 +84,7 @@ extension ConfigLoader {
                     switch key {
                     case "address": text = validator.string(member, at: memberPath)
                     case "tls": tls = validator.bool(member, at: memberPath) ?? false
+                    case "proxyProtocol": proxyProtocol = validator.bool(member, at: memberPath) ?? false
                     default: break
                     }
                 }
@@ -102,6 +104,7 @@ extension ConfigLoader {
                 continue
             }
             address.tls = tls
+            address.proxyProtocol = proxyProtocol
             if address.port != 0, let earlier = firstPath[address.description] {
                 validator.report(entry.path, "\(address) is already listed at \(earlier)")
                 isValid = false

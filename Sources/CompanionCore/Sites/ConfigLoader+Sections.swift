@@ -181,8 +181,10 @@ extension ConfigLoader {
     }
 
     /// What must hold between listeners and sites for HTTPS: a TLS listener needs a site with
-    /// a certificate, `"tls": "acme"` needs `acme`, and `httpsRedirect` needs a TLS listener.
-    func checkTLS(listen: [ListenAddress], sites: [SiteConfig], acme: ACMEConfig?, into validator: inout ConfigValidator) {
+    /// a certificate, `"tls": "acme"` needs `acme`, and `httpsRedirect` needs a TLS listener
+    /// or trusted proxies (HTTPS ends at the proxy, which says so in X-Forwarded-Proto).
+    func checkTLS(listen: [ListenAddress], sites: [SiteConfig], acme: ACMEConfig?, behindProxies: Bool,
+                  into validator: inout ConfigValidator) {
         let hasTLSListener = listen.contains(where: \.tls)
         if hasTLSListener && !sites.contains(where: { $0.tls != nil }) {
             validator.report("listen", "a TLS listener needs at least one site with \"tls\"")
@@ -196,8 +198,9 @@ extension ConfigLoader {
                 validator.report(ConfigProblem.keyPath(sitePath, "tls"),
                                  "ACME's HTTP-01 challenge cannot issue wildcard names; give this site a certificate file")
             }
-            if site.httpsRedirect && !hasTLSListener {
-                validator.report(ConfigProblem.keyPath(sitePath, "httpsRedirect"), "needs a listener with \"tls\": true")
+            if site.httpsRedirect && !hasTLSListener && !behindProxies {
+                validator.report(ConfigProblem.keyPath(sitePath, "httpsRedirect"),
+                                 "needs a listener with \"tls\": true, or trustedProxies that terminate HTTPS")
             }
         }
     }
@@ -218,5 +221,23 @@ extension ConfigLoader {
             return nil
         }
         return AdminConfig(listen: address)
+    }
+}
+
+extension ConfigLoader {
+    /// `trustedProxies` (SPEC §7): addresses and CIDR ranges, IPv4 or IPv6, as one string or
+    /// a list. A range with host bits set ("10.0.0.1/8") is refused as a likely typo.
+    func readTrustedProxies(_ value: JSONValue, at path: String, into validator: inout ConfigValidator) -> TrustedProxies {
+        guard let entries = validator.stringOrList(value, at: path) else { return .none }
+        var ranges: [AddressRange] = []
+        for entry in entries {
+            guard let text = validator.string(entry.value, at: entry.path) else { continue }
+            guard let range = AddressRange(text) else {
+                validator.report(entry.path, "expected an IP address or CIDR range such as 10.0.0.0/8 or fd00::/8, got \(entry.value.shortDescription)")
+                continue
+            }
+            ranges.append(range)
+        }
+        return TrustedProxies(ranges)
     }
 }

@@ -17,7 +17,7 @@ public struct ConfigLoader: Sendable {
     let validatePlugin: @Sendable (PluginConfig) -> [ConfigProblem]
 
     /// The keys allowed at the top level of config.json.
-    static let topLevelKeys = ["listen", "workers", "sites", "accessLog", "limits", "user", "acme", "admin"]
+    static let topLevelKeys = ["listen", "workers", "sites", "accessLog", "limits", "user", "acme", "admin", "trustedProxies"]
 
     /// Creates a loader.
     /// - Parameter validatePlugin: returns the problems of one `sites[i].plugins[j]` entry, with key
@@ -63,6 +63,7 @@ public struct ConfigLoader: Sendable {
         var user: String?
         var acme: ACMEConfig?
         var admin: AdminConfig?
+        var trustedProxies = TrustedProxies.none
         var hasSites = false
         for (key, value) in members {
             switch key {
@@ -83,6 +84,8 @@ public struct ConfigLoader: Sendable {
                 acme = readACME(value, at: key, folder: folder, into: &validator)
             case "admin":
                 admin = readAdmin(value, at: key, into: &validator)
+            case "trustedProxies":
+                trustedProxies = readTrustedProxies(value, at: key, into: &validator)
             default:
                 break  // reported as an unknown key by `object`
             }
@@ -92,7 +95,12 @@ public struct ConfigLoader: Sendable {
            let index = listen.firstIndex(where: { $0.host == admin.listen.host && $0.port == admin.listen.port }) {
             validator.report("admin.listen", "\(admin.listen) is also listen[\(index)]: the admin listener must be an address of its own")
         }
-        if let sites { checkTLS(listen: listen, sites: sites.sites, acme: acme, into: &validator) }
+        if trustedProxies.isEmpty, let index = listen.firstIndex(where: \.proxyProtocol) {
+            validator.report("listen[\(index)].proxyProtocol",
+                             "needs trustedProxies: the load balancers allowed to send PROXY headers (others are refused)")
+        }
+        if let sites { checkTLS(listen: listen, sites: sites.sites, acme: acme, behindProxies: !trustedProxies.isEmpty,
+                                            into: &validator) }
 
         guard validator.problems.isEmpty, let sites else {
             throw ConfigError(file: configPath, problems: validator.problems)
@@ -109,6 +117,7 @@ public struct ConfigLoader: Sendable {
         )
         config.acme = acme
         config.admin = admin
+        config.trustedProxies = trustedProxies
         return config
     }
 

@@ -30,7 +30,7 @@ import Testing
         Case("unknown top-level key with a suggestion", #"{"listne": "127.0.0.1:80", \#(sites)}"#,
              [("listne", "unknown key (did you mean \"listen\"?)")]),
         Case("unknown top-level key without a near name", #"{\#(sites), "color": "blue"}"#,
-             [("color", "unknown key (allowed: listen, workers, sites, accessLog, limits, user, acme)")]),
+             [("color", "unknown key (allowed: listen, workers, sites, accessLog, limits, user, acme, admin, trustedProxies)")]),
         Case("sites missing", #"{"workers": 1}"#, [("sites", "missing required key")]),
         Case("sites empty", #"{"sites": []}"#, [("sites", "must not be an empty list")]),
         Case("sites not a list", #"{"sites": {}}"#, [("sites", "expected a list, got an object")]),
