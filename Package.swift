@@ -25,9 +25,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinux", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(
             name: "CompanionCore",
-            dependencies: ["CSQLite", "CZlib", "CLinux", "CSSL"],
+            dependencies: ["CSQLite", "CZlib", "CLinux", "CSSL", "CPostgres"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -68,7 +68,11 @@ public struct CheckCommand: ParsableCommand {
             lines.append(describe(site, index: index, isDefault: index == config.defaultSiteIndex))
         }
         if let log = config.accessLog {
-            var line = "accessLog sqlite=\(log.sqlite) flushMs=\(log.flushMs)"
+            var line = "accessLog"
+            if !log.sqlite.isEmpty { line += " sqlite=\(log.sqlite)" }
+            if let url = log.postgres { line += " postgres=\(PostgresLogReader.redacted(url))" }
+            if let name = log.hostName { line += " hostName=\(name)" }
+            line += " flushMs=\(log.flushMs)"
             if let days = log.retainDays { line += " retainDays=\(days)" }
             line += " anonymizeClients=\(log.anonymizeClients)"
             lines.append(line)

@@ -1,5 +1,5 @@
-// LogsCommand+Database: which database `companion logs` reads: `--db PATH`, or
-// `accessLog.sqlite` of the config (`--config`, default ./config.json), relative
+// LogsCommand+Database: which database `companion logs` reads: `--db PATH` (or a
+// `postgresql://` URL), or `accessLog.sqlite` (else `accessLog.postgres`) of the config (`--config`, default ./config.json), relative
 // to the config's folder (SPEC §2). Only that one key is decoded here; the
 // config is validated by `companion check`, not by this command.
 import CompanionCore
@@ -24,6 +24,7 @@ extension LogsCommand {
             throw LogsError("\(configPath) is not a valid config (run companion check --config \(configPath)); or pass --db PATH")
         }
         guard let sqlite = file["accessLog"]?["sqlite"]?.stringValue, !sqlite.isEmpty else {
+            if let url = file["accessLog"]?["postgres"]?.stringValue, PostgresLogReader.isURL(url) { return url }
             throw LogsError("\(configPath) has no accessLog.sqlite, so the server keeps no access log; add one or pass --db PATH")
         }
         if sqlite.hasPrefix("/") { return sqlite }

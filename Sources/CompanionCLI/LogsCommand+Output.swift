@@ -10,13 +10,13 @@ extension LogsCommand {
     ///   - nowMicros: what `--since 2h` counts back from.
     ///   - terminalWidth: table lines are cut to this width; nil when stdout is not a terminal.
     public func render(databasePath: String, nowMicros: Int64 = UTCTime.nowMicros(), terminalWidth: Int? = nil) throws -> String {
-        let database = try LogsCommand.openDatabase(at: databasePath)
+        let source = try LogsCommand.openSource(databasePath)
         let query = try query(nowMicros: nowMicros)
         let formatter = LogFormatter(format: format, terminalWidth: terminalWidth)
-        if count { return formatter.count(try query.count(in: database)) }
-        if summary { return formatter.summary(try query.summary(in: database)) }
-        if let groupBy { return formatter.groups(try query.groups(in: database, by: groupBy, top: top), key: groupBy) }
-        return formatter.rows(try query.rows(in: database, limit: limit))
+        if count { return formatter.count(try source.count(query)) }
+        if summary { return formatter.summary(try source.summary(query)) }
+        if let groupBy { return formatter.groups(try source.groups(query, by: groupBy, top: top), key: groupBy) }
+        return formatter.rows(try source.rows(query, limit: limit))
     }
 
     /// `--follow`: prints the newest `--limit` rows, then every new matching row as
@@ -24,19 +24,19 @@ extension LogsCommand {
     /// - Parameter output: receives each chunk of text, in order.
     public func followLog(databasePath: String, nowMicros: Int64 = UTCTime.nowMicros(), terminalWidth: Int? = nil,
                           pollIntervalMs: Int, shouldStop: () -> Bool, output: (String) -> Void) throws {
-        let database = try LogsCommand.openDatabase(at: databasePath)
+        let source = try LogsCommand.openSource(databasePath)
         let query = try query(nowMicros: nowMicros)
         let formatter = LogFormatter(format: format, terminalWidth: terminalWidth)
-        var lastID = try LogQuery.maxID(in: database)
-        output(formatter.rows(try query.rows(in: database, limit: limit, throughID: lastID)))
+        var lastID = try source.maxID()
+        output(formatter.rows(try source.rows(query, limit: limit, throughID: lastID)))
         let batch = 10_000
         while !shouldStop() {
             // The mark is read before the rows: a batch committed between the two reads has
             // ids above the mark and is read by the next poll. (Reading the mark after an
             // empty poll skipped such a batch for good, issue 9 #16.)
-            let mark = try LogQuery.maxID(in: database)
+            let mark = try source.maxID()
             if mark > lastID {
-                let rows = try query.rows(in: database, limit: batch, afterID: lastID, throughID: mark)
+                let rows = try source.rows(query, limit: batch, afterID: lastID, throughID: mark)
                 if !rows.isEmpty { output(formatter.rows(rows, isFirstChunk: false)) }
                 // A full batch may leave rows up to the mark; fewer means every row through the
                 // mark was read (rows filtered out move the mark too, so they are not scanned again).
@@ -45,6 +45,16 @@ extension LogsCommand {
             }
             var pause = timespec(tv_sec: pollIntervalMs / 1000, tv_nsec: (pollIntervalMs % 1000) * 1_000_000)
             nanosleep(&pause, nil)
+        }
+    }
+
+    /// The SQLite file at `path`, or the PostgreSQL database a `postgresql://` URL names.
+    static func openSource(_ path: String) throws -> LogSource {
+        guard PostgresLogReader.isURL(path) else { return .sqlite(try openDatabase(at: path)) }
+        do {
+            return .postgres(try PostgresLogReader(url: path))
+        } catch {
+            throw LogsError("cannot read the access log: \(error)")
         }
     }
 
@@ -71,4 +81,46 @@ extension LogsCommand {
 public struct LogsError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Where `companion logs` reads: the SQLite file or a PostgreSQL database, asked the same
+/// questions (LogQuery, PostgresLogReader) with the same answers.
+enum LogSource {
+    case sqlite(SQLiteDatabase)
+    case postgres(PostgresLogReader)
+
+    func rows(_ query: LogQuery, limit: Int, afterID: Int64? = nil, throughID: Int64? = nil) throws -> [AccessLogRow] {
+        switch self {
+        case .sqlite(let database): try query.rows(in: database, limit: limit, afterID: afterID, throughID: throughID)
+        case .postgres(let reader): try reader.rows(query, limit: limit, afterID: afterID, throughID: throughID)
+        }
+    }
+
+    func maxID() throws -> Int64 {
+        switch self {
+        case .sqlite(let database): try LogQuery.maxID(in: database)
+        case .postgres(let reader): try reader.maxID()
+        }
+    }
+
+    func count(_ query: LogQuery) throws -> Int {
+        switch self {
+        case .sqlite(let database): try query.count(in: database)
+        case .postgres(let reader): try reader.count(query)
+        }
+    }
+
+    func summary(_ query: LogQuery) throws -> LogSummary {
+        switch self {
+        case .sqlite(let database): try query.summary(in: database)
+        case .postgres(let reader): try reader.summary(query)
+        }
+    }
+
+    func groups(_ query: LogQuery, by key: LogGroupKey, top: Int) throws -> [LogGroup] {
+        switch self {
+        case .sqlite(let database): try query.groups(in: database, by: key, top: top)
+        case .postgres(let reader): try reader.groups(query, by: key, top: top)
+        }
+    }
 }

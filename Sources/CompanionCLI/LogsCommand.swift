@@ -11,7 +11,7 @@ extension LogGroupKey: ExpressibleByArgument {}
 public struct LogsCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "logs",
-        abstract: "Query the SQLite access log.",
+        abstract: "Query the access log (SQLite, or PostgreSQL for a fleet).",
         discussion: """
             Filters combine with AND. Without --count, --summary or --group-by, prints the newest \
             --limit rows, oldest first. The database is opened read-only, so this works while the \
@@ -19,7 +19,7 @@ public struct LogsCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The access log database to read.", valueName: "path"))
+    @Option(help: ArgumentHelp("The access log database to read: a SQLite file, or a postgresql:// URL.", valueName: "path"))
     var db: String?
 
     @Option(help: ArgumentHelp("Read the database path from this config's accessLog.sqlite (default ./config.json).", valueName: "path"))

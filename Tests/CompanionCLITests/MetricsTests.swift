@@ -124,9 +124,9 @@ final class AdminServer {
         #expect(samples["companion_config_reloads_total{result=ok}"] == 0)
         #expect(samples["companion_build_info{version=\(CompanionVersion.string)}"] == 1)
         // Every row reaches the log: written counts them (the scrapes themselves are not rows).
-        #expect(try admin.waitForSample("companion_access_log_rows_written_total{}", 13))
-        #expect(samples["companion_access_log_rows_dropped_total{}"] == 0)
-        #expect(samples["companion_access_log_write_errors_total{}"] == 0)
+        #expect(try admin.waitForSample("companion_access_log_rows_written_total{sink=sqlite}", 13))
+        #expect(samples["companion_access_log_rows_dropped_total{sink=sqlite}"] == 0)
+        #expect(samples["companion_access_log_write_errors_total{sink=sqlite}"] == 0)
         // The loops' file caches: the repeated index.html of a.test hit at least once.
         #expect((samples["companion_file_cache_hits_total{}"] ?? 0) >= 1)
     }

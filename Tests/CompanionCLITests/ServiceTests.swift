@@ -85,7 +85,7 @@ final class NotifySocket {
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)
         port = sock.getsockname()[1]
-        listen_port = port if mode == "match" else port + 1 if port < 65535 else port - 1
+        listen_port = port if mode == "match" else 0   # port 0 never names an inherited socket
         with open(config_path, "w") as f:
             f.write('{"listen": "127.0.0.1:%d", "sites": [{"host": "a.test", "root": "site"}]}' % listen_port)
         fd = sock.detach()

@@ -2,6 +2,7 @@
 // form, for `AccessLogWriter.append` and tests; the server itself writes rows
 // straight into an AccessLogBatch), and AccessLogSettings, the `accessLog` part
 // of config.json.
+import Glibc
 
 /// One response, as a caller of `AccessLogWriter.append` reports it.
 ///
@@ -68,6 +69,11 @@ public struct AccessLogSettings: Sendable, Equatable {
     public var anonymizeClients: Bool = false
     /// Past this many waiting records, `append` drops and counts instead of growing.
     public var maxQueuedRecords: Int = 1_000_000
+    /// Write to this PostgreSQL database (`accessLog.postgres`) instead of the file at `path`
+    /// (`path` then only names it in messages).
+    public var postgresURL: String? = nil
+    /// The `host_name` of PostgreSQL rows: which companion host served them.
+    public var hostName: String = AccessLogSettings.machineHostName()
 
     // Knobs for tests; the defaults are what the server uses.
     /// `busy_timeout` of the writer's connection.
@@ -85,8 +91,16 @@ public struct AccessLogSettings: Sendable, Equatable {
         self.anonymizeClients = anonymizeClients; self.maxQueuedRecords = maxQueuedRecords
     }
 
+    /// gethostname(2), or "localhost" when it fails.
+    public static func machineHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func == (lhs: AccessLogSettings, rhs: AccessLogSettings) -> Bool {
         lhs.path == rhs.path && lhs.flushMs == rhs.flushMs && lhs.retainDays == rhs.retainDays
             && lhs.anonymizeClients == rhs.anonymizeClients && lhs.maxQueuedRecords == rhs.maxQueuedRecords
+            && lhs.postgresURL == rhs.postgresURL && lhs.hostName == rhs.hostName
     }
 }

@@ -80,9 +80,16 @@ extension AccessLogWorker {
     /// `accessLog.retainDays`: deletes old rows at start and then once an hour,
     /// in chunks, each its own short transaction so the lock is never held long.
     func pruneIfDue() {
-        guard let days = settings.retainDays, held.isEmpty, let database else { return }
+        guard let days = settings.retainDays, held.isEmpty else { return }
         let now = monotonicMilliseconds()
         guard now >= nextRetentionMs else { return }
+        if settings.postgresURL != nil {
+            guard postgres != nil else { return }
+            nextRetentionMs = now + 3_600_000
+            prunePostgres(days: days)
+            return
+        }
+        guard let database else { return }
         nextRetentionMs = now + 3_600_000
         let cutoff = UTCTime.storedText(epochMicros: UTCTime.nowMicros() - Int64(days) * 86_400_000_000)
         do {

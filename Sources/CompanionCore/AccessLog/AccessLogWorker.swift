@@ -11,6 +11,8 @@ final class AccessLogWorker {
     let channel: AccessLogChannel
     /// The open connection, nil after a failure that needs a reopen.
     var database: SQLiteDatabase?
+    /// The PostgreSQL connection when `settings.postgresURL` is set (instead of `database`).
+    var postgres: PostgresConnection?
     var insert: SQLiteStatement?
     /// `AccessLogSchema.batchInsertSQL`: 32 rows per execution.
     var batchInsert: SQLiteStatement?
@@ -34,7 +36,11 @@ final class AccessLogWorker {
         self.settings = settings
         self.channel = channel
         do {
-            try openDatabase()
+            if let url = settings.postgresURL {
+                try openPostgres(url)
+            } else {
+                try openDatabase()
+            }
         } catch {
             throw AccessLogError("cannot open the access log at \(settings.path): \(error)")
         }
@@ -83,6 +89,7 @@ final class AccessLogWorker {
         insert = nil
         batchInsert = nil
         database = nil
+        postgres = nil
     }
 
     /// Takes the queue (unless records are still held from a failure) and commits it.
@@ -108,8 +115,13 @@ final class AccessLogWorker {
             return
         }
         do {
-            try ensureOpen()
-            try insertHeld()
+            if let url = settings.postgresURL {
+                if postgres == nil { try openPostgres(url) }
+                try insertHeldPostgres()
+            } else {
+                try ensureOpen()
+                try insertHeld()
+            }
             let count = held.count
             held.removeAll()
             // After a burst (the database was failing), give the memory back.
@@ -223,7 +235,9 @@ final class AccessLogWorker {
         channel.state.withLock { $0.writeErrors += 1 }
         let delay = min(settings.maxRetryDelayMs, 100 << min(failures - 1, 16))
         nextRetryMs = monotonicMilliseconds() + Int64(delay)
-        if let sqlite = error as? SQLiteError, sqlite.isBusy {
+        if settings.postgresURL != nil {
+            postgres = nil   // start over with a new connection (a restarted server, a dropped link)
+        } else if let sqlite = error as? SQLiteError, sqlite.isBusy {
             // Another connection holds the lock: keep ours, try again later.
         } else {
             // Read-only, I/O error, file moved: start over with a fresh connection.

@@ -136,9 +136,13 @@ public final class AccessLogWriter: Sendable {
     /// Records dropped so far (queue full, written after shutdown, or given up at shutdown).
     public var droppedCount: Int { channel.state.withLock { $0.dropped } }
 
+    public struct Statistics: Sendable {
+        public var queued: Int, written: Int, dropped: Int, writeErrors: Int
+    }
+
     /// Rows waiting now, committed, dropped, and failed writes (each retried), since start.
-    public var statistics: (queued: Int, written: Int, dropped: Int, writeErrors: Int) {
-        channel.state.withLock { ($0.queue.count, $0.written, $0.dropped, $0.writeErrors) }
+    public var statistics: Statistics {
+        channel.state.withLock { Statistics(queued: $0.queue.count, written: $0.written, dropped: $0.dropped, writeErrors: $0.writeErrors) }
     }
 }
 

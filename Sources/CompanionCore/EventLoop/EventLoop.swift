@@ -181,6 +181,10 @@ final class EventLoop: @unchecked Sendable {
     private func handOverLogs() {
         guard !completedLogs.isEmpty else { return }
         if let writer = state.accessLog {
+            if let mirror = state.accessLogMirror {
+                var copy = completedLogs
+                mirror.append(batch: &copy)
+            }
             writer.append(batch: &completedLogs)
         } else {
             completedLogs.removeAll()

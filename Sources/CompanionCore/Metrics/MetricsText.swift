@@ -62,16 +62,20 @@ enum MetricsText {
         out.family("companion_compressions_total", "counter", "Bodies compressed for the cache.")
         out.sample("companion_compressions_total", [], gzip.compressions)
 
-        if let log = state.accessLog {
-            let stats = log.statistics
-            out.family("companion_access_log_queue_depth", "gauge", "Access-log rows waiting for the writer.")
-            out.sample("companion_access_log_queue_depth", [], stats.queued)
-            out.family("companion_access_log_rows_written_total", "counter", "Access-log rows committed.")
-            out.sample("companion_access_log_rows_written_total", [], stats.written)
-            out.family("companion_access_log_rows_dropped_total", "counter", "Access-log rows dropped (queue full, or given up at shutdown).")
-            out.sample("companion_access_log_rows_dropped_total", [], stats.dropped)
-            out.family("companion_access_log_write_errors_total", "counter", "Failed access-log writes (each is retried).")
-            out.sample("companion_access_log_write_errors_total", [], stats.writeErrors)
+        let sinks = [state.accessLog, state.accessLogMirror].compactMap { $0 }
+        if !sinks.isEmpty {
+            let families: [(String, String, String, KeyPath<AccessLogWriter.Statistics, Int>)] = [
+                ("companion_access_log_queue_depth", "gauge", "Access-log rows waiting for the writer, by sink.", \.queued),
+                ("companion_access_log_rows_written_total", "counter", "Access-log rows committed, by sink.", \.written),
+                ("companion_access_log_rows_dropped_total", "counter",
+                 "Access-log rows dropped (queue full, or given up at shutdown), by sink.", \.dropped),
+                ("companion_access_log_write_errors_total", "counter", "Failed access-log writes (each is retried), by sink.", \.writeErrors),
+            ]
+            let statistics = sinks.map { ($0.settings.postgresURL == nil ? "sqlite" : "postgres", $0.statistics) }
+            for (name, type, help, value) in families {
+                out.family(name, type, help)
+                for (sink, stats) in statistics { out.sample(name, [("sink", sink)], stats[keyPath: value]) }
+            }
         }
 
         let reloads = metrics.reloads

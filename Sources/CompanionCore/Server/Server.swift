@@ -14,6 +14,8 @@ public final class Server: Sendable {
     private let group: WorkerGroup
     private let current: Locked<ServerState>
     private let accessLog: AccessLogWriter?
+    /// The PostgreSQL writer when the log goes to both the file and PostgreSQL.
+    private let accessLogMirror: AccessLogWriter?
     private let gzipCache: GzipCache
     /// Compresses large files for `gzipCache` off the event loops; shut down in `stop`.
     /// Internal, not private: tests join its jobs instead of sleeping.
@@ -52,15 +54,35 @@ public final class Server: Sendable {
         Self.raiseOpenFileLimit()
         let workers = max(1, config.workers)
         var writer: AccessLogWriter?
+        var mirror: AccessLogWriter?
         if let log = config.accessLog {
-            do {
-                writer = try AccessLogWriter(settings: AccessLogSettings(
-                    path: log.sqlite, flushMs: log.flushMs, retainDays: log.retainDays, anonymizeClients: log.anonymizeClients))
-            } catch {
-                throw ServerError("accessLog.sqlite: \(error)")
+            // The SQLite file, a PostgreSQL database, or both: each sink has its own writer
+            // thread and queue, so a slow or restarting PostgreSQL never holds up the file.
+            var sinks: [(AccessLogSettings, String)] = []
+            var base = AccessLogSettings(path: log.sqlite, flushMs: log.flushMs, retainDays: log.retainDays,
+                                         anonymizeClients: log.anonymizeClients)
+            if let hostName = log.hostName { base.hostName = hostName }
+            if !log.sqlite.isEmpty { sinks.append((base, "accessLog.sqlite")) }
+            if let url = log.postgres {
+                var settings = base
+                settings.path = PostgresConnection.redacted(url)
+                settings.postgresURL = url
+                sinks.append((settings, "accessLog.postgres"))
             }
+            var writers: [AccessLogWriter] = []
+            for (settings, key) in sinks {
+                do {
+                    writers.append(try AccessLogWriter(settings: settings))
+                } catch {
+                    for started in writers { started.shutdown() }
+                    throw ServerError("\(key): \(error)")
+                }
+            }
+            writer = writers.first
+            mirror = writers.count > 1 ? writers[1] : nil
         }
         accessLog = writer
+        accessLogMirror = mirror
         let cacheBytes = config.sites.map(\.gzip.cacheBytes).max() ?? (64 << 20)
         gzipCache = GzipCache(capacityBytes: cacheBytes)
         compressionQueue = CompressionQueue(cache: gzipCache, workers: 1)
@@ -75,6 +97,7 @@ public final class Server: Sendable {
                 compressionQueue.shutdown()
                 backgroundQueue.shutdown()
                 writer?.shutdown()
+                mirror?.shutdown()
                 throw ServerError("socket activation: descriptor \(fd) is not a listening TCP socket (\(error.message))")
             }
         }
@@ -98,6 +121,7 @@ public final class Server: Sendable {
                 compressionQueue.shutdown()
                 backgroundQueue.shutdown()
                 writer?.shutdown()
+                mirror?.shutdown()
                 throw ServerError("listen \(address): \(error.message)")
             }
         }
@@ -111,6 +135,7 @@ public final class Server: Sendable {
                 compressionQueue.shutdown()
                 backgroundQueue.shutdown()
                 writer?.shutdown()
+                mirror?.shutdown()
                 throw ServerError("admin.listen \(admin.listen): \(error.message)")
             }
         } else {
@@ -120,6 +145,7 @@ public final class Server: Sendable {
             compressionQueue.shutdown()
             backgroundQueue.shutdown()
             writer?.shutdown()
+                mirror?.shutdown()
             throw ServerError("socket activation: descriptor \(unused.fd) is bound to \(unused.address), which is not in listen or admin.listen")
         }
         let metrics = ServerMetrics(loopCount: workers)
@@ -131,13 +157,14 @@ public final class Server: Sendable {
         challenges = config.acme != nil ? ACMEChallenges() : nil
         let state: ServerState
         do {
-            state = try ServerState(config: boundConfig, accessLog: writer, gzipCache: gzipCache,
+            state = try ServerState(config: boundConfig, accessLog: writer, accessLogMirror: mirror, gzipCache: gzipCache,
                                     compressionQueue: compressionQueue, plugins: plugins, challenges: challenges,
                                     metrics: metrics)
         } catch {
             compressionQueue.shutdown()
             backgroundQueue.shutdown()
             writer?.shutdown()
+                mirror?.shutdown()
             throw error
         }
         current = Locked(state)
@@ -159,6 +186,7 @@ public final class Server: Sendable {
                 compressionQueue.shutdown()
                 backgroundQueue.shutdown()
                 writer?.shutdown()
+                mirror?.shutdown()
                 throw ServerError("event loop: \(error)")
             }
         }
@@ -223,7 +251,7 @@ public final class Server: Sendable {
         merged.admin = old.admin
         do {
             try reloading.withLock { _ throws(ServerError) in
-                let newState = try ServerState(config: merged, accessLog: accessLog, gzipCache: gzipCache,
+                let newState = try ServerState(config: merged, accessLog: accessLog, accessLogMirror: accessLogMirror, gzipCache: gzipCache,
                                                compressionQueue: compressionQueue, plugins: plugins,
                                                previousTLS: state.tls, challenges: challenges, metrics: metrics)
                 install(newState)
@@ -266,6 +294,7 @@ public final class Server: Sendable {
         compressionQueue.shutdown()
         backgroundQueue.shutdown()
         accessLog?.shutdown()
+        accessLogMirror?.shutdown()
     }
 
     /// ACME orders attempted and certificates issued since start.

@@ -10,6 +10,8 @@ public final class ServerState: Sendable {
     let router: HostRouter
     let parserLimits: ParserLimits
     let accessLog: AccessLogWriter?
+    /// A second sink for the same rows (PostgreSQL beside the SQLite file).
+    let accessLogMirror: AccessLogWriter?
     let gzipCache: GzipCache
     /// The certificates of the sites, when a listener serves HTTPS.
     let tls: TLSContextSet?
@@ -26,12 +28,13 @@ public final class ServerState: Sendable {
     ///   - previousTLS: the certificates of the state being replaced: a site whose files
     ///     are now broken keeps what it loaded (see TLSContextSet).
     ///   - report: where certificate problems of a reload go (stderr).
-    init(config: ServerConfig, accessLog: AccessLogWriter?, gzipCache: GzipCache,
+    init(config: ServerConfig, accessLog: AccessLogWriter?, accessLogMirror: AccessLogWriter? = nil, gzipCache: GzipCache,
          compressionQueue: CompressionQueue? = nil, plugins: PluginRegistry,
          previousTLS: TLSContextSet? = nil, challenges: ACMEChallenges? = nil, metrics: ServerMetrics? = nil,
          report: (String) -> Void = { writeLineToStandardError("companion: \($0)") }) throws(ServerError) {
         self.config = config
         self.accessLog = accessLog
+        self.accessLogMirror = accessLogMirror
         self.gzipCache = gzipCache
         self.challenges = challenges
         self.metrics = metrics

@@ -143,8 +143,13 @@ public struct SiteConfig: Sendable {
 
 /// Where and how the access log is written (`accessLog`).
 public struct AccessLogConfig: Sendable, Equatable {
-    /// Absolute path of the SQLite database (created with its folder if missing).
+    /// Absolute path of the SQLite database (created with its folder if missing); empty when
+    /// the log goes to PostgreSQL only.
     public var sqlite: String
+    /// `postgresql://` URL of a PostgreSQL database that receives the same rows (SPEC §7).
+    public var postgres: String? = nil
+    /// The `host_name` of this server's PostgreSQL rows (default: the machine's host name).
+    public var hostName: String? = nil
     /// Upper bound, in milliseconds, on how far the database may lag behind responses.
     public var flushMs: Int = 1000
     /// Rows older than this many days are deleted; `nil` keeps everything.

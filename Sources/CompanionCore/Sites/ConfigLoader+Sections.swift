@@ -4,7 +4,7 @@
 
 extension ConfigLoader {
     static let gzipKeys = ["level", "minBytes", "types", "cacheBytes"]
-    static let accessLogKeys = ["sqlite", "flushMs", "retainDays", "anonymizeClients"]
+    static let accessLogKeys = ["sqlite", "postgres", "hostName", "flushMs", "retainDays", "anonymizeClients"]
     static let limitKeys = ["headerTimeoutMs", "idleTimeoutMs", "maxHeaderBytes", "maxBodyBytes"]
 
     /// `gzip`: `true`/`false`, or an object (meaning on) with `level` 1–9, `minBytes` ≥ 0,
@@ -107,6 +107,19 @@ extension ConfigLoader {
                 config.retainDays = validator.integer(member, at: memberPath, in: 1...Int.max)
             case "anonymizeClients":
                 config.anonymizeClients = validator.bool(member, at: memberPath) ?? false
+            case "postgres":
+                hasDatabase = true
+                guard let url = validator.string(member, at: memberPath) else { continue }
+                if !PostgresConnection.isURL(url) {
+                    validator.report(memberPath, "expected a postgresql:// URL, got \(member.shortDescription)")
+                }
+                config.postgres = url
+            case "hostName":
+                guard let name = validator.string(member, at: memberPath) else { continue }
+                if name.isEmpty || name.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+                    validator.report(memberPath, "expected a host name without spaces, got \(member.shortDescription)")
+                }
+                config.hostName = name
             default:
                 break
             }

@@ -131,7 +131,7 @@ import Testing
         // accessLog
         Case("accessLog without sqlite and with bad values",
              #"{\#(sites), "accessLog": {"flushMs": 0, "retainDays": 0, "anonymizeClients": "yes", "path": "x"}}"#,
-             [("accessLog.path", "unknown key (allowed: sqlite, flushMs, retainDays, anonymizeClients)"),
+             [("accessLog.path", "unknown key (allowed: sqlite, postgres, hostName, flushMs, retainDays, anonymizeClients)"),
               ("accessLog.flushMs", "expected an integer from 1 to 60000, got 0"),
               ("accessLog.retainDays", "expected an integer ≥ 1, got 0"),
               ("accessLog.anonymizeClients", "expected true or false, got \"yes\""),

@@ -1,0 +1,149 @@
+// PostgresLogReader: `companion logs --db postgresql://...` (SPEC §7). The same questions as
+// LogQuery asks the SQLite file, in PostgreSQL's dialect, with the same answers: times
+// printed as the file stores them, SQLite's GLOB as an anchored regular expression, text
+// groups ordered bytewise (COLLATE "C") with NULL first, as SQLite orders them.
+
+public final class PostgresLogReader {
+    private let connection: PostgresConnection
+
+    public static func isURL(_ text: String) -> Bool { PostgresConnection.isURL(text) }
+    public static func redacted(_ url: String) -> String { PostgresConnection.redacted(url) }
+
+    public init(url: String) throws(PostgresError) {
+        connection = try PostgresConnection(url: url, applicationName: "companion logs")
+        let found = try connection.query("SELECT to_regclass('requests') IS NOT NULL")
+        guard found.first?.first == "t" else {
+            throw PostgresError("\(PostgresConnection.redacted(url)) has no requests table (a companion server creates it on start)")
+        }
+    }
+
+    /// `time` as the SQLite file stores it (`YYYY-MM-DDTHH:MM:SS.mmmZ`), in SQL.
+    public static let timeText = #"to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+
+    static func expression(_ key: LogGroupKey) -> String {
+        switch key {
+        case .day: #"to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD')"#
+        case .hour: #"to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') || ':00Z'"#
+        default: key.rawValue
+        }
+    }
+
+    /// The WHERE clause with $n parameters (all text; PostgreSQL casts them).
+    /// `extra`: (`"id > "`, value) terms on ids.
+    static func whereClause(_ query: LogQuery, extra: [(String, String)] = []) -> (sql: String, values: [String?]) {
+        var terms: [String] = []
+        var values: [String?] = []
+        func parameter(_ value: String) -> String {
+            values.append(value)
+            return "$\(values.count)"
+        }
+        if !query.statusRanges.isEmpty {
+            terms.append("(" + query.statusRanges.map {
+                "status BETWEEN \(parameter(String($0.lowerBound)))::int AND \(parameter(String($0.upperBound)))::int"
+            }.joined(separator: " OR ") + ")")
+        }
+        for (column, value) in [("site", query.site), ("method", query.method), ("client", query.client)] {
+            if let value { terms.append("\(column) = \(parameter(value))") }
+        }
+        if let glob = query.pathGlob { terms.append("path ~ \(parameter(globToRegex(glob)))") }
+        if let since = query.sinceMicros {
+            terms.append("time >= \(parameter(UTCTime.storedText(epochMicros: since)))::timestamptz")
+        }
+        if let until = query.untilMicros {
+            terms.append("time < \(parameter(UTCTime.storedText(epochMicros: until)))::timestamptz")
+        }
+        for (column, value) in extra { terms.append(column + parameter(value) + "::bigint") }
+        return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), values)
+    }
+
+    /// SQLite's GLOB (case-sensitive; `*`, `?`, `[...]` with `^` negation and ranges) as an
+    /// anchored POSIX regular expression with the same matches.
+    static func globToRegex(_ glob: String) -> String {
+        var out = "^"
+        let characters = Array(glob)
+        var i = 0
+        while i < characters.count {
+            let c = characters[i]
+            switch c {
+            case "*": out += ".*"
+            case "?": out += "."
+            case "[":
+                // A class runs to the next "]" that is not its first member; unclosed: literal.
+                var j = i + 1
+                if j < characters.count && characters[j] == "^" { j += 1 }
+                if j < characters.count && characters[j] == "]" { j += 1 }
+                while j < characters.count && characters[j] != "]" { j += 1 }
+                if j >= characters.count {
+                    out += "\\["
+                } else {
+                    var body = ""
+                    var k = i + 1
+                    if characters[k] == "^" { body += "^"; k += 1 }
+                    while k < j {
+                        let member = characters[k]
+                        body += member == "\\" ? "\\\\" : String(member)
+                        k += 1
+                    }
+                    out += "[" + body + "]"
+                    i = j
+                }
+            default:
+                if "\\.^$|()+{}[]".contains(c) { out += "\\" }
+                out.append(c)
+            }
+            i += 1
+        }
+        return out + "$"
+    }
+
+    private static func int(_ text: String??) -> Int { Int((text ?? nil) ?? "0") ?? 0 }
+
+    public func rows(_ query: LogQuery, limit: Int, afterID: Int64? = nil, throughID: Int64? = nil) throws(PostgresError) -> [AccessLogRow] {
+        var extra: [(String, String)] = []
+        if let afterID { extra.append(("id > ", String(afterID))) }
+        if let throughID { extra.append(("id <= ", String(throughID))) }
+        let (clause, values) = Self.whereClause(query, extra: extra)
+        let newestFirst = afterID == nil && limit > 0
+        var sql = "SELECT id, \(Self.timeText), site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
+        sql += clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
+        if limit > 0 { sql += " LIMIT \(limit)" }
+        let rows = try connection.query(sql, values).map { c in
+            AccessLogRow(id: Int64(Self.int(c[0])), time: c[1] ?? "", site: c[2], host: c[3], client: c[4] ?? "",
+                         method: c[5], path: c[6], query: c[7], protocolVersion: c[8],
+                         status: Self.int(c[9]), bytes: Self.int(c[10]), durationMicros: Self.int(c[11]),
+                         referrer: c[12], userAgent: c[13], encoding: c[14])
+        }
+        return newestFirst ? rows.reversed() : rows
+    }
+
+    public func maxID() throws(PostgresError) -> Int64 {
+        Int64(Self.int(try connection.query("SELECT COALESCE(max(id), 0) FROM requests").first?.first))
+    }
+
+    public func count(_ query: LogQuery) throws(PostgresError) -> Int {
+        let (clause, values) = Self.whereClause(query)
+        return Self.int(try connection.query("SELECT count(*) FROM requests" + clause, values).first?.first)
+    }
+
+    public func summary(_ query: LogQuery) throws(PostgresError) -> LogSummary {
+        let (clause, values) = Self.whereClause(query)
+        let classes = (1...5).map { "count(*) FILTER (WHERE status BETWEEN \($0)00 AND \($0)99)" }.joined(separator: ", ")
+        let row = try connection.query("SELECT count(*), count(DISTINCT client), COALESCE(sum(bytes), 0), \(classes) FROM requests" + clause,
+                                        values).first ?? []
+        return LogSummary(requests: Self.int(row[0]), uniqueClients: Self.int(row[1]), bytes: Self.int(row[2]),
+                          statusClasses: (3...7).map { Self.int(row[$0]) })
+    }
+
+    public func groups(_ query: LogQuery, by key: LogGroupKey, top: Int) throws(PostgresError) -> [LogGroup] {
+        let (clause, values) = Self.whereClause(query)
+        // The alias cannot carry COLLATE in ORDER BY: the grouped expression does.
+        let order = key == .status ? "g NULLS FIRST" : "(\(Self.expression(key))) COLLATE \"C\" NULLS FIRST"
+        var sql = "SELECT \(Self.expression(key)) AS g, count(*) AS n, COALESCE(sum(bytes), 0) AS b FROM requests" + clause
+        sql += " GROUP BY g ORDER BY n DESC, b DESC, \(order)"
+        if top > 0 { sql += " LIMIT \(top)" }
+        return try connection.query(sql, values).map { c in
+            let value: LogValue? = c[0].map { key == .status ? .integer(Int($0) ?? 0) : .text($0) }
+            return LogGroup(value: value, count: Self.int(c[1]), bytes: Self.int(c[2]))
+        }
+    }
+}
