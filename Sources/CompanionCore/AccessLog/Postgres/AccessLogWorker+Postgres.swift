@@ -20,34 +20,39 @@ extension AccessLogWorker {
     func insertHeldPostgres() throws {
         guard let postgres else { return }
         let anonymize = settings.anonymizeClients
-        let hostName = Array(settings.hostName.utf8)
+        var hostName: [UInt8] = []
+        Self.appendCopyEscaped(Array(settings.hostName.utf8), to: &hostName)
         let data = held.withRows { rows -> [UInt8] in
+            var size = 0
+            for row in rows { size += row.length + 64 + hostName.count }
             var out: [UInt8] = []
-            out.reserveCapacity(rows.count * 160)
+            out.reserveCapacity(size + size / 8)
             var time = [UInt8](repeating: 0, count: UTCTime.storedTextLength)
             for row in rows {
                 time.withUnsafeMutableBufferPointer { timeFormatter.write(epochMicros: row.timeMicros, to: $0.baseAddress!) }
-                out += time
+                out.append(contentsOf: time)
                 for number in [row.status, row.bytes, row.durationMicros] {
                     out.append(0x09)
-                    out += Array(String(number).utf8)
+                    Self.appendDecimal(number, to: &out)
                 }
                 row.forEachText { field, text in
                     out.append(0x09)
                     guard let text else {
-                        out += [0x5C, 0x4E]   // \N
+                        out.append(0x5C)
+                        out.append(0x4E)   // \N
                         return
                     }
                     if field == .client, anonymize {
                         Self.appendCopyEscaped(Array(ClientAnonymizer.anonymize(AccessLogRecord.loggable(text)).utf8), to: &out)
-                    } else if let valid = String(validating: text, as: UTF8.self) {
-                        Self.appendCopyEscaped(Array(valid.utf8), to: &out)
+                    } else if text.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) {
+                        out.append(contentsOf: text)   // printable ASCII: as it is (most fields)
                     } else {
+                        // What the SQLite file stores (invalid UTF-8 as \xHH), escaped for COPY.
                         Self.appendCopyEscaped(Array(AccessLogRecord.loggable(text).utf8), to: &out)
                     }
                 }
                 out.append(0x09)
-                Self.appendCopyEscaped(hostName, to: &out)
+                out.append(contentsOf: hostName)
                 out.append(0x0A)
             }
             return out
@@ -59,6 +64,27 @@ extension AccessLogWorker {
         } catch {
             try? postgres.execute("ROLLBACK")
             throw error
+        }
+    }
+
+    /// A non-negative decimal without a String.
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        guard value > 0 else {
+            if value == 0 { out.append(0x30) } else { out.append(contentsOf: String(value).utf8) }
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[19 - count] = UInt8(0x30 + rest % 10)
+                rest /= 10
+                count += 1
+            }
+            out.append(contentsOf: buffer[(20 - count)...])
         }
     }
 
