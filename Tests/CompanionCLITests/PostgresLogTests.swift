@@ -220,6 +220,33 @@ final class PostgresCluster {
         return String(decoding: client.receiveAll(), as: UTF8.self)
     }
 
+    @Test func followPrintsNewRowsFromPostgres() throws {
+        let cluster = try PostgresCluster()
+        let folder = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (server, port) = try Self.server(in: folder, name: "web1", postgres: cluster.url, sqlite: false)
+        defer { server.stop() }
+        try Self.send(port, "/?before=1")
+        // The first row is in the database before following starts (flushMs 50: poll for it).
+        for _ in 0..<400 where try cluster.psql("SELECT count(*) FROM requests") != "1\n" { usleep(25_000) }
+        var output = ""
+        var sent = false
+        var polls = 0
+        try LogsCommand.parse(["--follow", "--format", "ndjson", "--status", "404"]).followLog(
+            databasePath: cluster.url, pollIntervalMs: 10,
+            shouldStop: {
+                polls += 1
+                if !sent {
+                    sent = true
+                    for target in ["/missing-1", "/", "/missing-2"] { try? Self.send(port, target) }
+                }
+                return output.components(separatedBy: "\n").count > 2 || polls > 2000
+            },
+            output: { output += $0 })
+        let paths = output.split(separator: "\n").map { $0.contains("/missing-1") ? "1" : $0.contains("/missing-2") ? "2" : "?" }
+        #expect(paths.sorted() == ["1", "2"], "\(output)")   // two loops: either order
+    }
+
     @Test func configAndURLsAreChecked() throws {
         let bad = #"{"accessLog": {"postgres": "mysql://x"}, "sites": [{"host": "a", "root": "."}]}"#
         #expect(throws: ConfigError.self) { try ConfigLoader().load(bytes: Array(bad.utf8), configPath: "/tmp/x.json") }
