@@ -10,13 +10,47 @@ extension LogsCommand {
     ///   - nowMicros: what `--since 2h` counts back from.
     ///   - terminalWidth: table lines are cut to this width; nil when stdout is not a terminal.
     public func render(databasePath: String, nowMicros: Int64 = UTCTime.nowMicros(), terminalWidth: Int? = nil) throws -> String {
+        var text = ""
+        try write(databasePath: databasePath, nowMicros: nowMicros, terminalWidth: terminalWidth) { text += $0 }
+        return text
+    }
+
+    /// Rows read and written per chunk when rows are streamed.
+    static let chunkRows = 10_000
+
+    /// The output of a non-follow run, handed to `output` as it is made: rows are read in
+    /// chunks of `chunkRows` (by id, up to the newest id when the command started) and
+    /// written before the next chunk is read, so an export of any size runs in constant
+    /// memory. The table format measures its columns over all rows, so it keeps them.
+    public func write(databasePath: String, nowMicros: Int64 = UTCTime.nowMicros(), terminalWidth: Int? = nil,
+                      output: (String) -> Void) throws {
         let source = try LogsCommand.openSource(databasePath)
         let query = try query(nowMicros: nowMicros)
         let formatter = LogFormatter(format: format, terminalWidth: terminalWidth)
-        if count { return formatter.count(try source.count(query)) }
-        if summary { return formatter.summary(try source.summary(query)) }
-        if let groupBy { return formatter.groups(try source.groups(query, by: groupBy, top: top), key: groupBy) }
-        return formatter.rows(try source.rows(query, limit: limit))
+        if count { return output(formatter.count(try source.count(query))) }
+        if summary { return output(formatter.summary(try source.summary(query))) }
+        if let groupBy { return output(formatter.groups(try source.groups(query, by: groupBy, top: top), key: groupBy)) }
+        if format == .table { return output(formatter.rows(try source.rows(query, limit: limit))) }
+        let mark = try source.maxID()
+        // The newest `limit` rows start after the id before the limit-th newest.
+        var after: Int64 = 0
+        if limit > 0, let first = try source.nthNewestID(query, n: limit, throughID: mark) { after = first - 1 }
+        var chunkIndex = 0
+        while true {
+            let chunk = try source.rows(query, limit: Self.chunkRows, afterID: after, throughID: mark)
+            if format == .json {
+                // One array across the chunks.
+                if chunkIndex == 0 && chunk.isEmpty { return output("[]\n") }
+                let objects = chunk.map(formatter.jsonObject).joined(separator: ",\n")
+                if !chunk.isEmpty { output((chunkIndex == 0 ? "[\n" : ",\n") + objects) }
+                if chunk.count < Self.chunkRows { return output("\n]\n") }
+            } else {
+                output(formatter.rows(chunk, isFirstChunk: chunkIndex == 0))
+                if chunk.count < Self.chunkRows { return }
+            }
+            after = chunk.last!.id
+            chunkIndex += 1
+        }
     }
 
     /// `--follow`: prints the newest `--limit` rows, then every new matching row as
@@ -100,6 +134,13 @@ enum LogSource {
         switch self {
         case .sqlite(let database): try LogQuery.maxID(in: database)
         case .postgres(let reader): try reader.maxID()
+        }
+    }
+
+    func nthNewestID(_ query: LogQuery, n: Int, throughID: Int64) throws -> Int64? {
+        switch self {
+        case .sqlite(let database): try query.nthNewestID(in: database, n: n, throughID: throughID)
+        case .postgres(let reader): try reader.nthNewestID(query, n: n, throughID: throughID)
         }
     }
 

@@ -95,7 +95,7 @@ public struct LogsCommand: ParsableCommand {
             try followLog(databasePath: databasePath, terminalWidth: width, pollIntervalMs: 250,
                           shouldStop: TerminalOutput.isInterrupted, output: TerminalOutput.write)
         } else {
-            TerminalOutput.write(try render(databasePath: databasePath, terminalWidth: width))
+            try write(databasePath: databasePath, terminalWidth: width, output: TerminalOutput.write)
         }
     }
 

@@ -88,7 +88,7 @@ public struct LogFormatter: Sendable {
 
     // MARK: JSON (RFC 8259)
 
-    func jsonObject(_ row: AccessLogRow) -> String {
+    public func jsonObject(_ row: AccessLogRow) -> String {
         let strings: [String?] = [row.time, row.site, row.host, row.client, row.method, row.path, row.query, row.protocolVersion]
         var text = "{\"id\":\(row.id)"
         for (name, value) in zip(LogFormatter.columns[1...8], strings) { text += ",\"\(name)\":" + jsonString(value) }

@@ -171,6 +171,14 @@ public struct LogQuery: Sendable, Equatable {
         return newestFirst ? rows.reversed() : rows
     }
 
+    /// The id of the `n`th newest matching row up to `throughID` (nil: fewer rows match), so
+    /// the newest `n` rows can be read oldest first in chunks without holding them all.
+    public func nthNewestID(in database: SQLiteDatabase, n: Int, throughID: Int64) throws(SQLiteError) -> Int64? {
+        let (clause, values) = whereClause(extra: [("id <= ?", .integer(Int(throughID)))], usesRanges: try Self.usesRanges(database))
+        let statement = try prepare(database, "SELECT id FROM requests" + clause + " ORDER BY id DESC LIMIT 1 OFFSET \(max(0, n - 1))", values)
+        return try statement.step() ? statement.int64(at: 0) : nil
+    }
+
     /// Whether the file has the time summary of schema version 2 (a version 1 file that no
     /// server has opened since has an index on time instead).
     static func usesRanges(_ database: SQLiteDatabase) throws(SQLiteError) -> Bool {

@@ -116,6 +116,13 @@ public final class PostgresLogReader {
         return newestFirst ? rows.reversed() : rows
     }
 
+    /// The id of the `n`th newest matching row up to `throughID` (nil: fewer rows match).
+    public func nthNewestID(_ query: LogQuery, n: Int, throughID: Int64) throws(PostgresError) -> Int64? {
+        let (clause, values) = Self.whereClause(query, extra: [("id <= ", String(throughID))])
+        let rows = try connection.query("SELECT id FROM requests" + clause + " ORDER BY id DESC LIMIT 1 OFFSET \(max(0, n - 1))", values)
+        return rows.first?.first.flatMap { $0 }.flatMap { Int64($0) }
+    }
+
     public func maxID() throws(PostgresError) -> Int64 {
         Int64(Self.int(try connection.query("SELECT COALESCE(max(id), 0) FROM requests").first?.first))
     }
