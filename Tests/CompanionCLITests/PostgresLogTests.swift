@@ -167,9 +167,13 @@ final class PostgresCluster {
         for format in ["combined", "csv"] {
             func lines(_ path: String) throws -> [String] {
                 try LogsCommand.parse(["--limit", "0", "--format", format]).render(databasePath: path, nowMicros: now)
-                    .split(separator: "\n").map { String($0.replacing(/^\d+,/, with: "")) }.sorted()
+                    .split(whereSeparator: \.isNewline)   // CSV lines end in CRLF, one Character
+                    .map { String($0.replacing(/^\d+,/, with: "")) }.sorted()
             }
-            #expect(try lines(cluster.url) == lines(merged), "\(format)")
+            let fromPostgres = try lines(cluster.url)
+            let fromFile = try lines(merged)
+            #expect(fromPostgres == fromFile,
+                    "\(format): only in PostgreSQL \(Set(fromPostgres).subtracting(fromFile)); only in the file \(Set(fromFile).subtracting(fromPostgres))")
         }
     }
 
