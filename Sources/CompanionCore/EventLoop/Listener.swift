@@ -82,13 +82,7 @@ public final class Listener: @unchecked Sendable {
         _ = try Syscall.check("getsockopt(SO_TYPE)") { getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) }
         _ = try Syscall.check("getsockopt(SO_ACCEPTCONN)") { getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) }
         guard type == Int32(SOCK_STREAM.rawValue), listening == 1 else { throw Errno(code: ENOTSOCK, call: "socket activation") }
-        var storage = sockaddr_storage()
-        var addressLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        try withUnsafeMutablePointer(to: &storage) { pointer throws(Errno) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(Errno) in
-                _ = try Syscall.check("getsockname") { getsockname(fd, address, &addressLength) }
-            }
-        }
+        let storage = try Socket.localAddress(fd)
         let family = Int32(storage.ss_family)
         guard family == AF_INET || family == AF_INET6 else { throw Errno(code: EAFNOSUPPORT, call: "socket activation") }
         let flags = fcntl(fd, F_GETFL)

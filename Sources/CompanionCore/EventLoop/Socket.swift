@@ -58,8 +58,8 @@ enum Socket {
         String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The port of a bound socket (to learn what port 0 picked).
-    static func localPort(_ fd: Int32) throws(Errno) -> Int {
+    /// The address a socket is bound to (getsockname).
+    static func localAddress(_ fd: Int32) throws(Errno) -> sockaddr_storage {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         try withUnsafeMutablePointer(to: &storage) { pointer throws(Errno) in
@@ -67,6 +67,12 @@ enum Socket {
                 _ = try Syscall.check("getsockname") { getsockname(fd, address, &length) }
             }
         }
+        return storage
+    }
+
+    /// The port of a bound socket (to learn what port 0 picked).
+    static func localPort(_ fd: Int32) throws(Errno) -> Int {
+        var storage = try localAddress(fd)
         let family = Int32(storage.ss_family)
         return withUnsafePointer(to: &storage) { pointer in
             if family == AF_INET6 {

@@ -85,8 +85,18 @@ public final class Server: Sendable {
         accessLogMirror = mirror
         let cacheBytes = config.sites.map(\.gzip.cacheBytes).max() ?? (64 << 20)
         gzipCache = GzipCache(capacityBytes: cacheBytes)
-        compressionQueue = CompressionQueue(cache: gzipCache, workers: 1)
-        backgroundQueue = BackgroundQueue()
+        let compression = CompressionQueue(cache: gzipCache, workers: 1)
+        let background = BackgroundQueue()
+        compressionQueue = compression
+        backgroundQueue = background
+        let (startedLog, startedMirror) = (writer, mirror)
+        // A start that fails after the threads began stops them again.
+        func abandon() {
+            compression.shutdown()
+            background.shutdown()
+            startedLog?.shutdown()
+            startedMirror?.shutdown()
+        }
         // One socket per address, shared by all loops (Listener.swift says why not SO_REUSEPORT).
         // A socket handed over by systemd (socket activation) serves the address it is bound to.
         var inherited: [(fd: Int32, address: ListenAddress)] = []
@@ -94,10 +104,7 @@ public final class Server: Sendable {
             do {
                 inherited.append((fd, try Listener.inheritedAddress(fd)))
             } catch {
-                compressionQueue.shutdown()
-                backgroundQueue.shutdown()
-                writer?.shutdown()
-                mirror?.shutdown()
+                abandon()
                 throw ServerError("socket activation: descriptor \(fd) is not a listening TCP socket (\(error.message))")
             }
         }
@@ -118,10 +125,7 @@ public final class Server: Sendable {
                 listeners.append(made)
                 bound.append(made.address)
             } catch {
-                compressionQueue.shutdown()
-                backgroundQueue.shutdown()
-                writer?.shutdown()
-                mirror?.shutdown()
+                abandon()
                 throw ServerError("listen \(address): \(error.message)")
             }
         }
@@ -132,20 +136,14 @@ public final class Server: Sendable {
                 listeners.append(made)
                 boundAdminAddress = made.address
             } catch {
-                compressionQueue.shutdown()
-                backgroundQueue.shutdown()
-                writer?.shutdown()
-                mirror?.shutdown()
+                abandon()
                 throw ServerError("admin.listen \(admin.listen): \(error.message)")
             }
         } else {
             boundAdminAddress = nil
         }
         if let unused = inherited.first {
-            compressionQueue.shutdown()
-            backgroundQueue.shutdown()
-            writer?.shutdown()
-                mirror?.shutdown()
+            abandon()
             throw ServerError("socket activation: descriptor \(unused.fd) is bound to \(unused.address), which is not in listen or admin.listen")
         }
         let metrics = ServerMetrics(loopCount: workers)
@@ -161,10 +159,7 @@ public final class Server: Sendable {
                                     compressionQueue: compressionQueue, plugins: plugins, challenges: challenges,
                                     metrics: metrics)
         } catch {
-            compressionQueue.shutdown()
-            backgroundQueue.shutdown()
-            writer?.shutdown()
-                mirror?.shutdown()
+            abandon()
             throw error
         }
         current = Locked(state)
@@ -183,10 +178,7 @@ public final class Server: Sendable {
                                            fileCacheMilliseconds: fileCacheMilliseconds, fileCacheEntries: cacheEntries,
                                            background: backgroundQueue))
             } catch {
-                compressionQueue.shutdown()
-                backgroundQueue.shutdown()
-                writer?.shutdown()
-                mirror?.shutdown()
+                abandon()
                 throw ServerError("event loop: \(error)")
             }
         }
