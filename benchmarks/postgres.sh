@@ -3,7 +3,9 @@
 # with the SQLite file, and with PostgreSQL only, interleaved, REPEAT rounds; then every
 # answered request must be a row in PostgreSQL, and the rows/s the writer sustained.
 # Server on core 0, wrk on core 1; PostgreSQL (a throwaway cluster on a Unix socket)
-# runs where the scheduler puts it, as a database on the same box would.
+# runs where the scheduler puts it, as a database on the same box would, so it takes CPU
+# from one of the two; companion's own CPU per response (all its threads) is reported too,
+# which is what a server whose database is on another machine would see.
 # Usage: benchmarks/postgres.sh [seconds] [repeat]     (run it as root or as a user that can run initdb)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,19 +34,24 @@ run() {   # $1 = off | sqlite | postgres
   taskset -c 0 .build/release/companion serve --config "$work/config.json" 2>"$work/server.log" &
   server=$!
   until curl -s -o /dev/null -H 'Host: a.test' "http://127.0.0.1:$port/index.html"; do sleep 0.1; done
+  t0=$(awk '{print $14 + $15}' "/proc/$server/stat")
   out=$(taskset -c 1 wrk -t1 -c64 -d"${seconds}s" -H 'Host: a.test' "http://127.0.0.1:$port/index.html")
+  t1=$(awk '{print $14 + $15}' "/proc/$server/stat")
   kill -TERM "$server"; wait "$server"
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  echo "$1 $rps $requests"
+  # companion's own CPU (all its threads, the log writer included) per response, in µs
+  cpu=$(python3 -c "print(round(($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / $requests, 2))")
+  echo "$1 $rps $requests $cpu"
 }
-declare -A sum
+declare -A sum cpusum
 rowsBefore=0
 for round in $(seq "$repeat"); do
   for mode in off sqlite postgres; do
-    read -r name rps requests < <(run "$mode")
-    echo "round $round: $name ${rps} req/s ($requests responses)"
+    read -r name rps requests cpu < <(run "$mode")
+    echo "round $round: $name ${rps} req/s ($requests responses), companion CPU ${cpu} µs per response"
     sum[$name]=$(python3 -c "print(${sum[$name]:-0} + $rps)")
+    cpusum[$name]=$(python3 -c "print(${cpusum[$name]:-0} + $cpu)")
     if [ "$name" = postgres ]; then
       rows=$(psql "$url" -XAt -c 'SELECT count(*) FROM requests')
       new=$((rows - rowsBefore)); rowsBefore=$rows
@@ -55,8 +62,10 @@ for round in $(seq "$repeat"); do
     fi
   done
 done
-python3 - "${sum[off]}" "${sum[sqlite]}" "${sum[postgres]}" "$repeat" <<'PY'
+python3 - "${sum[off]}" "${sum[sqlite]}" "${sum[postgres]}" "${cpusum[off]}" "${cpusum[sqlite]}" "${cpusum[postgres]}" "$repeat" <<'PY'
 import sys
-off, sqlite, pg, n = map(float, sys.argv[1:])
+off, sqlite, pg, coff, csql, cpg, n = map(float, sys.argv[1:])
 print(f"mean req/s: log off {off/n:,.0f}, sqlite {sqlite/n:,.0f} ({sqlite/off:.2f}x), postgres {pg/n:,.0f} ({pg/off:.2f}x)")
+print(f"companion CPU per response: log off {coff/n:.2f} µs, sqlite {csql/n:.2f} µs ({coff/csql:.2f}x the requests per CPU-second), "
+      f"postgres {cpg/n:.2f} µs ({coff/cpg:.2f}x)")
 PY
