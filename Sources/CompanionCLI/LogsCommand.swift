@@ -40,6 +40,33 @@ public struct LogsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only requests from this client address.", valueName: "ip"))
     var client: String?
 
+    @Option(help: ArgumentHelp("Only requests whose Host matched this glob, e.g. 'www.*'.", valueName: "glob"))
+    var host: String?
+
+    @Option(name: .customLong("user-agent"), help: ArgumentHelp("Only requests whose User-Agent matches this glob, e.g. '*Firefox*'.", valueName: "glob"))
+    var userAgent: String?
+
+    @Option(help: ArgumentHelp("Only requests whose Referer matches this glob.", valueName: "glob"))
+    var referrer: String?
+
+    @Option(help: ArgumentHelp("Only requests whose query string (after ?) matches this glob.", valueName: "glob"))
+    var query: String?
+
+    @Option(name: .customLong("not-path"), help: ArgumentHelp("Leave out paths matching this glob.", valueName: "glob"))
+    var notPath: String?
+
+    @Option(name: .customLong("not-host"), help: ArgumentHelp("Leave out requests whose Host matches this glob.", valueName: "glob"))
+    var notHost: String?
+
+    @Option(name: .customLong("not-user-agent"), help: ArgumentHelp("Leave out requests whose User-Agent matches this glob, e.g. '*bot*'.", valueName: "glob"))
+    var notUserAgent: String?
+
+    @Option(name: .customLong("not-referrer"), help: ArgumentHelp("Leave out requests whose Referer matches this glob.", valueName: "glob"))
+    var notReferrer: String?
+
+    @Option(name: .customLong("not-query"), help: ArgumentHelp("Leave out requests whose query string matches this glob.", valueName: "glob"))
+    var notQuery: String?
+
     @Option(help: ArgumentHelp("Only requests at or after this time: 30m, 2h, 7d, 2026-11-27 (UTC) or RFC 3339.", valueName: "time"))
     var since: TimeFilter?
 
@@ -101,9 +128,16 @@ public struct LogsCommand: ParsableCommand {
 
     /// The filters as a query, with `--since`/`--until` resolved against `nowMicros`.
     func query(nowMicros: Int64) throws -> LogQuery {
-        LogQuery(statusRanges: try status?.validRanges() ?? [], site: site, method: method?.uppercased(),
-                 pathGlob: path, client: client,
-                 sinceMicros: try since?.resolve(option: "--since", nowMicros: nowMicros),
-                 untilMicros: try until?.resolve(option: "--until", nowMicros: nowMicros))
+        var query = LogQuery(statusRanges: try status?.validRanges() ?? [], site: site, method: method?.uppercased(),
+                             pathGlob: path, client: client,
+                             sinceMicros: try since?.resolve(option: "--since", nowMicros: nowMicros),
+                             untilMicros: try until?.resolve(option: "--until", nowMicros: nowMicros))
+        let globs: [(LogGlob.Column, String?, Bool)] = [
+            (.host, host, false), (.user_agent, userAgent, false), (.referrer, referrer, false), (.query, self.query, false),
+            (.path, notPath, true), (.host, notHost, true), (.user_agent, notUserAgent, true),
+            (.referrer, notReferrer, true), (.query, notQuery, true),
+        ]
+        for case let (column, pattern?, negated) in globs { query.globs.append(LogGlob(column, pattern, negated: negated)) }
+        return query
     }
 }

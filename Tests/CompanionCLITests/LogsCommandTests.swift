@@ -323,4 +323,30 @@ private func waitFor(_ condition: () -> Bool) -> Bool {
         nanosleep(&pause, nil)
     }
     return false
+
+}
+
+extension LogsCommandTests {
+    /// Issue 10's text filters: globs on Host, User-Agent, Referer and the query string, and
+    /// their negations, which keep rows that have no such field.
+    @Test(arguments: [
+        (["--user-agent", "*curl*"], "2"), (["--not-user-agent", "*curl*"], "4"),
+        (["--referrer", "http://blog*"], "1"), (["--not-referrer", "http://*"], "4"),
+        (["--query", "ref=*"], "1"), (["--not-query", "*"], "5"),
+        (["--host", "docs.*"], "2"), (["--not-host", "docs.*"], "4"),
+        (["--not-path", "/blog/*"], "4"), (["--path", "/blog/*", "--not-user-agent", "a,*"], "1"),
+    ])
+    func textFiltersAndTheirNegations(arguments: [String], count: String) throws {
+        #expect(try output(arguments + ["--count"]) == count + "\n")
+    }
+
+    /// Ties (count, then bytes) are ordered by value, NULL first, as for every key.
+    @Test func groupsByHostProtocolSchemeAndEncoding() throws {
+        let protocols = try output(["--group-by", "protocol", "--format", "csv"])
+        #expect(protocols == "protocol,count,bytes\r\nHTTP/1.1,4,3584\r\n,1,0\r\nHTTP/1.0,1,0\r\n", "\(protocols.debugDescription)")
+        #expect(try output(["--group-by", "host", "--format", "csv"]) == "host,count,bytes\r\nblog.localhost,3,3072\r\ndocs.localhost,2,512\r\n,1,0\r\n")
+        #expect(try output(["--group-by", "scheme", "--format", "ndjson"]) == "{\"scheme\":null,\"count\":6,\"bytes\":3584}\n")
+        let encodings = try output(["--group-by", "encoding", "--format", "csv"])
+        #expect(encodings == "encoding,count,bytes\r\n,5,2560\r\ngzip,1,1024\r\n", "\(encodings.debugDescription)")
+    }
 }

@@ -156,6 +156,10 @@ final class PostgresCluster {
             ["--site", "b.test", "--summary"], ["--method", "get", "--count"], ["--client", "127.0.0.1", "--count"],
             ["--since", "1h", "--count"], ["--until", "1h", "--count"], ["--since", "2020-01-01", "--until", "2099-01-01", "--count"],
             ["--format", "json", "--group-by", "status"], ["--format", "csv", "--summary"],
+            ["--user-agent", "Agent*", "--group-by", "path", "--top", "0"], ["--not-user-agent", "Agent*", "--count"],
+            ["--host", "www.*", "--count"], ["--not-host", "*.test", "--summary"], ["--query", "n=[0-2]", "--count"],
+            ["--not-query", "n=[0-2]", "--count"], ["--not-path", "/docs/*", "--group-by", "path"],
+            ["--group-by", "host"], ["--group-by", "protocol"], ["--group-by", "scheme"], ["--group-by", "encoding"],
         ]
         let now = UTCTime.nowMicros()
         for question in questions {

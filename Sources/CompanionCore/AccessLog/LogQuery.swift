@@ -35,7 +35,8 @@ public struct LogSummary: Sendable, Equatable {
 
 /// What `--group-by` groups on; raw values are the option's spellings.
 public enum LogGroupKey: String, CaseIterable, Sendable {
-    case status, path, site, client, method, day, hour, referrer, user_agent
+    case status, path, site, host, client, method, day, hour, referrer, user_agent, encoding, scheme
+    case protocolVersion = "protocol"
 
     /// The SQL expression of the group.
     var expression: String {
@@ -60,6 +61,19 @@ public struct LogGroup: Sendable, Equatable {
     public var bytes: Int
 }
 
+/// A glob on one text column (`--user-agent '*bot*'`), or its negation (`--not-user-agent`:
+/// rows without the column count as not matching, so they are kept).
+public struct LogGlob: Sendable, Equatable {
+    public enum Column: String, Sendable, CaseIterable { case path, host, referrer, user_agent, query }
+    public var column: Column
+    public var pattern: String
+    public var negated: Bool
+
+    public init(_ column: Column, _ pattern: String, negated: Bool = false) {
+        self.column = column; self.pattern = pattern; self.negated = negated
+    }
+}
+
 /// The filters of `companion logs`, all combined with AND.
 public struct LogQuery: Sendable, Equatable {
     /// Any of these status ranges (`--status 404,4xx`); empty means any status.
@@ -73,6 +87,8 @@ public struct LogQuery: Sendable, Equatable {
     public var sinceMicros: Int64?
     /// Exclusive upper bound, Unix-epoch microseconds.
     public var untilMicros: Int64?
+    /// More globs, each a term of its own.
+    public var globs: [LogGlob] = []
 
     public init(statusRanges: [ClosedRange<Int>] = [], site: String? = nil, method: String? = nil,
                 pathGlob: String? = nil, client: String? = nil, sinceMicros: Int64? = nil, untilMicros: Int64? = nil) {
@@ -101,6 +117,11 @@ public struct LogQuery: Sendable, Equatable {
         let equal: [(String, String?)] = [("site", site), ("method", method), ("client", client)]
         for (column, value) in equal { if let value { terms.append("\(column) = ?"); values.append(.text(value)) } }
         if let pathGlob { terms.append("path GLOB ?"); values.append(.text(pathGlob)) }
+        for glob in globs {
+            let column = glob.column.rawValue
+            terms.append(glob.negated ? "(\(column) IS NULL OR NOT \(column) GLOB ?)" : "\(column) GLOB ?")
+            values.append(.text(glob.pattern))
+        }
         // Stored times are fixed-width UTC text, so text order is time order. Each time
         // term comes with its id bound from the summary (both take the same time text).
         let timeTerms: [(micros: Int64?, term: String, idBound: String)] = [

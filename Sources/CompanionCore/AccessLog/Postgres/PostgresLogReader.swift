@@ -46,6 +46,11 @@ public final class PostgresLogReader {
             if let value { terms.append("\(column) = \(parameter(value))") }
         }
         if let glob = query.pathGlob { terms.append("path ~ \(parameter(globToRegex(glob)))") }
+        for glob in query.globs {
+            let column = glob.column.rawValue
+            let pattern = parameter(globToRegex(glob.pattern))
+            terms.append(glob.negated ? "(\(column) IS NULL OR \(column) !~ \(pattern))" : "\(column) ~ \(pattern)")
+        }
         if let since = query.sinceMicros {
             terms.append("time >= \(parameter(UTCTime.storedText(epochMicros: since)))::timestamptz")
         }
