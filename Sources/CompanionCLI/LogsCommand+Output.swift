@@ -30,6 +30,7 @@ extension LogsCommand {
         if count { return output(formatter.count(try source.count(query))) }
         if summary { return output(formatter.summary(try source.summary(query))) }
         if let groupBy { return output(formatter.groups(try source.groups(query, by: groupBy, top: top), key: groupBy)) }
+        if let slowest { return output(formatter.rows(try source.slowest(query, n: slowest))) }
         if format == .table { return output(formatter.rows(try source.rows(query, limit: limit))) }
         let mark = try source.maxID()
         // The newest `limit` rows start after the id before the limit-th newest.
@@ -134,6 +135,13 @@ enum LogSource {
         switch self {
         case .sqlite(let database): try LogQuery.maxID(in: database)
         case .postgres(let reader): try reader.maxID()
+        }
+    }
+
+    func slowest(_ query: LogQuery, n: Int) throws -> [AccessLogRow] {
+        switch self {
+        case .sqlite(let database): try query.slowest(in: database, n: n)
+        case .postgres(let reader): try reader.slowest(query, n: n)
         }
     }
 

@@ -88,6 +88,9 @@ public struct LogsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --group-by: show the N largest groups; 0 shows all.", valueName: "n"))
     var top: Int = 10
 
+    @Option(help: ArgumentHelp("Show the N slowest requests, slowest first.", valueName: "n"))
+    var slowest: Int?
+
     @Option(help: ArgumentHelp("Output format: table, json, ndjson, csv or combined (nginx combined log format).", valueName: "format"))
     var format: LogFormat = .table
 
@@ -103,9 +106,11 @@ public struct LogsCommand: ParsableCommand {
         if db != nil && config != nil { throw ValidationError("--db and --config name the database twice; give one of them") }
         if limit < 0 { throw ValidationError("--limit: expected 0 (all) or a positive number; got \(limit)") }
         if top < 0 { throw ValidationError("--top: expected 0 (all) or a positive number; got \(top)") }
-        let modes = [count ? "--count" : nil, summary ? "--summary" : nil, groupBy != nil ? "--group-by" : nil].compactMap { $0 }
+        if let slowest, slowest < 1 { throw ValidationError("--slowest: expected a positive number; got \(slowest)") }
+        let modes = [count ? "--count" : nil, summary ? "--summary" : nil, groupBy != nil ? "--group-by" : nil,
+                     slowest != nil ? "--slowest" : nil].compactMap { $0 }
         if modes.count > 1 { throw ValidationError("\(modes.joined(separator: " and ")) cannot be combined; choose one") }
-        if format == .combined, let mode = modes.first {
+        if format == .combined, let mode = modes.first(where: { $0 != "--slowest" }) {
             throw ValidationError("--format combined prints one line per request; it does not combine with \(mode)")
         }
         if follow {

@@ -349,4 +349,21 @@ extension LogsCommandTests {
         let encodings = try output(["--group-by", "encoding", "--format", "csv"])
         #expect(encodings == "encoding,count,bytes\r\n,5,2560\r\ngzip,1,1024\r\n", "\(encodings.debugDescription)")
     }
+
+    @Test func slowestRequestsComeFirst() throws {
+        let header = "id,time,site,host,client,method,path,query,protocol,status,bytes,duration_us,referrer,user_agent,encoding\r\n"
+        let slowest = "4,2026-11-27T10:03:00.750Z,docs.localhost,docs.localhost,192.0.2.1,POST,/blog/form,,HTTP/1.0,500,0,12000,,\"a,b\",\r\n"
+        let next = "2,2026-11-27T10:01:00.250Z,blog.localhost,blog.localhost,127.0.0.1,GET,/blog/post-1,ref=home,HTTP/1.1,200,2048,2000,"
+            + "http://blog.localhost/,\"Mozilla/5.0 \"\"X\"\"\",\r\n"
+        #expect(try output(["--slowest", "2", "--format", "csv"]) == header + slowest + next)
+        #expect(try output(["--slowest", "1", "--status", "2xx", "--format", "combined"]).contains("\"GET /blog/post-1?ref=home HTTP/1.1\" 200 2048"))
+        #expect(throws: (any Error).self) { try LogsCommand.parse(["--slowest", "0"]) }
+        #expect(throws: (any Error).self) { try LogsCommand.parse(["--slowest", "3", "--count"]) }
+    }
+
+    @Test func timeBucketsAndHourOfDay() throws {
+        #expect(try output(["--group-by", "5m", "--format", "csv", "--top", "0"]) == "5m,count,bytes\r\n2026-11-27T10:00Z,5,3584\r\n2026-11-28T00:30Z,1,0\r\n")
+        #expect(try output(["--group-by", "minute", "--format", "csv", "--top", "2"]) == "minute,count,bytes\r\n2026-11-27T10:01Z,1,2048\r\n2026-11-27T10:00Z,1,1024\r\n")
+        #expect(try output(["--group-by", "hour_of_day", "--format", "csv"]) == "hour_of_day,count,bytes\r\n10,5,3584\r\n00,1,0\r\n")
+    }
 }

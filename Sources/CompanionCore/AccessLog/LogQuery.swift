@@ -37,12 +37,19 @@ public struct LogSummary: Sendable, Equatable {
 public enum LogGroupKey: String, CaseIterable, Sendable {
     case status, path, site, host, client, method, day, hour, referrer, user_agent, encoding, scheme
     case protocolVersion = "protocol"
+    /// Time buckets (UTC): a minute, five minutes; and the hour of the day across days.
+    case minute
+    case fiveMinutes = "5m"
+    case hourOfDay = "hour_of_day"
 
     /// The SQL expression of the group.
     var expression: String {
         switch self {
         case .day: "substr(time, 1, 10)"
         case .hour: "substr(time, 1, 13) || ':00Z'"
+        case .minute: "substr(time, 1, 16) || 'Z'"
+        case .fiveMinutes: "substr(time, 1, 15) || (CAST(substr(time, 16, 1) AS INTEGER) / 5 * 5) || 'Z'"
+        case .hourOfDay: "substr(time, 12, 2)"
         default: rawValue
         }
     }
@@ -190,6 +197,24 @@ public struct LogQuery: Sendable, Equatable {
                 referrer: statement.text(at: 12), userAgent: statement.text(at: 13), encoding: statement.text(at: 14)))
         }
         return newestFirst ? rows.reversed() : rows
+    }
+
+    /// The `n` slowest matching rows, slowest first (ties: oldest first) (`--slowest N`).
+    public func slowest(in database: SQLiteDatabase, n: Int) throws(SQLiteError) -> [AccessLogRow] {
+        let (clause, values) = whereClause(usesRanges: try Self.usesRanges(database))
+        let sql = "SELECT id, time, site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
+            + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))"
+        let statement = try prepare(database, sql, values)
+        var rows: [AccessLogRow] = []
+        while try statement.step() {
+            rows.append(AccessLogRow(
+                id: statement.int64(at: 0), time: statement.text(at: 1) ?? "", site: statement.text(at: 2),
+                host: statement.text(at: 3), client: statement.text(at: 4) ?? "", method: statement.text(at: 5),
+                path: statement.text(at: 6), query: statement.text(at: 7), protocolVersion: statement.text(at: 8),
+                status: statement.int(at: 9), bytes: statement.int(at: 10), durationMicros: statement.int(at: 11),
+                referrer: statement.text(at: 12), userAgent: statement.text(at: 13), encoding: statement.text(at: 14)))
+        }
+        return rows
     }
 
     /// The id of the `n`th newest matching row up to `throughID` (nil: fewer rows match), so

@@ -74,9 +74,11 @@ import Testing
             let elapsed = Self.monotonicSeconds() - start
             #expect(response.status == 408)
             // The server starts counting at accept, after `start`: it may never answer sooner
-            // than the timeout, less 2 ms for its whole-millisecond clock (a start read as
-            // 100 ms may really be 100.9 ms). The defect cut up to a second off.
-            #expect(elapsed >= Double(timeoutMs - 2) / 1000, "connection \(index) timed out after \(elapsed) s")
+            // than the timeout, less 10 ms: its whole-millisecond clock (a start read as 100 ms
+            // may really be 100.9 ms) is read once per batch of events, so an accept late in a
+            // busy batch starts from a time read a little earlier (2.5 ms once, in a full run).
+            // The defect cut up to a second off.
+            #expect(elapsed >= Double(timeoutMs - 10) / 1000, "connection \(index) timed out after \(elapsed) s")
         }
     }
 }

@@ -24,6 +24,10 @@ public final class PostgresLogReader {
         switch key {
         case .day: #"to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD')"#
         case .hour: #"to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24') || ':00Z'"#
+        case .minute: #"to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI') || 'Z'"#
+        case .fiveMinutes:
+            #"to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:') || lpad((extract(minute FROM time AT TIME ZONE 'UTC')::int / 5 * 5)::text, 2, '0') || 'Z'"#
+        case .hourOfDay: #"to_char(time AT TIME ZONE 'UTC', 'HH24')"#
         default: key.rawValue
         }
     }
@@ -112,13 +116,23 @@ public final class PostgresLogReader {
         var sql = "SELECT id, \(Self.timeText), site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
         sql += clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
         if limit > 0 { sql += " LIMIT \(limit)" }
-        let rows = try connection.query(sql, values).map { c in
-            AccessLogRow(id: Int64(Self.int(c[0])), time: c[1] ?? "", site: c[2], host: c[3], client: c[4] ?? "",
-                         method: c[5], path: c[6], query: c[7], protocolVersion: c[8],
-                         status: Self.int(c[9]), bytes: Self.int(c[10]), durationMicros: Self.int(c[11]),
-                         referrer: c[12], userAgent: c[13], encoding: c[14])
-        }
+        let rows = try connection.query(sql, values).map(Self.row)
         return newestFirst ? rows.reversed() : rows
+    }
+
+    /// The `n` slowest matching rows, slowest first (ties: oldest first).
+    public func slowest(_ query: LogQuery, n: Int) throws(PostgresError) -> [AccessLogRow] {
+        let (clause, values) = Self.whereClause(query)
+        let sql = "SELECT id, \(Self.timeText), site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
+            + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))"
+        return try connection.query(sql, values).map(Self.row)
+    }
+
+    private static func row(_ c: [String?]) -> AccessLogRow {
+        AccessLogRow(id: Int64(Self.int(c[0])), time: c[1] ?? "", site: c[2], host: c[3], client: c[4] ?? "",
+                     method: c[5], path: c[6], query: c[7], protocolVersion: c[8],
+                     status: Self.int(c[9]), bytes: Self.int(c[10]), durationMicros: Self.int(c[11]),
+                     referrer: c[12], userAgent: c[13], encoding: c[14])
     }
 
     /// The id of the `n`th newest matching row up to `throughID` (nil: fewer rows match).
