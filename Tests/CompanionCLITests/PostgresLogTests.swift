@@ -160,7 +160,7 @@ final class PostgresCluster {
             ["--host", "www.*", "--count"], ["--not-host", "*.test", "--summary"], ["--query", "n=[0-2]", "--count"],
             ["--not-query", "n=[0-2]", "--count"], ["--not-path", "/docs/*", "--group-by", "path"],
             ["--group-by", "host"], ["--group-by", "protocol"], ["--group-by", "scheme"], ["--group-by", "encoding"],
-            ["--group-by", "minute"], ["--group-by", "5m"], ["--group-by", "hour_of_day"], ["--slowest", "1", "--format", "csv", "--status", "404"],
+            ["--group-by", "minute"], ["--group-by", "5m"], ["--group-by", "hour_of_day"], ["--slowest", "1", "--format", "combined", "--status", "404"],   // combined: no id (ids differ)
         ]
         let now = UTCTime.nowMicros()
         for question in questions {

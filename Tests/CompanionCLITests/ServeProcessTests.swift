@@ -88,7 +88,11 @@ final class CompanionProcess: @unchecked Sendable {
 
 /// A blocking loopback client socket for the process tests.
 final class RawClient {
-    let fd: Int32
+    /// -1 once closed. SECURITY of the suite: an init that throws after every property is set
+    /// still runs deinit, so a failed connect closed its descriptor twice, and the second
+    /// close could hit a descriptor another test had opened meanwhile (a server's epoll or
+    /// listener: "epoll_ctl: Bad file descriptor" in a parallel TSan run).
+    private(set) var fd: Int32
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -101,10 +105,14 @@ final class RawClient {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        guard result == 0 else {
+            close(fd)
+            fd = -1
+            throw POSIXError(.ECONNREFUSED)
+        }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ text: String) {
         let bytes = Array(text.utf8)

@@ -51,7 +51,14 @@ final class TestConnection {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
         }
-        if result != 0 { let e = errno; close(fd); throw TestClientError.connect(e) }
+        if result != 0 {
+            // deinit runs for an init that throws once every property is set: mark the
+            // descriptor closed, or deinit closes it again (maybe another test's by then).
+            let e = errno
+            close(fd)
+            isOpen = false
+            throw TestClientError.connect(e)
+        }
     }
 
     private var isOpen = true
