@@ -237,7 +237,10 @@ final class PostgresCluster {
         defer { server.stop() }
         try Self.send(port, "/?before=1")
         // The first row is in the database before following starts (flushMs 50: poll for it).
-        for _ in 0..<400 where try cluster.psql("SELECT count(*) FROM requests") != "1\n" { usleep(25_000) }
+        for _ in 0..<400 {
+            if try cluster.psql("SELECT count(*) FROM requests") == "1\n" { break }
+            usleep(25_000)
+        }
         var output = ""
         var sent = false
         var polls = 0
