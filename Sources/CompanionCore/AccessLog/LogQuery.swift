@@ -97,6 +97,9 @@ public struct LogQuery: Sendable, Equatable {
     /// More globs, each a term of its own.
     public var globs: [LogGlob] = []
 
+    /// `pathGlob` and `globs`: what both SQL dialects turn into terms.
+    var allGlobs: [LogGlob] { (pathGlob.map { [LogGlob(.path, $0)] } ?? []) + globs }
+
     public init(statusRanges: [ClosedRange<Int>] = [], site: String? = nil, method: String? = nil,
                 pathGlob: String? = nil, client: String? = nil, sinceMicros: Int64? = nil, untilMicros: Int64? = nil) {
         self.statusRanges = statusRanges; self.site = site; self.method = method
@@ -123,8 +126,7 @@ public struct LogQuery: Sendable, Equatable {
         }
         let equal: [(String, String?)] = [("site", site), ("method", method), ("client", client)]
         for (column, value) in equal { if let value { terms.append("\(column) = ?"); values.append(.text(value)) } }
-        if let pathGlob { terms.append("path GLOB ?"); values.append(.text(pathGlob)) }
-        for glob in globs {
+        for glob in allGlobs {
             let column = glob.column.rawValue
             terms.append(glob.negated ? "(\(column) IS NULL OR NOT \(column) GLOB ?)" : "\(column) GLOB ?")
             values.append(.text(glob.pattern))
@@ -183,28 +185,18 @@ public struct LogQuery: Sendable, Equatable {
         if let throughID { extra.append(("id <= ?", .integer(Int(throughID)))) }
         let (clause, values) = whereClause(extra: extra, usesRanges: try Self.usesRanges(database))
         let newestFirst = afterID == nil && limit > 0
-        var sql = "SELECT id, time, site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
+        var sql = "SELECT \(Self.rowColumns) FROM requests"
         sql += clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
         if limit > 0 { sql += " LIMIT \(limit)" }
-        let statement = try prepare(database, sql, values)
-        var rows: [AccessLogRow] = []
-        while try statement.step() {
-            rows.append(AccessLogRow(
-                id: statement.int64(at: 0), time: statement.text(at: 1) ?? "", site: statement.text(at: 2),
-                host: statement.text(at: 3), client: statement.text(at: 4) ?? "", method: statement.text(at: 5),
-                path: statement.text(at: 6), query: statement.text(at: 7), protocolVersion: statement.text(at: 8),
-                status: statement.int(at: 9), bytes: statement.int(at: 10), durationMicros: statement.int(at: 11),
-                referrer: statement.text(at: 12), userAgent: statement.text(at: 13), encoding: statement.text(at: 14)))
-        }
+        let rows = try Self.readRows(try prepare(database, sql, values))
         return newestFirst ? rows.reversed() : rows
     }
 
-    /// The `n` slowest matching rows, slowest first (ties: oldest first) (`--slowest N`).
-    public func slowest(in database: SQLiteDatabase, n: Int) throws(SQLiteError) -> [AccessLogRow] {
-        let (clause, values) = whereClause(usesRanges: try Self.usesRanges(database))
-        let sql = "SELECT id, time, site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
-            + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))"
-        let statement = try prepare(database, sql, values)
+    /// The columns of an `AccessLogRow`, in `readRows`' order.
+    static let rowColumns = "id, time, site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding"
+
+    /// Every row `statement` (a SELECT of `rowColumns`) returns.
+    private static func readRows(_ statement: SQLiteStatement) throws(SQLiteError) -> [AccessLogRow] {
         var rows: [AccessLogRow] = []
         while try statement.step() {
             rows.append(AccessLogRow(
@@ -215,6 +207,13 @@ public struct LogQuery: Sendable, Equatable {
                 referrer: statement.text(at: 12), userAgent: statement.text(at: 13), encoding: statement.text(at: 14)))
         }
         return rows
+    }
+
+    /// The `n` slowest matching rows, slowest first (ties: oldest first) (`--slowest N`).
+    public func slowest(in database: SQLiteDatabase, n: Int) throws(SQLiteError) -> [AccessLogRow] {
+        let (clause, values) = whereClause(usesRanges: try Self.usesRanges(database))
+        let sql = "SELECT \(Self.rowColumns) FROM requests" + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))"
+        return try Self.readRows(try prepare(database, sql, values))
     }
 
     /// The id of the `n`th newest matching row up to `throughID` (nil: fewer rows match), so

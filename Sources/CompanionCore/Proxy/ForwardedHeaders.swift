@@ -17,6 +17,7 @@ struct ForwardedClient {
 enum ForwardedHeaders {
     static let forwardedFor = Array("x-forwarded-for".utf8)
     static let forwardedProto = Array("x-forwarded-proto".utf8)
+    static let https = Array("https".utf8)
 
     /// What the headers of `head` say about the client, given that `peer` sent it; nil when
     /// the peer is not trusted (the headers are then ignored).
@@ -36,7 +37,7 @@ enum ForwardedHeaders {
         if let proto {
             // The first value: what the first proxy saw (a chain may append its own).
             let first = trim(proto.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false).first ?? [])
-            result.https = equalsLowercase(first, Array("https".utf8))
+            result.https = equalsLowercase(first, https)
         }
         var current = peerAddress
         for entry in entries.reversed() {

@@ -93,23 +93,25 @@ enum ProxyProtocolHeader {
         switch family {
         case 1:
             guard addresses.count >= 12 else { return .invalid("INET addresses need 12 bytes") }
-            var address = in_addr()
-            withUnsafeMutableBytes(of: &address) { raw in
-                for i in 0..<4 { raw[i] = addresses[addresses.startIndex + i] }
-            }
-            return .complete(length: length, source: IPAddress(v4: address))
+            return .complete(length: length, source: IPAddress(v4: load(in_addr(), from: addresses)))
         case 2:
             guard addresses.count >= 36 else { return .invalid("INET6 addresses need 36 bytes") }
-            var address = in6_addr()
-            withUnsafeMutableBytes(of: &address) { raw in
-                for i in 0..<16 { raw[i] = addresses[addresses.startIndex + i] }
-            }
-            return .complete(length: length, source: IPAddress(v6: address))
+            return .complete(length: length, source: IPAddress(v6: load(in6_addr(), from: addresses)))
         case 3:
             guard addresses.count >= 216 else { return .invalid("UNIX addresses need 216 bytes") }
             return .complete(length: length, source: nil)
         default:
             return .complete(length: length, source: nil)   // UNSPEC: the receiver ignores the addresses
         }
+    }
+
+    /// `value` with its bytes replaced by the first bytes of `bytes` (network order, as
+    /// the header carries them and in_addr/in6_addr hold them).
+    private static func load<Address>(_ value: Address, from bytes: ArraySlice<UInt8>) -> Address {
+        var address = value
+        withUnsafeMutableBytes(of: &address) { raw in
+            for i in 0..<raw.count { raw[i] = bytes[bytes.startIndex + i] }
+        }
+        return address
     }
 }

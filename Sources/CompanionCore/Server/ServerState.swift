@@ -73,9 +73,8 @@ public final class ServerState: Sendable {
                 index: IndexMiddleware(indexNames: siteConfig.index),
                 listing: siteConfig.listing ? ListingMiddleware() : nil,
                 staticFiles: StaticFileMiddleware())
-            let name = siteConfig.hosts.first ?? "default"
             sites.append(Site(config: siteConfig, resolver: resolver, chain: chain,
-                              metricsSlot: metrics?.slot(forSite: name) ?? 0))
+                              metricsSlot: metrics?.slot(forSite: Site.name(of: siteConfig)) ?? 0))
         }
         self.sites = sites
         self.router = HostRouter(sites: config.sites, defaultIndex: config.defaultSiteIndex)

@@ -17,10 +17,13 @@ public final class Site: Sendable {
     /// This site's row in the loops' request counters (ServerMetrics).
     let metricsSlot: Int
 
+    /// The first host name: what the access log records as `site` and /metrics labels it.
+    static func name(of config: SiteConfig) -> String { config.hosts.first ?? "default" }
+
     init(config: SiteConfig, resolver: PathResolver, chain: Chain, metricsSlot: Int = 0) {
         self.metricsSlot = metricsSlot
         self.config = config
-        self.name = config.hosts.first ?? "default"
+        self.name = Self.name(of: config)
         self.nameUTF8 = Array(name.utf8)
         self.resolver = resolver
         self.chain = chain

@@ -31,10 +31,12 @@ extension AccessLogWorker {
             for row in rows {
                 time.withUnsafeMutableBufferPointer { timeFormatter.write(epochMicros: row.timeMicros, to: $0.baseAddress!) }
                 out.append(contentsOf: time)
-                for number in [row.status, row.bytes, row.durationMicros] {
-                    out.append(0x09)
-                    Self.appendDecimal(number, to: &out)
-                }
+                out.append(0x09)
+                Self.appendDecimal(row.status, to: &out)
+                out.append(0x09)
+                Self.appendDecimal(row.bytes, to: &out)
+                out.append(0x09)
+                Self.appendDecimal(row.durationMicros, to: &out)
                 row.forEachText { field, text in
                     out.append(0x09)
                     guard let text else {

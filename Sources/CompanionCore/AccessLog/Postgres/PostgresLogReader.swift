@@ -49,8 +49,7 @@ public final class PostgresLogReader {
         for (column, value) in [("site", query.site), ("method", query.method), ("client", query.client)] {
             if let value { terms.append("\(column) = \(parameter(value))") }
         }
-        if let glob = query.pathGlob { terms.append("path ~ \(parameter(globToRegex(glob)))") }
-        for glob in query.globs {
+        for glob in query.allGlobs {
             let column = glob.column.rawValue
             let pattern = parameter(globToRegex(glob.pattern))
             terms.append(glob.negated ? "(\(column) IS NULL OR \(column) !~ \(pattern))" : "\(column) ~ \(pattern)")
@@ -113,7 +112,7 @@ public final class PostgresLogReader {
         if let throughID { extra.append(("id <= ", String(throughID))) }
         let (clause, values) = Self.whereClause(query, extra: extra)
         let newestFirst = afterID == nil && limit > 0
-        var sql = "SELECT id, \(Self.timeText), site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
+        var sql = "SELECT \(Self.rowColumns) FROM requests"
         sql += clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
         if limit > 0 { sql += " LIMIT \(limit)" }
         let rows = try connection.query(sql, values).map(Self.row)
@@ -123,10 +122,12 @@ public final class PostgresLogReader {
     /// The `n` slowest matching rows, slowest first (ties: oldest first).
     public func slowest(_ query: LogQuery, n: Int) throws(PostgresError) -> [AccessLogRow] {
         let (clause, values) = Self.whereClause(query)
-        let sql = "SELECT id, \(Self.timeText), site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding FROM requests"
-            + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))"
+        let sql = "SELECT \(Self.rowColumns) FROM requests" + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))"
         return try connection.query(sql, values).map(Self.row)
     }
+
+    /// LogQuery's row columns, with `time` printed as the file stores it.
+    static let rowColumns = "id, \(timeText)" + String(LogQuery.rowColumns.dropFirst("id, time".count))
 
     private static func row(_ c: [String?]) -> AccessLogRow {
         AccessLogRow(id: Int64(Self.int(c[0])), time: c[1] ?? "", site: c[2], host: c[3], client: c[4] ?? "",
