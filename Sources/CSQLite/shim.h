@@ -21,3 +21,8 @@ static inline int companion_sqlite3_disable_memstatus(void) {
 static inline int companion_sqlite3_bind_text_static(sqlite3_stmt *stmt, int index, const char *text, int length) {
     return sqlite3_bind_text(stmt, index, text, length, SQLITE_STATIC);
 }
+
+/// sqlite3_result_blob with SQLITE_TRANSIENT (the macro cast again): SQLite copies the bytes.
+static inline void companion_sqlite3_result_blob_transient(sqlite3_context *context, const void *bytes, int length) {
+    sqlite3_result_blob(context, bytes, length, SQLITE_TRANSIENT);
+}

@@ -32,8 +32,23 @@ extension LogsCommand {
         return String(configPath[...slash]) + sqlite
     }
 
+    /// `--site`: a site is stored under its first host name; any of its names (from the
+    /// config: `--config`, or ./config.json without `--db`) is turned into that one.
+    func siteName() throws -> String? {
+        guard let site else { return nil }
+        guard let configPath = config ?? (db == nil ? "./config.json" : nil),
+              let bytes = LogsCommand.readFile(configPath), let file = try? JSONValue.parse(bytes),
+              let sites = file["sites"]?.arrayValue else { return site }
+        for entry in sites {
+            let hosts: [String]
+            if let one = entry["host"]?.stringValue { hosts = [one] } else { hosts = entry["host"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+            if let first = hosts.first, hosts.contains(where: { $0.lowercased() == site.lowercased() }) { return first }
+        }
+        return site
+    }
+
     /// The whole file, or nil with `errno` set.
-    private static func readFile(_ path: String) -> [UInt8]? {
+    static func readFile(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -29,7 +29,8 @@ extension LogsCommand {
         let formatter = LogFormatter(format: format, terminalWidth: terminalWidth)
         if count { return output(formatter.count(try source.count(query))) }
         if summary { return output(formatter.summary(try source.summary(query))) }
-        if let groupBy { return output(formatter.groups(try source.groups(query, by: groupBy, top: top), key: groupBy)) }
+        if let grouping { return output(formatter.groups(try source.groups(query, grouping), grouping: grouping)) }
+        if unique != nil { return output(formatter.uniqueClients(try source.uniqueClients(query))) }
         if let slowest { return output(formatter.rows(try source.slowest(query, n: slowest))) }
         if format == .table { return output(formatter.rows(try source.rows(query, limit: limit))) }
         let mark = try source.maxID()
@@ -85,7 +86,14 @@ extension LogsCommand {
 
     /// The SQLite file at `path`, or the PostgreSQL database a `postgresql://` URL names.
     static func openSource(_ path: String) throws -> LogSource {
-        guard PostgresLogReader.isURL(path) else { return .sqlite(try openDatabase(at: path)) }
+        guard PostgresLogReader.isURL(path) else {
+            let database = try openDatabase(at: path)
+            do {
+                return .sqlite(try SQLiteLogReader(database: database))
+            } catch {
+                throw LogsError("cannot read the access log at \(path): \(error)")
+            }
+        }
         do {
             return .postgres(try PostgresLogReader(url: path))
         } catch {
@@ -102,7 +110,7 @@ extension LogsCommand {
         do {
             database = try SQLiteDatabase(path: path, mode: .readOnly)
             database.setBusyTimeout(milliseconds: 2000)
-            guard try database.hasTable("requests") else {
+            guard try database.hasTable("requests") || database.hasView("requests") else {
                 throw LogsError("\(path) is not a companion access log (it has no requests table)")
             }
         } catch let error as SQLiteError {
@@ -121,55 +129,62 @@ public struct LogsError: Error, CustomStringConvertible, Sendable {
 /// Where `companion logs` reads: the SQLite file or a PostgreSQL database, asked the same
 /// questions (LogQuery, PostgresLogReader) with the same answers.
 enum LogSource {
-    case sqlite(SQLiteDatabase)
+    case sqlite(SQLiteLogReader)
     case postgres(PostgresLogReader)
 
     func rows(_ query: LogQuery, limit: Int, afterID: Int64? = nil, throughID: Int64? = nil) throws -> [AccessLogRow] {
         switch self {
-        case .sqlite(let database): try query.rows(in: database, limit: limit, afterID: afterID, throughID: throughID)
+        case .sqlite(let reader): try reader.rows(query, limit: limit, afterID: afterID, throughID: throughID)
         case .postgres(let reader): try reader.rows(query, limit: limit, afterID: afterID, throughID: throughID)
         }
     }
 
     func maxID() throws -> Int64 {
         switch self {
-        case .sqlite(let database): try LogQuery.maxID(in: database)
+        case .sqlite(let reader): try reader.maxID()
         case .postgres(let reader): try reader.maxID()
         }
     }
 
     func slowest(_ query: LogQuery, n: Int) throws -> [AccessLogRow] {
         switch self {
-        case .sqlite(let database): try query.slowest(in: database, n: n)
+        case .sqlite(let reader): try reader.slowest(query, n: n)
         case .postgres(let reader): try reader.slowest(query, n: n)
         }
     }
 
     func nthNewestID(_ query: LogQuery, n: Int, throughID: Int64) throws -> Int64? {
         switch self {
-        case .sqlite(let database): try query.nthNewestID(in: database, n: n, throughID: throughID)
+        case .sqlite(let reader): try reader.nthNewestID(query, n: n, throughID: throughID)
         case .postgres(let reader): try reader.nthNewestID(query, n: n, throughID: throughID)
         }
     }
 
     func count(_ query: LogQuery) throws -> Int {
         switch self {
-        case .sqlite(let database): try query.count(in: database)
+        case .sqlite(let reader): try reader.count(query)
         case .postgres(let reader): try reader.count(query)
+        }
+    }
+
+    func uniqueClients(_ query: LogQuery) throws -> Int {
+        switch self {
+        case .sqlite(let reader): try reader.uniqueClients(query)
+        case .postgres(let reader): try reader.uniqueClients(query)
         }
     }
 
     func summary(_ query: LogQuery) throws -> LogSummary {
         switch self {
-        case .sqlite(let database): try query.summary(in: database)
+        case .sqlite(let reader): try reader.summary(query)
         case .postgres(let reader): try reader.summary(query)
         }
     }
 
-    func groups(_ query: LogQuery, by key: LogGroupKey, top: Int) throws -> [LogGroup] {
+    func groups(_ query: LogQuery, _ grouping: LogGrouping) throws -> [LogGroup] {
         switch self {
-        case .sqlite(let database): try query.groups(in: database, by: key, top: top)
-        case .postgres(let reader): try reader.groups(query, by: key, top: top)
+        case .sqlite(let reader): try reader.groups(query, grouping)
+        case .postgres(let reader): try reader.groups(query, grouping)
         }
     }
 }

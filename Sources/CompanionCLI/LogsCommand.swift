@@ -6,6 +6,29 @@ import CompanionCore
 
 extension LogFormat: ExpressibleByArgument {}
 extension LogGroupKey: ExpressibleByArgument {}
+extension LogSort: ExpressibleByArgument {}
+
+/// `--group-by hour,status`: one to three keys, each once.
+struct GroupKeys: ExpressibleByArgument, Sendable {
+    var keys: [LogGroupKey]
+
+    init?(argument: String) {
+        var keys: [LogGroupKey] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let key = LogGroupKey(rawValue: String(part)), !keys.contains(key) else { return nil }
+            keys.append(key)
+        }
+        guard (1...3).contains(keys.count) else { return nil }
+        self.keys = keys
+    }
+
+    static var allValueStrings: [String] { LogGroupKey.allCases.map(\.rawValue) }
+}
+
+/// What `--unique` counts.
+enum UniqueKey: String, ExpressibleByArgument, CaseIterable {
+    case client
+}
 
 /// Queries the SQLite access log while the server writes it.
 public struct LogsCommand: ParsableCommand {
@@ -37,8 +60,11 @@ public struct LogsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only paths matching this glob, e.g. '/blog/*' (SQLite GLOB: case-sensitive, * ? [...]).", valueName: "glob"))
     var path: String?
 
-    @Option(help: ArgumentHelp("Only requests from this client address.", valueName: "ip"))
+    @Option(help: ArgumentHelp("Only requests from this client address or CIDR range, e.g. 203.0.113.0/24.", valueName: "ip[/bits]"))
     var client: String?
+
+    @Option(name: .customLong("not-client"), help: ArgumentHelp("Leave out requests from this client address or CIDR range.", valueName: "ip[/bits]"))
+    var notClient: String?
 
     @Option(help: ArgumentHelp("Only requests whose Host matched this glob, e.g. 'www.*'.", valueName: "glob"))
     var host: String?
@@ -82,11 +108,20 @@ public struct LogsCommand: ParsableCommand {
     @Flag(help: "Print totals: requests, unique clients, bytes, requests per status class.")
     var summary = false
 
-    @Option(name: .customLong("group-by"), help: ArgumentHelp("Count requests and bytes per group, largest first.", valueName: "key"))
-    var groupBy: LogGroupKey?
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Count requests and bytes per group, largest first; up to three keys, e.g. hour,status.", valueName: "key[,key]"))
+    var groupBy: GroupKeys?
 
     @Option(help: ArgumentHelp("With --group-by: show the N largest groups; 0 shows all.", valueName: "n"))
     var top: Int = 10
+
+    @Option(help: ArgumentHelp("With --group-by: order groups by count, bytes or duration (the mean).", valueName: "measure"))
+    var sort: LogSort = .count
+
+    @Flag(help: "With --group-by: add each group's duration percentiles (p50, p95, p99).")
+    var percentiles = false
+
+    @Option(help: ArgumentHelp("Count distinct clients (exactly): alone, over the filtered requests; with --group-by, per group.", valueName: "client"))
+    var unique: UniqueKey?
 
     @Option(help: ArgumentHelp("Show the N slowest requests, slowest first.", valueName: "n"))
     var slowest: Int?
@@ -107,8 +142,17 @@ public struct LogsCommand: ParsableCommand {
         if limit < 0 { throw ValidationError("--limit: expected 0 (all) or a positive number; got \(limit)") }
         if top < 0 { throw ValidationError("--top: expected 0 (all) or a positive number; got \(top)") }
         if let slowest, slowest < 1 { throw ValidationError("--slowest: expected a positive number; got \(slowest)") }
+        for (option, value) in [("--client", client), ("--not-client", notClient)] {
+            if let value, !LogQuery.isValidClientFilter(value) {
+                throw ValidationError("\(option): expected an IP address or a CIDR range such as 203.0.113.0/24 or 2001:db8::/32; got '\(value)'")
+            }
+        }
+        if groupBy == nil {
+            if sort != .count { throw ValidationError("--sort orders the groups of --group-by; add --group-by") }
+            if percentiles { throw ValidationError("--percentiles adds to the groups of --group-by (--summary always shows them); add --group-by") }
+        }
         let modes = [count ? "--count" : nil, summary ? "--summary" : nil, groupBy != nil ? "--group-by" : nil,
-                     slowest != nil ? "--slowest" : nil].compactMap { $0 }
+                     slowest != nil ? "--slowest" : nil, unique != nil && groupBy == nil ? "--unique" : nil].compactMap { $0 }
         if modes.count > 1 { throw ValidationError("\(modes.joined(separator: " and ")) cannot be combined; choose one") }
         if format == .combined, let mode = modes.first(where: { $0 != "--slowest" }) {
             throw ValidationError("--format combined prints one line per request; it does not combine with \(mode)")
@@ -133,7 +177,7 @@ public struct LogsCommand: ParsableCommand {
 
     /// The filters as a query, with `--since`/`--until` resolved against `nowMicros`.
     func query(nowMicros: Int64) throws -> LogQuery {
-        var query = LogQuery(statusRanges: try status?.validRanges() ?? [], site: site, method: method?.uppercased(),
+        var query = LogQuery(statusRanges: try status?.validRanges() ?? [], site: try siteName(), method: method?.uppercased(),
                              pathGlob: path, client: client,
                              sinceMicros: try since?.resolve(option: "--since", nowMicros: nowMicros),
                              untilMicros: try until?.resolve(option: "--until", nowMicros: nowMicros))
@@ -143,6 +187,12 @@ public struct LogsCommand: ParsableCommand {
             (.referrer, notReferrer, true), (.query, notQuery, true),
         ]
         for case let (column, pattern?, negated) in globs { query.globs.append(LogGlob(column, pattern, negated: negated)) }
+        query.notClient = notClient
         return query
+    }
+
+    /// `--group-by` and what goes with it.
+    var grouping: LogGrouping? {
+        groupBy.map { LogGrouping(keys: $0.keys, top: top, sort: sort, uniqueClients: unique != nil, percentiles: percentiles) }
     }
 }

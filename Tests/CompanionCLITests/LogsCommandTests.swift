@@ -115,20 +115,27 @@ import Testing
 
     @Test func summary() throws {
         #expect(try output(["--summary"]) == """
-            requests           6
-            unique clients     3
-            bytes           3584
-            1xx                0
-            2xx                2
-            3xx                1
-            4xx                2
-            5xx                1
+            requests            6
+            unique clients      3
+            bytes            3584
+            1xx                 0
+            2xx                 2
+            3xx                 1
+            4xx                 2
+            5xx                 1
+            p50 us            319
+            p95 us          12287
+            p99 us          12287
 
             """)
+        // Durations 50, 100, 300, 1500, 2000, 12000 µs: the 3rd and 6th smallest, as the upper
+        // bounds of their buckets (288-319, 11264-12287).
         #expect(try output(["--summary", "--format", "json"])
-            == "{\"requests\":6,\"unique_clients\":3,\"bytes\":3584,\"1xx\":0,\"2xx\":2,\"3xx\":1,\"4xx\":2,\"5xx\":1}\n")
+            == "{\"requests\":6,\"unique_clients\":3,\"bytes\":3584,\"1xx\":0,\"2xx\":2,\"3xx\":1,\"4xx\":2,\"5xx\":1,\"p50_us\":319,\"p95_us\":12287,\"p99_us\":12287}\n")
         #expect(try output(["--summary", "--format", "csv", "--site", "docs.localhost"])
-            == "requests,unique_clients,bytes,1xx,2xx,3xx,4xx,5xx\r\n2,2,512,0,0,0,1,1\r\n")
+            == "requests,unique_clients,bytes,1xx,2xx,3xx,4xx,5xx,p50_us,p95_us,p99_us\r\n2,2,512,0,0,0,1,1,319,12287,12287\r\n")
+        #expect(try output(["--summary", "--format", "json", "--status", "599"])
+            == "{\"requests\":0,\"unique_clients\":0,\"bytes\":0,\"1xx\":0,\"2xx\":0,\"3xx\":0,\"4xx\":0,\"5xx\":0,\"p50_us\":null,\"p95_us\":null,\"p99_us\":null}\n")
     }
 
     @Test func groupByWithTop() throws {

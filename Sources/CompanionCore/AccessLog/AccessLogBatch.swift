@@ -205,14 +205,14 @@ struct AccessLogBatch: Sendable {
         var length: Int { Int(base.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) }
 
         /// Calls `body` with each text field in `Field` order (nil for NULL).
-        func forEachText(_ body: (Field, UnsafeRawBufferPointer?) -> Void) {
+        func forEachText<E: Error>(_ body: (Field, UnsafeRawBufferPointer?) throws(E) -> Void) throws(E) {
             var offset = AccessLogBatch.headerSize
             for field in Field.allCases {
                 let length = base.loadUnaligned(fromByteOffset: 32 + 4 * field.rawValue, as: UInt32.self)
                 if length == AccessLogBatch.nullLength {
-                    body(field, nil)
+                    try body(field, nil)
                 } else {
-                    body(field, UnsafeRawBufferPointer(start: base + offset, count: Int(length)))
+                    try body(field, UnsafeRawBufferPointer(start: base + offset, count: Int(length)))
                     offset += Int(length)
                 }
             }

@@ -7,15 +7,13 @@ extension AccessLogWorker {
     /// (deleted, or its folder removed): writing to an unlinked file would lose rows.
     func ensureOpen() throws {
         if database != nil, let fileIdentity, !isSameFile(currentIdentity(), fileIdentity) {
-            insert = nil
-            batchInsert = nil
-            database = nil
+            closeDatabase()
         }
         if database == nil { try openDatabase() }
     }
 
     /// Creates the folder and file when missing, opens, sets WAL and `busy_timeout`,
-    /// migrates the schema and prepares the insert.
+    /// migrates the schema, brings the rollups up to date and prepares the inserts.
     func openDatabase() throws {
         try createFolder(ofFile: settings.path)
         // SECURITY: the log holds client addresses; create it 0640, not the default 0644.
@@ -40,10 +38,19 @@ extension AccessLogWorker {
         // 2 MiB default, which grew the server's RSS with the database (measured with
         // Tests/hostile/idle_connections.py: +4.4 MiB after three rounds of 5,000 rows).
         try database.execute("PRAGMA cache_size=-512")
+        try database.registerCompanionFunctions()
+        let before = try database.userVersion()
+        if before > 0 && before < 4 {
+            settings.report("companion: access log: converting \(settings.path) to the compact format of schema 4 (once; large files take a while)")
+        }
         try AccessLogSchema.migrate(database)
         newestRange = try loadNewestRange(database)
+        coveredID = try catchUpRollups(in: database)
         insert = try database.prepare(AccessLogSchema.insertSQL)
         batchInsert = try database.prepare(AccessLogSchema.batchInsertSQL)
+        var upserts: [SQLiteStatement] = []
+        for rollup in Rollup.all { upserts.append(try database.prepare(rollup.upsertSQL)) }
+        rollupUpserts = upserts
         self.database = database
         fileIdentity = currentIdentity()
     }
@@ -91,17 +98,20 @@ extension AccessLogWorker {
         }
         guard let database else { return }
         nextRetentionMs = now + 3_600_000
-        let cutoff = UTCTime.storedText(epochMicros: UTCTime.nowMicros() - Int64(days) * 86_400_000_000)
+        // Whole UTC days, so a rollup row (a minute, an hour, a day) never counts rows the
+        // raw table no longer has: rows are kept from the start of the day `days` ago.
+        let cutoffDay = (UTCTime.nowMicros() / 86_400_000_000) - Int64(days)
+        let cutoff = cutoffDay * 86_400_000
         do {
-            // Old rows can only be in ranges that start before the cutoff (requests_ranges
-            // stands in for an index on time): look no further than their last id.
-            let bound = try database.prepare("SELECT MAX(last_id) FROM requests_ranges WHERE min_time < ?1")
+            // Old rows can only be in ranges that start before the cutoff (log_ranges
+            // stands in for an index on t): look no further than their last id.
+            let bound = try database.prepare("SELECT MAX(last_id) FROM log_ranges WHERE min_t < ?1")
             bound.bind(cutoff, at: 1)
             _ = try bound.step()
             if !bound.isNull(at: 0) {
                 let lastID = bound.int64(at: 0)
                 let delete = try database.prepare(
-                    "DELETE FROM requests WHERE id IN (SELECT id FROM requests WHERE id <= ?2 AND time < ?1 ORDER BY id LIMIT 10000)")
+                    "DELETE FROM log WHERE id IN (SELECT id FROM log WHERE id <= ?2 AND t < ?1 ORDER BY id LIMIT 10000)")
                 repeat {
                     delete.reset()
                     delete.bind(cutoff, at: 1)
@@ -110,9 +120,20 @@ extension AccessLogWorker {
                 } while database.changes == 10000
             }
             // Ranges whose newest row is older than the cutoff have no rows left.
-            let ranges = try database.prepare("DELETE FROM requests_ranges WHERE max_time < ?1")
+            let ranges = try database.prepare("DELETE FROM log_ranges WHERE max_t < ?1")
             ranges.bind(cutoff, at: 1)
             _ = try ranges.step()
+            for rollup in Rollup.all {
+                let trim = try database.prepare("DELETE FROM \(rollup.table) WHERE start < ?1")
+                trim.bind(cutoff / 1000, at: 1)
+                _ = try trim.step()
+            }
+            // Texts whose newest row is gone (a cached id is re-checked: see StringIDCache).
+            let texts = try database.prepare("DELETE FROM strings WHERE day < ?1")
+            texts.bind(cutoffDay, at: 1)
+            _ = try texts.step()
+            strings.removeAll()
+            anonymizedClients.removeAll()
             newestRange = try loadNewestRange(database)
         } catch {
             settings.report("companion: access log: cannot delete rows older than \(days) days: \(error); trying again in an hour")

@@ -18,11 +18,25 @@ final class AccessLogWorker {
     var batchInsert: SQLiteStatement?
     /// Scratch text of the rows being bound (see RowArena); owned by the writer thread.
     let arena = RowArena()
+    /// `strings` ids by raw text, and by raw client address when clients are anonymised
+    /// (the stored text differs from the raw one then).
+    let strings = StringIDCache()
+    let anonymizedClients = StringIDCache()
+    /// The previous row's ids, per field (see AccessLogWorker+Strings.swift).
+    var memo = FieldMemo()
+    /// This commit's rollup sums.
+    var accumulator = RollupAccumulator()
+    /// `Rollup.upsertSQL` per rollup, in `Rollup.all` order.
+    var rollupUpserts: [SQLiteStatement] = []
+    /// Statements on `strings`, prepared on first use.
+    var stringStatements: StringStatements?
+    /// `log_rollup_state.covered_id` as committed.
+    var coveredID: Int64 = 0
     /// Device and inode of the open file, to notice the file or folder being removed.
     var fileIdentity: (dev: UInt, ino: UInt)?
     /// The stored text of row times, reusing the last second's (writer thread only).
     var timeFormatter = UTCTime.StoredTextFormatter()
-    /// The newest `requests_ranges` row as committed (see AccessLogWorker+Ranges.swift).
+    /// The newest `log_ranges` row as committed (see AccessLogWorker+Ranges.swift).
     var newestRange: TimeRange?
     /// Rows taken from the queue and not yet committed; kept across failures.
     var held = AccessLogBatch()
@@ -86,9 +100,7 @@ final class AccessLogWorker {
             state.settled = state.accepted
         }
         channel.settled.signal()
-        insert = nil
-        batchInsert = nil
-        database = nil
+        closeDatabase()
         postgres = nil
     }
 
@@ -141,28 +153,33 @@ final class AccessLogWorker {
         }
     }
 
-    /// One transaction for all held rows, with the prepared inserts reused.
+    /// One transaction for all held rows, with the prepared inserts reused: the rows, the
+    /// rollups' sums of them (and of any rows another connection inserted since our last
+    /// commit), the rollups' covered id and the time summary, all committed together.
     private func insertHeld() throws(SQLiteError) {
         guard let database, let insert, let batchInsert else { return }
         let anonymize = settings.anonymizeClients
         let batch = AccessLogSchema.batchRows
         let newest = newestRange
-        let result = held.withRows { rows -> Result<TimeRange, SQLiteError> in
-            Result { () throws(SQLiteError) -> TimeRange in
-                try database.immediateTransaction { () throws(SQLiteError) -> TimeRange in
+        let covered = coveredID
+        let result = held.withRows { rows -> Result<(TimeRange, Int64), SQLiteError> in
+            Result { () throws(SQLiteError) -> (TimeRange, Int64) in
+                try database.immediateTransaction { () throws(SQLiteError) -> (TimeRange, Int64) in
                     defer { insert.reset(); batchInsert.reset() }
-                    var minMicros = Int64.max
-                    var maxMicros = Int64.min
+                    accumulator.removeAll()
+                    memo.reset()
+                    var minMilliseconds = Int64.max
+                    var maxMilliseconds = Int64.min
                     for row in rows {
-                        let time = row.timeMicros
-                        minMicros = min(minMicros, time)
-                        maxMicros = max(maxMicros, time)
+                        let time = row.timeMicros / 1000
+                        minMilliseconds = min(minMilliseconds, time)
+                        maxMilliseconds = max(maxMilliseconds, time)
                     }
                     var start = 0
                     while rows.count - start >= batch {
-                        prepareArena(for: rows[start..<start + batch], anonymize: anonymize)
+                        prepareArena(for: rows[start..<start + batch])
                         for offset in 0..<batch {
-                            bind(rows[start + offset], to: batchInsert, firstIndex: Int32(offset * AccessLogSchema.parametersPerRow + 1), anonymize: anonymize)
+                            try bind(rows[start + offset], to: batchInsert, firstIndex: Int32(offset * AccessLogSchema.parametersPerRow + 1), anonymize: anonymize)
                         }
                         try batchInsert.step()
                         batchInsert.resetKeepingBindings()   // every parameter is bound again
@@ -181,50 +198,74 @@ final class AccessLogWorker {
                         }
                     }
                     while start < rows.count {
-                        prepareArena(for: rows[start..<start + 1], anonymize: anonymize)
-                        bind(rows[start], to: insert, firstIndex: 1, anonymize: anonymize)
+                        prepareArena(for: rows[start..<start + 1])
+                        try bind(rows[start], to: insert, firstIndex: 1, anonymize: anonymize)
                         try insert.step()
                         insert.resetKeepingBindings()
                         start += 1
                     }
                     let lastID = database.lastInsertRowID
-                    return try recordRange(in: database, after: newest, firstID: lastID - Int64(rows.count) + 1,
-                                           lastID: lastID, minMicros: minMicros, maxMicros: maxMicros)
+                    let firstID = lastID - Int64(rows.count) + 1
+                    // Rows another connection inserted since our last commit: fold them in.
+                    if firstID > covered + 1 { try foldIntoRollups(in: database, from: covered + 1, through: firstID - 1) }
+                    try accumulator.write(with: rollupUpserts)
+                    try setCoveredID(lastID, in: database)
+                    let range = try recordRange(in: database, after: newest, firstID: firstID, lastID: lastID,
+                                                minMilliseconds: minMilliseconds, maxMilliseconds: maxMilliseconds)
+                    return (range, lastID)
                 }
             }
         }
-        newestRange = try result.get()
-    }
-
-    /// Sizes the arena for one statement execution: a formatted time per row, room for
-    /// every text byte to become `\xHH`, and anonymised clients.
-    private func prepareArena(for rows: ArraySlice<AccessLogBatch.Row>, anonymize: Bool) {
-        var textBytes = 0
-        for row in rows { textBytes += row.length - AccessLogBatch.headerSize }
-        arena.reset(minimumCapacity: rows.count * (UTCTime.storedTextLength + (anonymize ? 64 : 0)) + 4 * textBytes)
-    }
-
-    /// Binds one row's 16 columns starting at parameter `firstIndex`: valid text in place
-    /// from the batch, the time and escaped or anonymised text through `arena`.
-    private func bind(_ row: AccessLogBatch.Row, to statement: SQLiteStatement, firstIndex i: Int32, anonymize: Bool) {
-        let time = arena.take(UTCTime.storedTextLength)
-        timeFormatter.write(epochMicros: row.timeMicros, to: time)
-        statement.bindStatic(time, count: UTCTime.storedTextLength, at: i)
-        statement.bind(row.status, at: i + 8)
-        statement.bind(row.bytes, at: i + 9)
-        statement.bind(row.durationMicros, at: i + 10)
-        row.forEachText { field, text in
-            let at = i + Self.textParameterOffset[field.rawValue]
-            if field == .client, anonymize, let text {
-                arena.bind(ClientAnonymizer.anonymize(AccessLogRecord.loggable(text)), to: statement, at: at)
-            } else {
-                arena.bindLoggable(text, to: statement, at: at)
-            }
+        do {
+            (newestRange, coveredID) = try result.get()
+        } catch {
+            // Ids cached during the rolled-back transaction may not exist.
+            strings.removeAll()
+            anonymizedClients.removeAll()
+            throw error
         }
     }
 
+    /// Sizes the arena for one statement execution: room for every query byte to become `\xHH`.
+    private func prepareArena(for rows: ArraySlice<AccessLogBatch.Row>) {
+        var textBytes = 0
+        for row in rows { textBytes += row.length - AccessLogBatch.headerSize }
+        arena.reset(minimumCapacity: 4 * textBytes)
+    }
+
+    /// Binds one row's 16 parameters starting at `firstIndex` (the time, the `strings` ids,
+    /// the query text through `arena`, the numbers) and adds the row to the rollups' sums.
+    private func bind(_ row: AccessLogBatch.Row, to statement: SQLiteStatement, firstIndex i: Int32, anonymize: Bool) throws(SQLiteError) {
+        let milliseconds = row.timeMicros / 1000
+        let day = Int32(truncatingIfNeeded: milliseconds / 86_400_000)
+        statement.bind(milliseconds, at: i)
+        statement.bind(row.status, at: i + 8)
+        statement.bind(row.bytes, at: i + 9)
+        statement.bind(row.durationMicros, at: i + 10)
+        var ids = [Int64](repeating: 0, count: AccessLogBatch.Field.allCases.count)
+        try row.forEachText { (field, text) throws(SQLiteError) in
+            let at = i + Self.textParameterOffset[field.rawValue]
+            if field == .query {
+                arena.bindLoggable(text, to: statement, at: at)
+                return
+            }
+            guard let text else {
+                statement.bind(nil as String?, at: at)
+                return
+            }
+            let id = try stringID(text, field: field, day: day, anonymize: anonymize)
+            ids[field.rawValue] = id
+            statement.bind(id, at: at)
+        }
+        accumulator.add(RollupAccumulator.RowValues(
+            milliseconds: milliseconds, site: ids[AccessLogBatch.Field.site.rawValue], status: Int64(row.status),
+            method: ids[AccessLogBatch.Field.method.rawValue], path: ids[AccessLogBatch.Field.path.rawValue],
+            referrer: ids[AccessLogBatch.Field.referrer.rawValue], userAgent: ids[AccessLogBatch.Field.userAgent.rawValue],
+            client: ids[AccessLogBatch.Field.client.rawValue], bytes: row.bytes, durationMicros: row.durationMicros))
+    }
+
     /// Where each text field (`AccessLogBatch.Field` order) sits among a row's parameters
-    /// of `AccessLogSchema.insertSQL`, counted from `time`: site, host, client, method, path,
+    /// of `AccessLogSchema.insertSQL`, counted from `t`: site, host, client, method, path,
     /// query, protocol, then referrer, user_agent, encoding, scheme, tls_version after status,
     /// bytes, duration_us.
     private static let textParameterOffset: [Int32] = [1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15]
@@ -241,9 +282,7 @@ final class AccessLogWorker {
             // Another connection holds the lock: keep ours, try again later.
         } else {
             // Read-only, I/O error, file moved: start over with a fresh connection.
-                insert = nil
-            batchInsert = nil
-            database = nil
+            closeDatabase()
             fileIdentity = nil
         }
         let text = "\(error)"

@@ -19,14 +19,19 @@ extension LogFormatter {
                      rightAligned: LogFormatter.tableRightAligned, widthsFrom: LogFormatter.tableHeader)
     }
 
-    func tableGroups(_ groups: [LogGroup], key: LogGroupKey) -> String {
-        let header = [key.rawValue.uppercased(), "COUNT", "BYTES"]
-        let cells = groups.map { [terminalSafe(plain($0.value) ?? "-"), String($0.count), String($0.bytes)] }
-        return table(header: header, cells: cells, rightAligned: key == .status ? [0, 1, 2] : [1, 2], widthsFrom: header)
+    func tableGroups(_ groups: [LogGroup], grouping: LogGrouping) -> String {
+        let measures = groupMeasures(grouping)
+        let header = grouping.keys.map { $0.rawValue.uppercased() } + measures.map { $0.name.uppercased() }
+        let cells = groups.map { group in
+            group.values.map { terminalSafe(plain($0) ?? "-") } + measures.map { $0.value(group).map(String.init) ?? "-" }
+        }
+        var right = Set(grouping.keys.count..<header.count)
+        for (index, key) in grouping.keys.enumerated() where key == .status { right.insert(index) }
+        return table(header: header, cells: cells, rightAligned: right, widthsFrom: header)
     }
 
-    func tableSummary(_ pairs: [(String, Int)]) -> String {
-        let cells = pairs.map { [$0.0.replacingUnderscores(), String($0.1)] }
+    func tableSummary(_ pairs: [(String, String)]) -> String {
+        let cells = pairs.map { [$0.0.replacingUnderscores(), $0.1] }
         return table(header: nil, cells: cells, rightAligned: [1], widthsFrom: ["", ""])
     }
 

@@ -45,35 +45,65 @@ public struct LogFormatter: Sendable {
         }
     }
 
-    static let summaryNames = ["requests", "unique_clients", "bytes", "1xx", "2xx", "3xx", "4xx", "5xx"]
-
-    /// `--summary` output.
-    public func summary(_ summary: LogSummary) -> String {
-        let values = [summary.requests, summary.uniqueClients, summary.bytes] + summary.statusClasses
-        let pairs = zip(LogFormatter.summaryNames, values)
+    /// `--unique client` output (without `--group-by`).
+    public func uniqueClients(_ count: Int) -> String {
         switch format {
-        case .json, .ndjson:
-            return "{" + pairs.map { "\"\($0)\":\($1)" }.joined(separator: ",") + "}\n"
-        case .csv:
-            return LogFormatter.summaryNames.joined(separator: ",") + "\r\n" + values.map(String.init).joined(separator: ",") + "\r\n"
-        case .table, .combined:
-            return tableSummary(Array(pairs))
+        case .json, .ndjson: "{\"unique_clients\":\(count)}\n"
+        case .csv: "unique_clients\r\n\(count)\r\n"
+        case .table, .combined: "\(count)\n"
         }
     }
 
-    /// `--group-by` output: the group's name (e.g. `status`), `count` and `bytes`.
-    public func groups(_ groups: [LogGroup], key: LogGroupKey) -> String {
+    static let summaryNames = ["requests", "unique_clients", "bytes", "1xx", "2xx", "3xx", "4xx", "5xx", "p50_us", "p95_us", "p99_us"]
+
+    /// `--summary` output. Percentiles are null (csv: empty, table: `-`) when nothing matched.
+    public func summary(_ summary: LogSummary) -> String {
+        let percentiles = summary.percentiles
+        let values: [Int?] = [summary.requests, summary.uniqueClients, summary.bytes] + summary.statusClasses
+            + [percentiles?.p50, percentiles?.p95, percentiles?.p99]
+        let pairs = zip(LogFormatter.summaryNames, values)
         switch format {
         case .json, .ndjson:
-            let objects = groups.map { "{\"\(key.rawValue)\":\(jsonValue($0.value)),\"count\":\($0.count),\"bytes\":\($0.bytes)}" }
+            return "{" + pairs.map { "\"\($0)\":\($1.map(String.init) ?? "null")" }.joined(separator: ",") + "}\n"
+        case .csv:
+            return LogFormatter.summaryNames.joined(separator: ",") + "\r\n" + values.map { $0.map(String.init) ?? "" }.joined(separator: ",") + "\r\n"
+        case .table, .combined:
+            return tableSummary(pairs.map { ($0, $1.map(String.init) ?? "-") })
+        }
+    }
+
+    /// The columns of a `--group-by` answer after the keys, and each group's values for them.
+    func groupMeasures(_ grouping: LogGrouping) -> [(name: String, value: (LogGroup) -> Int?)] {
+        var measures: [(name: String, value: (LogGroup) -> Int?)] = [("count", { $0.count }), ("bytes", { $0.bytes })]
+        if grouping.uniqueClients { measures.append(("clients", { $0.clients })) }
+        if grouping.sort == .duration { measures.append(("avg_duration_us", { $0.averageDurationMicros })) }
+        if grouping.percentiles {
+            measures += [("p50_us", { $0.percentiles?.p50 }), ("p95_us", { $0.percentiles?.p95 }), ("p99_us", { $0.percentiles?.p99 })]
+        }
+        return measures
+    }
+
+    /// `--group-by` output: a column per key (named as the key, e.g. `status`), then `count`,
+    /// `bytes` and what `--unique client`, `--sort duration` and `--percentiles` add.
+    public func groups(_ groups: [LogGroup], grouping: LogGrouping) -> String {
+        let keys = grouping.keys.map(\.rawValue)
+        let measures = groupMeasures(grouping)
+        switch format {
+        case .json, .ndjson:
+            let objects = groups.map { group in
+                "{" + (zip(keys, group.values).map { "\"\($0)\":\(jsonValue($1))" }
+                       + measures.map { "\"\($0.name)\":\($0.value(group).map(String.init) ?? "null")" }).joined(separator: ",") + "}"
+            }
             if format == .ndjson { return objects.map { $0 + "\n" }.joined() }
             return objects.isEmpty ? "[]\n" : "[\n" + objects.joined(separator: ",\n") + "\n]\n"
         case .csv:
-            var text = "\(key.rawValue),count,bytes\r\n"
-            for group in groups { text += "\(csvField(plain(group.value))),\(group.count),\(group.bytes)\r\n" }
+            var text = (keys + measures.map(\.name)).joined(separator: ",") + "\r\n"
+            for group in groups {
+                text += (group.values.map { csvField(plain($0)) } + measures.map { $0.value(group).map(String.init) ?? "" }).joined(separator: ",") + "\r\n"
+            }
             return text
         case .table, .combined:
-            return tableGroups(groups, key: key)
+            return tableGroups(groups, grouping: grouping)
         }
     }
 

@@ -22,6 +22,8 @@ public final class SQLiteDatabase {
     let handle: OpaquePointer
     /// The path the connection was opened with.
     public let path: String
+    /// Whether `registerCompanionFunctions` ran on this connection.
+    var hasCompanionFunctions = false
 
     /// Opens a connection.
     ///
@@ -122,6 +124,13 @@ public final class SQLiteDatabase {
             if sqlite3_get_autocommit(handle) == 0 { _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil) }
             throw error
         }
+    }
+
+    /// True when a view with this name exists.
+    public func hasView(_ name: String) throws(SQLiteError) -> Bool {
+        let statement = try prepare("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?1")
+        statement.bind(name, at: 1)
+        return try statement.step()
     }
 
     /// True when a table with this name exists.

@@ -94,6 +94,20 @@ public final class SQLiteStatement {
         sqlite3_reset(handle)
     }
 
+    /// Binds bytes as a BLOB; SQLite copies them.
+    public func bind(blob bytes: [UInt8], at index: Int32) {
+        bytes.withUnsafeBytes { raw in
+            _ = companion_sqlite3_bind_blob_transient(handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(raw.count))
+        }
+    }
+
+    /// Calls `body` with column `index`'s bytes as a BLOB (empty for NULL), valid only inside it.
+    public func withBlob<R>(at index: Int32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let base = sqlite3_column_blob(handle, index)
+        let count = Int(sqlite3_column_bytes(handle, index))
+        return body(UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count))
+    }
+
     /// Number of columns in a result row.
     public var columnCount: Int32 { sqlite3_column_count(handle) }
 

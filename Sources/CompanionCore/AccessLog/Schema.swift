@@ -1,6 +1,6 @@
-// Schema: the `requests` table of SPEC §5, its indexes, and the migrations
-// keyed by `PRAGMA user_version`. Later columns are added here as a new
-// migration step; existing columns are never renamed (SPEC §5).
+// Schema: the access log's tables, the `requests` view of SPEC §5, and the
+// migrations keyed by `PRAGMA user_version`. Later columns are added here as a
+// new migration step; existing columns are never renamed (SPEC §5).
 import CSQLite
 
 /// The access-log schema and its migrations.
@@ -23,9 +23,23 @@ import CSQLite
 ///   selective filters (`--status 404`, `5xx`), keep their index. `LogQuery` adds the
 ///   index's condition when every asked status is ≥ 300.
 /// `site`, `path` and `client` (few distinct values, or globs) are scanned.
+///
+/// Version 4 is the compact log (issue 10): 258 bytes per row became ~50.
+/// - `strings` holds each distinct text once (site, host, client, method, path, protocol,
+///   referrer, user agent, encoding, scheme, TLS version); `log` holds the rows with their
+///   ids, the time as integer Unix milliseconds, and the query string as text (mostly NULL,
+///   too varied to share). `strings.day` is the newest day (Unix days) of a row using the
+///   text, so retention can delete texts no kept row uses.
+/// - `requests` is a view with the columns and values of SPEC §5 (and an INSTEAD OF INSERT
+///   trigger, so tools that insert rows still can): `sqlite3`, Datasette and any SQL tool
+///   read the log unchanged.
+/// - `log_ranges` is `requests_ranges` over the integer times.
+/// - The rollup tables (`Rollup.all`) are kept by the writer in the same transaction as
+///   the rows; `log_rollup_state.covered_id` says which rows they count (all ids up to it).
+///   `companion logs` answers from them where the filters allow (see `RollupPlanner`).
 public enum AccessLogSchema {
     /// The version this build writes into `PRAGMA user_version`.
-    public static let currentVersion = 3
+    public static let currentVersion = 4
 
     /// One step per version, applied in order to files with a lower `user_version`.
     /// To add a column later: append `(2, "ALTER TABLE requests ADD COLUMN …")`.
@@ -69,6 +83,7 @@ public enum AccessLogSchema {
             ALTER TABLE requests ADD COLUMN scheme TEXT;
             ALTER TABLE requests ADD COLUMN tls_version TEXT;
             """),
+        (4, compactSQL),
     ]
 
     /// Consecutive ids one `requests_ranges` row grows to before the writer starts the next.
@@ -81,15 +96,105 @@ public enum AccessLogSchema {
     /// `LogQuery` adds it word for word (SQLite uses a partial index only then).
     static let statusIndexCondition = "status >= \(statusIndexFloor)"
 
-    /// The insert the writer prepares once and reuses for every row.
+    /// The integer Unix milliseconds of a stored time text (`YYYY-MM-DDTHH:MM:SS.mmmZ`), in SQL.
+    static func millisecondsSQL(_ text: String) -> String {
+        "(CAST(strftime('%s', substr(\(text), 1, 19)) AS INTEGER) * 1000 + CAST(substr(\(text), 21, 3) AS INTEGER))"
+    }
+
+    /// The stored time text of integer Unix milliseconds, in SQL (exact: integer arithmetic).
+    static func timeTextSQL(_ milliseconds: String) -> String {
+        "(strftime('%Y-%m-%dT%H:%M:%S', \(milliseconds) / 1000, 'unixepoch') || '.' || substr(\(milliseconds) % 1000 + 1000, 2) || 'Z')"
+    }
+
+    /// The text columns of `log` that hold a `strings` id, in `requests` order.
+    static let stringColumns = ["site", "host", "client", "method", "path", "protocol", "referrer", "user_agent",
+                                "encoding", "scheme", "tls_version"]
+
+    /// Version 4: the compact tables, the rows of version 3 moved into them, the view.
+    static let compactSQL: String = {
+        let lookups = stringColumns.map { "(SELECT id FROM strings WHERE value = r.\($0))" }
+        let newestDay = "(SELECT CAST(strftime('%s', substr(MAX(time), 1, 10)) AS INTEGER) / 86400 FROM requests)"
+        return """
+            CREATE TABLE strings (
+                id INTEGER PRIMARY KEY,
+                value TEXT NOT NULL UNIQUE,
+                day INTEGER NOT NULL DEFAULT 0
+            );
+            INSERT OR IGNORE INTO strings (value, day)
+                \(stringColumns.map { "SELECT \($0), \(newestDay) FROM requests WHERE \($0) IS NOT NULL" }.joined(separator: "\n    UNION ALL "));
+            CREATE TABLE log (
+                id INTEGER PRIMARY KEY,
+                t INTEGER NOT NULL,
+                site INTEGER, host INTEGER, client INTEGER, method INTEGER, path INTEGER,
+                query TEXT,
+                protocol INTEGER,
+                status INTEGER NOT NULL,
+                bytes INTEGER NOT NULL,
+                duration_us INTEGER NOT NULL,
+                referrer INTEGER, user_agent INTEGER, encoding INTEGER, scheme INTEGER, tls_version INTEGER
+            );
+            INSERT INTO log (id, t, site, host, client, method, path, query, protocol, status, bytes, duration_us,
+                             referrer, user_agent, encoding, scheme, tls_version)
+                SELECT r.id, \(millisecondsSQL("r.time")), \(lookups[0...4].joined(separator: ", ")), r.query, \(lookups[5]),
+                       r.status, r.bytes, r.duration_us, \(lookups[6...].joined(separator: ", "))
+                FROM requests r ORDER BY r.id;
+            DROP TABLE requests;
+            DROP TABLE requests_ranges;
+            CREATE INDEX log_status_other ON log(status) WHERE \(statusIndexCondition);
+            CREATE TABLE log_ranges (
+                first_id INTEGER NOT NULL,
+                last_id INTEGER NOT NULL,
+                min_t INTEGER NOT NULL,
+                max_t INTEGER NOT NULL
+            );
+            INSERT INTO log_ranges (first_id, last_id, min_t, max_t)
+                SELECT MIN(id), MAX(id), MIN(t), MAX(t) FROM log GROUP BY id / \(rowsPerRange) ORDER BY 1;
+            \(Rollup.all.map(\.createSQL).joined(separator: "\n"))
+            CREATE TABLE log_rollup_state (covered_id INTEGER NOT NULL);
+            INSERT INTO log_rollup_state VALUES (0);
+            \(viewSQL)
+            """
+    }()
+
+    /// The `requests` view (SPEC §5) and its INSTEAD OF INSERT trigger.
+    static let viewSQL: String = {
+        let joins = stringColumns.map { "LEFT JOIN strings \($0) ON \($0).id = l.\($0)" }.joined(separator: "\n        ")
+        let text = { (column: String) in "\(column).value AS \(column)" }
+        let day = "CAST(strftime('%s', substr(NEW.time, 1, 10)) AS INTEGER) / 86400"
+        let newLookups = stringColumns.map { "(SELECT id FROM strings WHERE value = NEW.\($0))" }
+        return """
+            CREATE VIEW requests AS
+                SELECT l.id AS id, \(timeTextSQL("l.t")) AS time,
+                       \(stringColumns[0...4].map(text).joined(separator: ", ")), l.query AS query, \(text("protocol")),
+                       l.status AS status, l.bytes AS bytes, l.duration_us AS duration_us,
+                       \(stringColumns[6...].map(text).joined(separator: ", "))
+                FROM log l
+                \(joins);
+            CREATE TRIGGER requests_insert INSTEAD OF INSERT ON requests BEGIN
+                INSERT INTO strings (value, day)
+                    SELECT v, \(day) FROM (\(stringColumns.map { "SELECT NEW.\($0) AS v" }.joined(separator: " UNION ALL ")))
+                    WHERE v IS NOT NULL
+                    ON CONFLICT (value) DO UPDATE SET day = MAX(day, excluded.day);
+                INSERT INTO log (id, t, site, host, client, method, path, query, protocol, status, bytes, duration_us,
+                                 referrer, user_agent, encoding, scheme, tls_version)
+                    VALUES (NEW.id, \(millisecondsSQL("NEW.time")), \(newLookups[0...4].joined(separator: ", ")), NEW.query,
+                            \(newLookups[5]), NEW.status, NEW.bytes, NEW.duration_us, \(newLookups[6...].joined(separator: ", ")));
+            END;
+            """
+    }()
+
+    /// Parameters of one row in `insertSQL` and `batchInsertSQL`: t, the eleven string ids,
+    /// query, status, bytes, duration_us.
+    static let parametersPerRow = 16
+
+    /// The insert the writer prepares once and reuses for a row. Parameter order: t, site,
+    /// host, client, method, path, query, protocol, status, bytes, duration_us, referrer,
+    /// user_agent, encoding, scheme, tls_version (the `requests` column order).
     static let insertSQL = """
-        INSERT INTO requests (time, site, host, client, method, path, query, protocol,
-                              status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
+        INSERT INTO log (t, site, host, client, method, path, query, protocol,
+                         status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
         """
-
-    /// Parameters of one row in `insertSQL` and `batchInsertSQL`.
-    static let parametersPerRow = 16
 
     /// Rows per statement of `batchInsertSQL`.
     static let batchRows = 32
@@ -100,8 +205,8 @@ public enum AccessLogSchema {
     static let batchInsertSQL: String = {
         let row = "(" + (1...parametersPerRow).map { _ in "?" }.joined(separator: ",") + ")"
         return """
-            INSERT INTO requests (time, site, host, client, method, path, query, protocol,
-                                  status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
+            INSERT INTO log (t, site, host, client, method, path, query, protocol,
+                             status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
             VALUES \(Array(repeating: row, count: batchRows).joined(separator: ","))
             """
     }()

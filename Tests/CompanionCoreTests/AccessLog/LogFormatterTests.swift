@@ -53,6 +53,6 @@ import Testing
         #expect(LogFormatter(format: .ndjson).rows([]) == "")
         #expect(LogFormatter(format: .csv).rows([]).hasPrefix("id,time,"))
         #expect(LogFormatter(format: .csv).rows([], isFirstChunk: false) == "")
-        #expect(LogFormatter(format: .json).groups([], key: .status) == "[]\n")
+        #expect(LogFormatter(format: .json).groups([], grouping: LogGrouping(keys: [.status])) == "[]\n")
     }
 }

@@ -1,5 +1,5 @@
-// requests_ranges, the summary that stands in for an index on time (schema
-// version 2): `--since`/`--until` answers must equal a plain scan of `time`
+// log_ranges, the summary that stands in for an index on time (schema
+// versions 2 and 4): `--since`/`--until` answers must equal a plain scan of `time`
 // whatever the order of the rows, across commits, rows from other connections,
 // a migrated version 1 file and retention; and SQLite must use the id bounds
 // and the partial status index.
@@ -18,7 +18,7 @@ import Testing
     /// `--since`/`--until` through LogQuery (using the ranges) against a scan of `time`.
     static func checkTimeQueries(_ path: String, offsetsMs: [Int64], sourceLocation: SourceLocation = #_sourceLocation) throws {
         let database = try SQLiteDatabase(path: path, mode: .readOnly)
-        #expect(try LogQuery.usesRanges(database), sourceLocation: sourceLocation)
+        #expect(try database.hasTable("log_ranges"), sourceLocation: sourceLocation)
         let scan = try database.prepare("SELECT COUNT(*) FROM requests WHERE time >= ?1 AND time < ?2")
         for since in offsetsMs {
             for until in offsetsMs where until > since {
@@ -40,10 +40,11 @@ import Testing
 
     static func ranges(_ path: String) throws -> [[String]] {
         let database = try SQLiteDatabase(path: path, mode: .readOnly)
-        let statement = try database.prepare("SELECT first_id, last_id, min_time, max_time FROM requests_ranges ORDER BY first_id")
+        let statement = try database.prepare("SELECT first_id, last_id, min_t, max_t FROM log_ranges ORDER BY first_id")
         var found: [[String]] = []
         while try statement.step() {
-            found.append(["\(statement.int64(at: 0))", "\(statement.int64(at: 1))", statement.text(at: 2)!, statement.text(at: 3)!])
+            found.append(["\(statement.int64(at: 0))", "\(statement.int64(at: 1))",
+                          UTCTime.storedText(epochMicros: statement.int64(at: 2) * 1000), UTCTime.storedText(epochMicros: statement.int64(at: 3) * 1000)])
         }
         return found
     }
@@ -116,9 +117,8 @@ import Testing
             for offset in [500, 100, 300, 200] as [Int64] {
                 try old.execute("INSERT INTO requests (time, client, status, bytes, duration_us) VALUES ('\(UTCTime.storedText(epochMicros: Self.base + offset * 1000))', '::1', 404, 0, 0)")
             }
-            // Before a server opens it, `logs` reads a version 1 file with its time index.
-            #expect(try !LogQuery.usesRanges(old))
-            #expect(try LogQuery(sinceMicros: Self.base + 250_000).count(in: old) == 2)
+            // Before a server opens it, `logs` says the server converts it.
+            #expect(throws: SQLiteError.self) { try SQLiteLogReader(database: old) }
         }
         let writer = try AccessLogWriter(settings: settings)
         writer.append(Self.record(50))
@@ -150,8 +150,8 @@ import Testing
         }
         let other = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
         // Split the summary as a long run would have: a range entirely older than 7 days.
-        try other.execute("DELETE FROM requests_ranges")
-        try other.execute("INSERT INTO requests_ranges SELECT id, id, time, time FROM requests")
+        try other.execute("DELETE FROM log_ranges")
+        try other.execute("INSERT INTO log_ranges SELECT id, id, t, t FROM log")
         settings.retainDays = 7
         let pruning = try AccessLogWriter(settings: settings)
         pruning.append(AccessLogRecord(timeMicros: now, client: "::1", status: 200, bytes: 0, durationMicros: 0))
@@ -169,9 +169,10 @@ import Testing
         writer.append(Self.record(1, status: 404))
         writer.shutdown()
         let database = try SQLiteDatabase(path: settings.path, mode: .readOnly)
+        let reader = try SQLiteLogReader(database: database)
         func plan(_ query: LogQuery) throws -> String {
-            let (clause, values) = query.whereClause(usesRanges: true)
-            let statement = try database.prepare("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM requests" + clause)
+            let (clause, values) = reader.rawWhere(RawSpec(query: query))
+            let statement = try database.prepare("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM log" + clause)
             for (offset, value) in values.enumerated() {
                 switch value {
                 case .text(let text): statement.bind(text, at: Int32(offset + 1))
@@ -182,11 +183,11 @@ import Testing
             while try statement.step() { lines.append(statement.text(at: 3) ?? "") }
             return lines.joined(separator: "\n")
         }
-        #expect(try plan(LogQuery(sinceMicros: Self.base)).contains("SEARCH requests USING INTEGER PRIMARY KEY"))
-        #expect(try plan(LogQuery(untilMicros: Self.base)).contains("SEARCH requests USING INTEGER PRIMARY KEY"))
-        #expect(try plan(LogQuery(statusRanges: [404...404])).contains("INDEX requests_status_other"))
-        #expect(try plan(LogQuery(statusRanges: [500...599, 404...404])).contains("requests_status_other"))
-        #expect(try plan(LogQuery(statusRanges: [200...299])).contains("SCAN requests"))
+        #expect(try plan(LogQuery(sinceMicros: Self.base)).contains("SEARCH log USING INTEGER PRIMARY KEY"))
+        #expect(try plan(LogQuery(untilMicros: Self.base)).contains("SEARCH log USING INTEGER PRIMARY KEY"))
+        #expect(try plan(LogQuery(statusRanges: [404...404])).contains("INDEX log_status_other"))
+        #expect(try plan(LogQuery(statusRanges: [500...599, 404...404])).contains("log_status_other"))
+        #expect(try plan(LogQuery(statusRanges: [200...299])).contains("SCAN log"))
     }
 }
 

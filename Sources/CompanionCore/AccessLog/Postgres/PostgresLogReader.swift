@@ -46,9 +46,13 @@ public final class PostgresLogReader {
                 "status BETWEEN \(parameter(String($0.lowerBound)))::int AND \(parameter(String($0.upperBound)))::int"
             }.joined(separator: " OR ") + ")")
         }
-        for (column, value) in [("site", query.site), ("method", query.method), ("client", query.client)] {
+        for (column, value) in [("site", query.site), ("method", query.method)] {
             if let value { terms.append("\(column) = \(parameter(value))") }
         }
+        // Addresses as PostgreSQL's inet: a range contains its addresses (`<<=`), and an
+        // address alone is a /32 or /128, so both forms are one comparison.
+        if let client = query.client { terms.append("client::inet <<= \(parameter(client))::inet") }
+        if let client = query.notClient { terms.append("NOT (client::inet <<= \(parameter(client))::inet)") }
         for glob in query.allGlobs {
             let column = glob.column.rawValue
             let pattern = parameter(globToRegex(glob.pattern))
@@ -127,7 +131,7 @@ public final class PostgresLogReader {
     }
 
     /// LogQuery's row columns, with `time` printed as the file stores it.
-    static let rowColumns = "id, \(timeText)" + String(LogQuery.rowColumns.dropFirst("id, time".count))
+    static let rowColumns = "id, \(timeText), site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding"
 
     private static func row(_ c: [String?]) -> AccessLogRow {
         AccessLogRow(id: Int64(Self.int(c[0])), time: c[1] ?? "", site: c[2], host: c[3], client: c[4] ?? "",
@@ -157,20 +161,55 @@ public final class PostgresLogReader {
         let classes = (1...5).map { "count(*) FILTER (WHERE status BETWEEN \($0)00 AND \($0)99)" }.joined(separator: ", ")
         let row = try connection.query("SELECT count(*), count(DISTINCT client), COALESCE(sum(bytes), 0), \(classes) FROM requests" + clause,
                                         values).first ?? []
+        var histogram = DurationHistogram()
+        for c in try connection.query("SELECT \(Self.bucketExpression), count(*) FROM requests" + clause + " GROUP BY 1", values) {
+            histogram.add(bucket: Self.int(c[0]), count: UInt64(Self.int(c[1])))
+        }
         return LogSummary(requests: Self.int(row[0]), uniqueClients: Self.int(row[1]), bytes: Self.int(row[2]),
-                          statusClasses: (3...7).map { Self.int(row[$0]) })
+                          statusClasses: (3...7).map { Self.int(row[$0]) }, percentiles: LogPercentiles(histogram))
     }
 
-    public func groups(_ query: LogQuery, by key: LogGroupKey, top: Int) throws(PostgresError) -> [LogGroup] {
+    public func uniqueClients(_ query: LogQuery) throws(PostgresError) -> Int {
         let (clause, values) = Self.whereClause(query)
-        // The alias cannot carry COLLATE in ORDER BY: the grouped expression does.
-        let order = key == .status ? "g NULLS FIRST" : "(\(Self.expression(key))) COLLATE \"C\" NULLS FIRST"
-        var sql = "SELECT \(Self.expression(key)) AS g, count(*) AS n, COALESCE(sum(bytes), 0) AS b FROM requests" + clause
-        sql += " GROUP BY g ORDER BY n DESC, b DESC, \(order)"
-        if top > 0 { sql += " LIMIT \(top)" }
-        return try connection.query(sql, values).map { c in
-            let value: LogValue? = c[0].map { key == .status ? .integer(Int($0) ?? 0) : .text($0) }
-            return LogGroup(value: value, count: Self.int(c[1]), bytes: Self.int(c[2]))
+        return Self.int(try connection.query("SELECT count(DISTINCT client) FROM requests" + clause, values).first?.first)
+    }
+
+    /// DurationHistogram.bucket(ofMicros:) in SQL: the highest set bit from the bit string.
+    static let bucketExpression: String = {
+        let d = "LEAST(GREATEST(duration_us, 0), \(DurationHistogram.maxMicros))::bigint"
+        let e = "(64 - position('1' in (\(d))::bit(64)::text))"
+        return "CASE WHEN duration_us < 8 THEN GREATEST(duration_us, 0) ELSE 8 + 8 * (\(e) - 3) + (((\(d)) >> (\(e) - 3)) & 7) END"
+    }()
+
+    public func groups(_ query: LogQuery, _ grouping: LogGrouping) throws(PostgresError) -> [LogGroup] {
+        let (clause, values) = Self.whereClause(query)
+        let keys = grouping.keys
+        let expressions = keys.map(Self.expression)
+        let positions = (1...keys.count).map(String.init).joined(separator: ", ")
+        var sql = "SELECT " + expressions.joined(separator: ", ")
+            + ", count(*), COALESCE(sum(bytes), 0), COALESCE(sum(duration_us), 0)"
+        if grouping.uniqueClients { sql += ", count(DISTINCT client)" }
+        sql += " FROM requests" + clause + " GROUP BY " + positions
+        func keyValues(_ c: [String?]) -> [LogValue?] {
+            zip(keys, c).map { key, text in text.map { key == .status ? .integer(Int($0) ?? 0) : .text($0) } }
         }
+        var groups = try connection.query(sql, values).map { c in
+            LogGroup(values: keyValues(c), count: Self.int(c[keys.count]), bytes: Self.int(c[keys.count + 1]),
+                     durationMicros: Self.int(c[keys.count + 2]),
+                     clients: grouping.uniqueClients ? Self.int(c[keys.count + 3]) : nil)
+        }
+        groups.sort { LogGroup.precedes($0, $1, by: grouping.sort) }
+        if grouping.top > 0 && groups.count > grouping.top { groups.removeLast(groups.count - grouping.top) }
+        if grouping.percentiles && !groups.isEmpty {
+            var histograms: [[LogValue?]: DurationHistogram] = [:]
+            let rows = try connection.query("SELECT " + expressions.joined(separator: ", ") + ", \(Self.bucketExpression), count(*) FROM requests"
+                                             + clause + " GROUP BY " + positions + ", \(keys.count + 1)", values)
+            for c in rows {
+                histograms[keyValues(Array(c[0..<keys.count])), default: DurationHistogram()]
+                    .add(bucket: Self.int(c[keys.count]), count: UInt64(Self.int(c[keys.count + 1])))
+            }
+            for i in groups.indices { groups[i].percentiles = histograms[groups[i].values].flatMap(LogPercentiles.init) }
+        }
+        return groups
     }
 }

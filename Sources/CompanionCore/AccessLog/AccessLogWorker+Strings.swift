@@ -1,0 +1,152 @@
+// AccessLogWorker+Strings: the writer's side of the compact log (schema 4): a row's
+// texts become `strings` ids (cached; new texts inserted; `strings.day` kept at the
+// newest day that uses each text, for retention), and the rollups' bookkeeping
+// (folding rows inserted by another connection, the covered id). Writer thread only,
+// inside the commit's transaction.
+
+/// The ids of the previous row, per field: consecutive rows mostly share their site,
+/// method, protocol, scheme and encoding, and a byte compare is cheaper than a hash.
+struct FieldMemo {
+    var texts = [UnsafeRawBufferPointer?](repeating: nil, count: AccessLogBatch.Field.allCases.count)
+    var ids = [Int64](repeating: 0, count: AccessLogBatch.Field.allCases.count)
+    var day: Int32 = -1
+
+    /// Forgets everything (the pointers belong to one transaction's rows).
+    mutating func reset() {
+        for i in texts.indices { texts[i] = nil }
+        day = -1
+    }
+}
+
+/// Prepared statements on `strings`.
+struct StringStatements {
+    let find: SQLiteStatement
+    let insert: SQLiteStatement
+    let markDay: SQLiteStatement
+
+    init(_ database: SQLiteDatabase) throws(SQLiteError) {
+        find = try database.prepare("SELECT id, day FROM strings WHERE value = ?1")
+        insert = try database.prepare("INSERT INTO strings (value, day) VALUES (?1, ?2)")
+        markDay = try database.prepare("UPDATE strings SET day = MAX(day, ?1) WHERE id = ?2")
+    }
+}
+
+extension AccessLogWorker {
+    /// The `strings` id of a field's raw bytes, for a row of Unix day `day`.
+    func stringID(_ text: UnsafeRawBufferPointer, field: AccessLogBatch.Field, day: Int32, anonymize: Bool) throws(SQLiteError) -> Int64 {
+        let slot = field.rawValue
+        if memo.day == day, let previous = memo.texts[slot], previous.count == text.count,
+           text.count == 0 || memcmp(previous.baseAddress!, text.baseAddress!, text.count) == 0 {
+            return memo.ids[slot]
+        }
+        if memo.day != day {
+            memo.reset()
+            memo.day = day
+        }
+        let isAnonymized = field == .client && anonymize
+        let cache = isAnonymized ? anonymizedClients : strings
+        let hash = StringIDCache.hash(text)
+        let id: Int64
+        if let entry = cache.lookup(text, hash: hash) {
+            id = entry.id
+            if entry.day < day {
+                try markDay(id: id, day: day)
+                cache.store(text, hash: hash, entry: .init(id: id, day: day))
+            }
+        } else {
+            let loggable = AccessLogRecord.loggable(text)
+            id = try storedStringID(isAnonymized ? ClientAnonymizer.anonymize(loggable) : loggable, day: day)
+            cache.store(text, hash: hash, entry: .init(id: id, day: day))
+        }
+        memo.texts[slot] = text
+        memo.ids[slot] = id
+        return id
+    }
+
+    private func statements() throws(SQLiteError) -> StringStatements {
+        if let stringStatements { return stringStatements }
+        guard let database else { throw SQLiteError(code: 21, message: "the access log is not open") }
+        let made = try StringStatements(database)
+        stringStatements = made
+        return made
+    }
+
+    private func markDay(id: Int64, day: Int32) throws(SQLiteError) {
+        let statement = try statements().markDay
+        defer { statement.reset() }
+        statement.bind(Int(day), at: 1)
+        statement.bind(id, at: 2)
+        try statement.step()
+    }
+
+    /// The id of `value` in `strings`, inserting it when new; its day raised to `day`.
+    private func storedStringID(_ value: String, day: Int32) throws(SQLiteError) -> Int64 {
+        let statements = try statements()
+        let find = statements.find
+        find.bind(value, at: 1)
+        if try find.step() {
+            let id = find.int64(at: 0)
+            let storedDay = find.int(at: 1)
+            find.reset()
+            if storedDay < Int(day) { try markDay(id: id, day: day) }
+            return id
+        }
+        find.reset()
+        let insert = statements.insert
+        defer { insert.reset() }
+        insert.bind(value, at: 1)
+        insert.bind(Int(day), at: 2)
+        try insert.step()
+        guard let database else { throw SQLiteError(code: 21, message: "the access log is not open") }
+        return database.lastInsertRowID
+    }
+
+    /// Adds the raw rows with ids `first...last` to every rollup (rows another connection
+    /// inserted; every row after a migration).
+    func foldIntoRollups(in database: SQLiteDatabase, from first: Int64, through last: Int64) throws(SQLiteError) {
+        guard first <= last else { return }
+        for rollup in Rollup.all {
+            let fold = try database.prepare(rollup.foldSQL)
+            fold.bind(first, at: 1)
+            fold.bind(last, at: 2)
+            try fold.step()
+        }
+    }
+
+    func setCoveredID(_ id: Int64, in database: SQLiteDatabase) throws(SQLiteError) {
+        let update = try database.prepare("UPDATE log_rollup_state SET covered_id = ?1")
+        update.bind(id, at: 1)
+        try update.step()
+    }
+
+    func loadCoveredID(_ database: SQLiteDatabase) throws(SQLiteError) -> Int64 {
+        let statement = try database.prepare("SELECT covered_id FROM log_rollup_state")
+        return try statement.step() ? statement.int64(at: 0) : 0
+    }
+
+    /// Brings the rollups up to the newest row at open (a migrated file has none yet; rows
+    /// another connection inserted after our last commit), in one transaction.
+    func catchUpRollups(in database: SQLiteDatabase) throws(SQLiteError) -> Int64 {
+        try database.immediateTransaction { () throws(SQLiteError) -> Int64 in
+            let covered = try loadCoveredID(database)
+            let newest = try SQLiteLogReader.maxID(in: database)
+            guard newest > covered else { return covered }
+            try foldIntoRollups(in: database, from: covered + 1, through: newest)
+            try setCoveredID(newest, in: database)
+            return newest
+        }
+    }
+
+    /// Drops the connection and everything prepared on it.
+    func closeDatabase() {
+        insert = nil
+        batchInsert = nil
+        rollupUpserts = []
+        stringStatements = nil
+        database = nil
+        strings.removeAll()
+        anonymizedClients.removeAll()
+    }
+}
+
+import Glibc
