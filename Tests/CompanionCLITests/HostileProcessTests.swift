@@ -148,6 +148,17 @@ import Testing
         completions.lock.unlock()
         group.wait()
 
+        // The rollups were committed with the rows (schema 4): they count exactly the rows up
+        // to their covered id, which is the newest row.
+        do {
+            let database = try SQLiteDatabase(path: dir.appendingPathComponent("logs/access.sqlite").path, mode: .readWriteCreate)
+            let state = try database.prepare("SELECT covered_id, (SELECT MAX(id) FROM log) FROM log_rollup_state")
+            #expect(try state.step())
+            #expect(state.int64(at: 0) == state.int64(at: 1))
+            state.reset()
+            #expect(try Rollup.differences(in: database) == [])
+        }
+
         // Restart on the same database: it opens (WAL recovery) and serves.
         let restarted = try CompanionProcess(["serve", "--config", config.path])
         let newPort = try #require(restarted.waitForPort())

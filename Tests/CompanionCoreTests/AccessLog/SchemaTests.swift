@@ -53,4 +53,79 @@ import Testing
         }
         #expect(rowCount(settings.path) == 2)
     }
+
+    /// Every column of every row of `requests`, with SQLite's type of each value.
+    static func snapshot(_ database: SQLiteDatabase) throws -> [[String]] {
+        let columns = ["id", "time", "site", "host", "client", "method", "path", "query", "protocol", "status", "bytes",
+                       "duration_us", "referrer", "user_agent", "encoding", "scheme", "tls_version"]
+        let statement = try database.prepare("SELECT " + columns.map { "typeof(\($0)) || ':' || COALESCE(\($0), '')" }.joined(separator: ", ")
+                                             + " FROM requests ORDER BY id")
+        var rows: [[String]] = []
+        while try statement.step() { rows.append((0..<Int32(columns.count)).map { statement.text(at: $0) ?? "?" }) }
+        return rows
+    }
+
+    /// A version 3 file (the text table) is converted once at open: `requests` (now a view)
+    /// returns every row with the same values and types, the rollups count them all, and
+    /// the file is smaller per row.
+    @Test func versionThreeFilesKeepEveryRowThroughTheView() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        let settings = testSettings(folder, report)
+        try createFolderForTest(folder.path + "/logs")
+        let before: [[String]]
+        do {
+            let old = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+            for step in AccessLogSchema.migrations where step.version <= 3 { try old.execute(step.sql) }
+            try old.setUserVersion(3)
+            let insert = try old.prepare("""
+                INSERT INTO requests (time, site, host, client, method, path, query, protocol, status, bytes, duration_us,
+                                      referrer, user_agent, encoding, scheme, tls_version)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                """)
+            for index in 0..<3000 {
+                let record = sampleRecord(index % 40)
+                insert.bind(UTCTime.storedText(epochMicros: record.timeMicros + Int64(index) * 1_234_567), at: 1)
+                // Failed requests: only time, client, status, bytes and duration are known.
+                let known = index % 17 != 0
+                insert.bind(known ? record.site : nil, at: 2)
+                insert.bind(known ? record.host : nil, at: 3)
+                insert.bind(index % 5 == 0 ? "2001:db8::\(index % 7)" : record.client, at: 4)
+                insert.bind(known ? record.method : nil, at: 5)
+                insert.bind(known ? (index % 11 == 0 ? "/caf\u{E9}/\\xff" : record.path) : nil, at: 6)
+                insert.bind(known ? record.query : nil, at: 7)
+                insert.bind(known ? "HTTP/1.1" : nil, at: 8)
+                insert.bind(record.status, at: 9)
+                insert.bind(record.bytes, at: 10)
+                insert.bind(record.durationMicros, at: 11)
+                insert.bind(known ? record.referrer : nil, at: 12)
+                insert.bind(known ? record.userAgent : nil, at: 13)
+                insert.bind(record.encoding, at: 14)
+                insert.bind(index < 1000 ? nil : "https", at: 15)
+                insert.bind(index < 1000 ? nil : "TLSv1.3", at: 16)
+                try insert.step()
+                insert.reset()
+            }
+            before = try Self.snapshot(old)
+        }
+        let writer = try AccessLogWriter(settings: settings)
+        writer.shutdown()
+        #expect(report.count(containing: "converting") == 1)
+        let database = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        #expect(try database.userVersion() == 4)
+        #expect(try database.hasView("requests"))
+        let after = try Self.snapshot(database)
+        #expect(after.count == 3000)
+        #expect(after == before)
+        #expect(try Rollup.differences(in: database) == [])
+        let state = try database.prepare("SELECT covered_id FROM log_rollup_state")
+        try state.step()
+        #expect(state.int(at: 0) == 3000)
+        state.reset()
+        let reader = try SQLiteLogReader(database: database)
+        #expect(try reader.count(LogQuery(statusRanges: [404...404])) == 750)
+        #expect(try reader.uniqueClients(LogQuery()) == Set(before.map { $0[4] }).count)
+        #expect(Set(before.map { $0[4] }).count == 32 + 7)
+    }
 }

@@ -80,3 +80,36 @@ public struct Rollup: Sendable, Equatable {
             """
     }
 }
+
+extension Rollup {
+    /// The rollup tables that differ from a fold of the raw rows they cover (ids up to
+    /// `log_rollup_state.covered_id`), each with what differs; empty when they all agree.
+    /// For tests and for diagnosing a file: it folds every covered row into a temporary table.
+    public static func differences(in database: SQLiteDatabase) throws(SQLiteError) -> [String] {
+        try database.registerCompanionFunctions()
+        let state = try database.prepare("SELECT covered_id FROM log_rollup_state")
+        let covered = try state.step() ? state.int64(at: 0) : 0
+        state.reset()
+        var found: [String] = []
+        for rollup in all {
+            let columns = (rollup.keyColumns + rollup.valueColumns).joined(separator: ", ")
+            try database.execute(rollup.createSQL.replacing("CREATE TABLE \(rollup.table)", with: "CREATE TEMP TABLE companion_fold"))
+            do {
+                let fold = try database.prepare(rollup.foldSQL.replacing("INSERT INTO \(rollup.table)", with: "INSERT INTO temp.companion_fold"))
+                fold.bind(Int64(1), at: 1)
+                fold.bind(covered, at: 2)
+                try fold.step()
+                let compare = try database.prepare("""
+                    SELECT (SELECT COUNT(*) FROM (SELECT \(columns) FROM \(rollup.table) EXCEPT SELECT \(columns) FROM temp.companion_fold)),
+                           (SELECT COUNT(*) FROM (SELECT \(columns) FROM temp.companion_fold EXCEPT SELECT \(columns) FROM \(rollup.table)))
+                    """)
+                try compare.step()
+                if compare.int(at: 0) != 0 || compare.int(at: 1) != 0 {
+                    found.append("\(rollup.table): \(compare.int(at: 0)) rows not in a fold of the raw rows, \(compare.int(at: 1)) missing")
+                }
+            }
+            try database.execute("DROP TABLE temp.companion_fold")
+        }
+        return found
+    }
+}
