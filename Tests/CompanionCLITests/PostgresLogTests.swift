@@ -161,6 +161,13 @@ final class PostgresCluster {
             ["--not-query", "n=[0-2]", "--count"], ["--not-path", "/docs/*", "--group-by", "path"],
             ["--group-by", "host"], ["--group-by", "protocol"], ["--group-by", "scheme"], ["--group-by", "encoding"],
             ["--group-by", "minute"], ["--group-by", "5m"], ["--group-by", "hour_of_day"], ["--slowest", "1", "--format", "combined", "--status", "404"],   // combined: no id (ids differ)
+            // Issue 10: two keys, sorting, percentiles, distinct clients, address ranges.
+            ["--group-by", "hour,status", "--top", "0"], ["--group-by", "site,path", "--sort", "bytes", "--top", "0"],
+            ["--group-by", "path", "--sort", "duration", "--top", "0", "--format", "csv"],
+            ["--group-by", "status", "--percentiles", "--unique", "client", "--format", "json"],
+            ["--unique", "client"], ["--unique", "client", "--status", "404"], ["--client", "127.0.0.0/8", "--count"],
+            ["--not-client", "127.0.0.1", "--count"], ["--client", "::/0", "--count"], ["--site", "www.a.test", "--count"],
+            ["--group-by", "day,site,status", "--format", "ndjson"],
         ]
         let now = UTCTime.nowMicros()
         for question in questions {

@@ -85,29 +85,40 @@ private let histogramMerge: @convention(c) (OpaquePointer?, Int32, UnsafeMutable
     resultHistogram(context, counts)
 }
 
+/// A parsed `companion_in_range` range and its family (an IPv6 range never matches an IPv4
+/// address, even though IPAddress maps IPv4 into IPv6: as PostgreSQL's inet compares).
+private struct FamilyRange {
+    var range: AddressRange
+    var isV6: Bool
+
+    init?(_ text: String) {
+        guard let range = AddressRange(text) else { return nil }
+        self.range = range
+        isV6 = text.contains(":")
+    }
+
+    func contains(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard value.contains(UInt8(ascii: ":")) == isV6, let address = IPAddress(utf8: ArraySlice(value)) else { return false }
+        return range.contains(address)
+    }
+}
+
 private let freeRange: @convention(c) (UnsafeMutableRawPointer?) -> Void = { pointer in
-    pointer?.assumingMemoryBound(to: AddressRange.self).deinitialize(count: 1).deallocate()
+    pointer?.assumingMemoryBound(to: FamilyRange.self).deinitialize(count: 1).deallocate()
 }
 
 private let inRange: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer<OpaquePointer?>?) -> Void = { context, _, arguments in
     guard let arguments, let valueText = sqlite3_value_text(arguments[0]) else { return sqlite3_result_int(context, 0) }
-    var range = sqlite3_get_auxdata(context, 1)?.assumingMemoryBound(to: AddressRange.self)
-    if range == nil {
-        guard let rangeText = sqlite3_value_text(arguments[1]),
-              let parsed = AddressRange(String(cString: rangeText)) else {
-            return sqlite3_result_error(context, "companion_in_range: not an address or CIDR range", -1)
-        }
-        let pointer = UnsafeMutablePointer<AddressRange>.allocate(capacity: 1)
-        pointer.initialize(to: parsed)
-        sqlite3_set_auxdata(context, 1, pointer, freeRange)
-        // SQLite may free it at once (then it is not kept); ask again for the one it keeps.
-        range = sqlite3_get_auxdata(context, 1)?.assumingMemoryBound(to: AddressRange.self)
-        if range == nil {
-            let matches = IPAddress(String(cString: valueText)).map(parsed.contains) ?? false
-            return sqlite3_result_int(context, matches ? 1 : 0)
-        }
+    let value = UnsafeBufferPointer(start: valueText, count: Int(sqlite3_value_bytes(arguments[0])))
+    if let kept = sqlite3_get_auxdata(context, 1)?.assumingMemoryBound(to: FamilyRange.self) {
+        return sqlite3_result_int(context, kept.pointee.contains(value) ? 1 : 0)
     }
-    let count = Int(sqlite3_value_bytes(arguments[0]))
-    let address = IPAddress(utf8: ArraySlice(UnsafeBufferPointer(start: valueText, count: count)))
-    sqlite3_result_int(context, address.map { range!.pointee.contains($0) } ?? false ? 1 : 0)
+    guard let rangeText = sqlite3_value_text(arguments[1]), let parsed = FamilyRange(String(cString: rangeText)) else {
+        return sqlite3_result_error(context, "companion_in_range: not an address or CIDR range", -1)
+    }
+    sqlite3_result_int(context, parsed.contains(value) ? 1 : 0)
+    // Kept for the statement's next rows (SQLite may also free it at once).
+    let pointer = UnsafeMutablePointer<FamilyRange>.allocate(capacity: 1)
+    pointer.initialize(to: parsed)
+    sqlite3_set_auxdata(context, 1, pointer, freeRange)
 }
