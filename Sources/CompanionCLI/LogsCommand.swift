@@ -126,7 +126,7 @@ public struct LogsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Show the N slowest requests, slowest first.", valueName: "n"))
     var slowest: Int?
 
-    @Option(help: ArgumentHelp("Output format: table, json, ndjson, csv or combined (nginx combined log format).", valueName: "format"))
+    @Option(help: ArgumentHelp("Output format: table, json, ndjson, csv, combined (nginx combined log format) or vcombined (combined after the site, as GoAccess's VCOMBINED reads it).", valueName: "format"))
     var format: LogFormat = .table
 
     @Flag(help: "Keep printing new requests as they are logged, until interrupted (Ctrl-C).")
@@ -154,8 +154,8 @@ public struct LogsCommand: ParsableCommand {
         let modes = [count ? "--count" : nil, summary ? "--summary" : nil, groupBy != nil ? "--group-by" : nil,
                      slowest != nil ? "--slowest" : nil, unique != nil && groupBy == nil ? "--unique" : nil].compactMap { $0 }
         if modes.count > 1 { throw ValidationError("\(modes.joined(separator: " and ")) cannot be combined; choose one") }
-        if format == .combined, let mode = modes.first(where: { $0 != "--slowest" }) {
-            throw ValidationError("--format combined prints one line per request; it does not combine with \(mode)")
+        if format == .combined || format == .vcombined, let mode = modes.first(where: { $0 != "--slowest" }) {
+            throw ValidationError("--format \(format.rawValue) prints one line per request; it does not combine with \(mode)")
         }
         if follow {
             if let mode = modes.first { throw ValidationError("--follow prints requests as they arrive; it does not combine with \(mode)") }

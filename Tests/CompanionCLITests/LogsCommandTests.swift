@@ -200,7 +200,7 @@ import Testing
             Issue.record("expected a parse error")
         } catch {
             let message = LogsCommand.message(for: error)
-            #expect(message.contains("--format") && message.contains("'ndjson'") && message.contains("'combined'"))
+            #expect(message.contains("--format") && message.contains("ndjson") && message.contains("combined") && message.contains("vcombined"))
         }
     }
 

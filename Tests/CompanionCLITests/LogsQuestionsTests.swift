@@ -4,10 +4,13 @@
 // and the errors for what does not go together.
 import ArgumentParser
 import CompanionCore
+import Foundation
 import Testing
 @testable import CompanionCLI
 
 @Suite struct LogsQuestionsTests {
+    static let hasGoAccess = FileManager.default.isExecutableFile(atPath: "/usr/bin/goaccess")
+
     func output(_ arguments: [String]) throws -> String {
         let (folder, path) = try makeFixtureDatabase()
         defer { folder.remove() }
@@ -108,5 +111,42 @@ import Testing
             let message = LogsCommand.message(for: error)
             #expect(message.contains("--group-by") && message.contains(argument), "\(message)")
         }
+    }
+}
+
+@Suite struct VhostCombinedTests {
+    @Test func theSiteComesFirstAsApacheVhostCombinedWritesIt() throws {
+        let (folder, path) = try makeFixtureDatabase()
+        defer { folder.remove() }
+        let text = try LogsCommand.parse(["--format", "vcombined", "--limit", "2"]).render(databasePath: path)
+        #expect(text == """
+            -:80 192.0.2.1 - - [27/Nov/2026:10:04:00 +0000] "-" 400 0 "-" "-"
+            blog.localhost:80 ::1 - - [28/Nov/2026:00:30:00 +0000] "HEAD /index.html HTTP/1.1" 304 0 "-" "-"
+
+            """)
+    }
+
+    /// GoAccess (Debian's 1.7) reads the export with its VCOMBINED format, and its per-site
+    /// panel counts what `--group-by site` counts.
+    @Test(.enabled(if: LogsQuestionsTests.hasGoAccess, "needs goaccess (apt-get install goaccess)"))
+    func goAccessReadsTheExportPerSite() throws {
+        let (folder, path) = try makeFixtureDatabase()
+        defer { folder.remove() }
+        let export = folder.path + "/access.log"
+        folder.write("access.log", try LogsCommand.parse(["--format", "vcombined", "--limit", "0"]).render(databasePath: path))
+        let report = folder.path + "/report.json"
+        let result = try runTool(["/usr/bin/goaccess", export, "--log-format=VCOMBINED", "-o", report])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let general = try #require(json["general"] as? [String: Any])
+        #expect(general["total_requests"] as? Int == 6)
+        let vhosts = try #require((json["vhosts"] as? [String: Any])?["data"] as? [[String: Any]])
+        var hits: [String: Int] = [:]
+        for entry in vhosts {
+            if let name = entry["data"] as? String, let count = (entry["hits"] as? [String: Any])?["count"] as? Int { hits[name] = count }
+        }
+        #expect(hits == ["blog.localhost": 3, "docs.localhost": 2, "-": 1])
+        unlink(export)
+        unlink(report)
     }
 }

@@ -9,20 +9,46 @@
 extension LogFormatter {
     func csvRows(_ rows: [AccessLogRow], withHeader: Bool) -> String {
         var text = withHeader ? LogFormatter.columns.joined(separator: ",") + "\r\n" : ""
+        text.reserveCapacity(text.utf8.count + rows.count * 160)
         for row in rows {
-            let fields: [String?] = [
-                String(row.id), row.time, row.site, row.host, row.client, row.method, row.path, row.query,
-                row.protocolVersion, String(row.status), String(row.bytes), String(row.durationMicros),
-                row.referrer, row.userAgent, row.encoding,
-            ]
-            text += fields.map(csvField).joined(separator: ",") + "\r\n"
+            // Numbers and the time need no quoting; the texts go through csvField.
+            text += String(row.id)
+            text += ","
+            text += row.time
+            for field in [row.site, row.host, row.client, row.method, row.path, row.query, row.protocolVersion] {
+                text += ","
+                text += csvField(field)
+            }
+            text += ","
+            text += String(row.status)
+            text += ","
+            text += String(row.bytes)
+            text += ","
+            text += String(row.durationMicros)
+            for field in [row.referrer, row.userAgent, row.encoding] {
+                text += ","
+                text += csvField(field)
+            }
+            text += "\r\n"
         }
         return text
+    }
+
+    /// Printable ASCII with no comma or quote, not starting like a formula: written as it is.
+    static func isPlainCSV(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            if let first = bytes.first, first == UInt8(ascii: "=") || first == UInt8(ascii: "+")
+                || first == UInt8(ascii: "-") || first == UInt8(ascii: "@") { return false }
+            for byte in bytes where byte < 0x20 || byte >= 0x7F || byte == 0x2C || byte == 0x22 { return false }
+            return true
+        }
     }
 
     /// One field, quoted only when RFC 4180 requires it.
     func csvField(_ raw: String?) -> String {
         guard let raw else { return "" }
+        if Self.isPlainCSV(raw) { return raw }
         var value = TerminalSafety.escaped(raw)
         let startsFormula: Bool
         switch raw.utf8.first {

@@ -6,6 +6,8 @@
 /// `--format` of `companion logs`.
 public enum LogFormat: String, CaseIterable, Sendable {
     case table, json, ndjson, csv, combined
+    /// Apache's vhost_combined: the site (GoAccess's `%v`) before a combined line.
+    case vcombined
 }
 
 /// Turns rows, counts, summaries and groups into output text.
@@ -32,7 +34,8 @@ public struct LogFormatter: Sendable {
             return rows.isEmpty ? "[]\n" : "[\n" + rows.map(jsonObject).joined(separator: ",\n") + "\n]\n"
         case .ndjson: return rows.map { jsonObject($0) + "\n" }.joined()
         case .csv: return csvRows(rows, withHeader: isFirstChunk)
-        case .combined: return rows.map(combinedLine).joined()
+        case .combined: return combinedLines(rows, withSite: false)
+        case .vcombined: return combinedLines(rows, withSite: true)
         }
     }
 
@@ -41,7 +44,7 @@ public struct LogFormatter: Sendable {
         switch format {
         case .json, .ndjson: "{\"count\":\(count)}\n"
         case .csv: "count\r\n\(count)\r\n"
-        case .table, .combined: "\(count)\n"
+        case .table, .combined, .vcombined: "\(count)\n"
         }
     }
 
@@ -50,7 +53,7 @@ public struct LogFormatter: Sendable {
         switch format {
         case .json, .ndjson: "{\"unique_clients\":\(count)}\n"
         case .csv: "unique_clients\r\n\(count)\r\n"
-        case .table, .combined: "\(count)\n"
+        case .table, .combined, .vcombined: "\(count)\n"
         }
     }
 
@@ -67,7 +70,7 @@ public struct LogFormatter: Sendable {
             return "{" + pairs.map { "\"\($0)\":\($1.map(String.init) ?? "null")" }.joined(separator: ",") + "}\n"
         case .csv:
             return LogFormatter.summaryNames.joined(separator: ",") + "\r\n" + values.map { $0.map(String.init) ?? "" }.joined(separator: ",") + "\r\n"
-        case .table, .combined:
+        case .table, .combined, .vcombined:
             return tableSummary(pairs.map { ($0, $1.map(String.init) ?? "-") })
         }
     }
@@ -102,7 +105,7 @@ public struct LogFormatter: Sendable {
                 text += (group.values.map { csvField(plain($0)) } + measures.map { $0.value(group).map(String.init) ?? "" }).joined(separator: ",") + "\r\n"
             }
             return text
-        case .table, .combined:
+        case .table, .combined, .vcombined:
             return tableGroups(groups, grouping: grouping)
         }
     }

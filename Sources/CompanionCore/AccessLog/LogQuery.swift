@@ -12,15 +12,17 @@ public struct AccessLogRow: Sendable, Equatable {
     public var method: String?, path: String?, query: String?, protocolVersion: String?
     public var status: Int, bytes: Int, durationMicros: Int
     public var referrer: String?, userAgent: String?, encoding: String?
+    /// `http` or `https` (NULL in rows older than HTTPS).
+    public var scheme: String?
 
     public init(id: Int64, time: String, site: String? = nil, host: String? = nil, client: String,
                 method: String? = nil, path: String? = nil, query: String? = nil, protocolVersion: String? = nil,
                 status: Int, bytes: Int, durationMicros: Int,
-                referrer: String? = nil, userAgent: String? = nil, encoding: String? = nil) {
+                referrer: String? = nil, userAgent: String? = nil, encoding: String? = nil, scheme: String? = nil) {
         self.id = id; self.time = time; self.site = site; self.host = host; self.client = client
         self.method = method; self.path = path; self.query = query; self.protocolVersion = protocolVersion
         self.status = status; self.bytes = bytes; self.durationMicros = durationMicros
-        self.referrer = referrer; self.userAgent = userAgent; self.encoding = encoding
+        self.referrer = referrer; self.userAgent = userAgent; self.encoding = encoding; self.scheme = scheme
     }
 }
 

@@ -5,6 +5,15 @@
 // (CVE-2021-42574, "Trojan Source"). Every output format escapes these.
 
 enum TerminalSafety {
+    /// True when every byte is printable ASCII (nothing to escape, nothing to decode).
+    static func isPrintableASCII(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            for byte in bytes where byte < 0x20 || byte >= 0x7F { return false }
+            return true
+        }
+    }
+
     /// True for C0 controls, DEL, C1 controls and the Unicode bidi controls
     /// (ALM U+061C, LRM/RLM U+200E–F, embeddings and overrides U+202A–E, isolates U+2066–9).
     static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
@@ -17,6 +26,7 @@ enum TerminalSafety {
     /// `value` with each unsafe character as `\xHH` per UTF-8 byte (the log's own
     /// escape for invalid bytes, SPEC §5); unchanged (no copy) when nothing is unsafe.
     static func escaped(_ value: String) -> String {
+        if isPrintableASCII(value) { return value }   // most values: one pass over the bytes
         guard value.unicodeScalars.contains(where: isUnsafe) else { return value }
         var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count + 8)

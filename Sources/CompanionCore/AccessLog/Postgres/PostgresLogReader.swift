@@ -131,13 +131,13 @@ public final class PostgresLogReader {
     }
 
     /// LogQuery's row columns, with `time` printed as the file stores it.
-    static let rowColumns = "id, \(timeText), site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding"
+    static let rowColumns = "id, \(timeText), site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding, scheme"
 
     private static func row(_ c: [String?]) -> AccessLogRow {
         AccessLogRow(id: Int64(Self.int(c[0])), time: c[1] ?? "", site: c[2], host: c[3], client: c[4] ?? "",
                      method: c[5], path: c[6], query: c[7], protocolVersion: c[8],
                      status: Self.int(c[9]), bytes: Self.int(c[10]), durationMicros: Self.int(c[11]),
-                     referrer: c[12], userAgent: c[13], encoding: c[14])
+                     referrer: c[12], userAgent: c[13], encoding: c[14], scheme: c[15])
     }
 
     /// The id of the `n`th newest matching row up to `throughID` (nil: fewer rows match).

@@ -12,8 +12,14 @@ public final class SQLiteLogReader {
     /// Answer from the rollups where possible (tests turn it off to compare with raw rows).
     public var usesRollups = true
 
-    /// `strings` texts by id, bounded (see `text(_:)`).
+    /// `strings` texts by id: the first `denseTexts` ids in an array (ids are dense: an
+    /// export looks each row's ten texts up), later ones in a bounded dictionary.
+    private var denseTexts: [String?] = []
     private var texts: [Int64: String] = [:]
+    static let denseTextLimit: Int64 = 1 << 20
+    /// The stored time text of the last row's second, reused for rows in the same second.
+    private var lastSecond: Int64 = .min
+    private var lastSecondText = ""
     private var lookup: SQLiteStatement?
     static let maxCachedTexts = 200_000
 
@@ -31,15 +37,34 @@ public final class SQLiteLogReader {
     /// The text of a `strings` id (nil for 0, NULL).
     func text(_ id: Int64) throws(SQLiteError) -> String? {
         guard id != 0 else { return nil }
-        if let text = texts[id] { return text }
+        if id < Self.denseTextLimit {
+            if id < denseTexts.count, let text = denseTexts[Int(id)] { return text }
+        } else if let text = texts[id] { return text }
         if lookup == nil { lookup = try database.prepare("SELECT value FROM strings WHERE id = ?1") }
         let statement = lookup!
         defer { statement.reset() }
         statement.bind(id, at: 1)
         let value = try statement.step() ? statement.text(at: 0) : nil
-        if texts.count >= Self.maxCachedTexts { texts.removeAll(keepingCapacity: true) }
-        if let value { texts[id] = value }
+        guard let value else { return nil }
+        if id < Self.denseTextLimit {
+            if id >= denseTexts.count { denseTexts += [String?](repeating: nil, count: Int(id) + 1 - denseTexts.count + 1024) }
+            denseTexts[Int(id)] = value
+        } else {
+            if texts.count >= Self.maxCachedTexts { texts.removeAll(keepingCapacity: true) }
+            texts[id] = value
+        }
         return value
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of Unix milliseconds, the date part reused within a second.
+    func timeText(milliseconds: Int64) -> String {
+        let second = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        if second != lastSecond {
+            lastSecond = second
+            lastSecondText = String(UTCTime.storedText(epochMicros: second * 1_000_000).prefix(20))   // through "SS."
+        }
+        let fraction = Int(milliseconds - second * 1000)
+        return lastSecondText + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + String(fraction) + "Z"
     }
 
     private func readTransaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
@@ -61,7 +86,7 @@ public final class SQLiteLogReader {
 
     // MARK: - Rows
 
-    static let rowColumns = "id, t, site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding"
+    static let rowColumns = "id, t, site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding, scheme"
 
     private func readRows(_ statement: SQLiteStatement) throws(SQLiteError) -> [AccessLogRow] {
         var rows: [AccessLogRow] = []
@@ -70,11 +95,11 @@ public final class SQLiteLogReader {
         }
         while try statement.step() {
             rows.append(AccessLogRow(
-                id: statement.int64(at: 0), time: UTCTime.storedText(epochMicros: statement.int64(at: 1) * 1000),
+                id: statement.int64(at: 0), time: timeText(milliseconds: statement.int64(at: 1)),
                 site: try string(2), host: try string(3), client: try string(4) ?? "", method: try string(5),
                 path: try string(6), query: statement.text(at: 7), protocolVersion: try string(8),
                 status: statement.int(at: 9), bytes: statement.int(at: 10), durationMicros: statement.int(at: 11),
-                referrer: try string(12), userAgent: try string(13), encoding: try string(14)))
+                referrer: try string(12), userAgent: try string(13), encoding: try string(14), scheme: try string(15)))
         }
         return rows
     }
