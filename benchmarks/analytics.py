@@ -145,7 +145,8 @@ def build_log(work, target):
 def run_timed(arguments, stdout=subprocess.DEVNULL):
     """Wall seconds and peak RSS (MiB) of one run of a command."""
     started = time.perf_counter()
-    process = subprocess.Popen(arguments, stdout=stdout, stderr=subprocess.PIPE)
+    # stdin from /dev/null: GoAccess reads a piped stdin as more log lines and waits on it.
+    process = subprocess.Popen(arguments, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -221,6 +222,7 @@ def main():
             print(lines[-1], file=sys.stderr)
         seconds, rss = median_of_3(["sqlite3", "-readonly", "-csv", "-header", db, "SELECT * FROM requests"], stdout=devnull)
         lines.append(f"| the sqlite3 CLI's CSV export of the same rows | `sqlite3 -csv -header DB 'SELECT * FROM requests'` | {seconds:.1f} | {rss:.0f} |")
+        print(lines[-1], file=sys.stderr)
         if not options.no_goaccess:
             export = os.path.join(work, "access.log")
             with open(export, "w") as f:
@@ -228,6 +230,7 @@ def main():
             seconds, rss = median_of_3(["goaccess", export, "--log-format=VCOMBINED", "-o", os.path.join(work, "goaccess.json")])
             lines.append(f"| GoAccess 1.7, every panel, from the vcombined export ({os.path.getsize(export) / 1e6:.0f} MB) "
                          f"| `goaccess access.log --log-format=VCOMBINED -o report.json` | {seconds:.1f} | {rss:.0f} |")
+            print(lines[-1], file=sys.stderr)
             os.unlink(export)
     finally:
         if not options.keep and not options.reuse:

@@ -9,7 +9,7 @@ public struct Companion: ParsableCommand {
         commandName: "companion",
         abstract: "Serve several static sites from one config, with an access log you can query.",
         version: CompanionVersion.string,
-        subcommands: [ServeCommand.self, CheckCommand.self, LogsCommand.self, HashPasswordCommand.self]
+        subcommands: [ServeCommand.self, CheckCommand.self, LogsCommand.self, ReportCommand.self, HashPasswordCommand.self]
     )
 
     public init() {}

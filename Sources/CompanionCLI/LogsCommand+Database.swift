@@ -5,13 +5,30 @@
 import CompanionCore
 import Glibc
 
-extension LogsCommand {
+extension LogFilterOptions {
     /// The database path from `--db` or the config.
     func resolvedDatabasePath() throws -> String {
         if let db { return db }
         return try LogsCommand.databasePath(fromConfig: config ?? "./config.json")
     }
 
+    /// `--site`: a site is stored under its first host name; any of its names (from the
+    /// config: `--config`, or ./config.json without `--db`) is turned into that one.
+    func siteName() throws -> String? {
+        guard let site else { return nil }
+        guard let configPath = config ?? (db == nil ? "./config.json" : nil),
+              let bytes = LogsCommand.readFile(configPath), let file = try? JSONValue.parse(bytes),
+              let sites = file["sites"]?.arrayValue else { return site }
+        for entry in sites {
+            let hosts: [String]
+            if let one = entry["host"]?.stringValue { hosts = [one] } else { hosts = entry["host"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+            if let first = hosts.first, hosts.contains(where: { $0.lowercased() == site.lowercased() }) { return first }
+        }
+        return site
+    }
+}
+
+extension LogsCommand {
     /// `accessLog.sqlite` of the config at `configPath`, resolved against the config's folder.
     static func databasePath(fromConfig configPath: String) throws -> String {
         guard let bytes = readFile(configPath) else {
@@ -30,21 +47,6 @@ extension LogsCommand {
         if sqlite.hasPrefix("/") { return sqlite }
         guard let slash = configPath.lastIndex(of: "/") else { return sqlite }
         return String(configPath[...slash]) + sqlite
-    }
-
-    /// `--site`: a site is stored under its first host name; any of its names (from the
-    /// config: `--config`, or ./config.json without `--db`) is turned into that one.
-    func siteName() throws -> String? {
-        guard let site else { return nil }
-        guard let configPath = config ?? (db == nil ? "./config.json" : nil),
-              let bytes = LogsCommand.readFile(configPath), let file = try? JSONValue.parse(bytes),
-              let sites = file["sites"]?.arrayValue else { return site }
-        for entry in sites {
-            let hosts: [String]
-            if let one = entry["host"]?.stringValue { hosts = [one] } else { hosts = entry["host"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
-            if let first = hosts.first, hosts.contains(where: { $0.lowercased() == site.lowercased() }) { return first }
-        }
-        return site
     }
 
     /// The whole file, or nil with `errno` set.

@@ -94,17 +94,22 @@ extension SQLiteLogReader {
         if spec.usesIndexes, !ranges.isEmpty, ranges.allSatisfy({ $0.lowerBound >= AccessLogSchema.statusIndexFloor }) {
             terms.append(AccessLogSchema.statusIndexCondition)
         }
+        // Bounds on id, each an SQL expression with its parameters. They are combined into
+        // one lower and one upper bound (SQLite seeks the table's B-tree on one of each; with
+        // two lower bounds it picked one and filtered by the other: a full scan for the rows
+        // after the rollups' covered id, measured 0.3 s per question on 10M rows).
+        var lower: [(String, [LogValue])] = []
+        var upper: [(String, [LogValue])] = []
         if let since = spec.sinceMs {
             terms.append("t >= ?")
             values.append(.integer(Int(since)))
             if spec.usesIndexes {
                 // Rows at or after `since` lie in ranges whose newest time is at or after it, or
                 // after every range (rows no commit has summarised yet).
-                terms.append("""
-                    id >= COALESCE((SELECT MIN(first_id) FROM log_ranges WHERE max_t >= ?),
-                                   (SELECT COALESCE(MAX(last_id), 0) + 1 FROM log_ranges))
-                    """)
-                values.append(.integer(Int(since)))
+                lower.append(("""
+                    COALESCE((SELECT MIN(first_id) FROM log_ranges WHERE max_t >= ?),
+                             (SELECT COALESCE(MAX(last_id), 0) + 1 FROM log_ranges))
+                    """, [.integer(Int(since))]))
             }
         }
         if let until = spec.untilMs {
@@ -113,21 +118,20 @@ extension SQLiteLogReader {
             if spec.usesIndexes {
                 // Rows before `until` lie in ranges whose oldest time is before it; no upper
                 // bound while rows after the last range are not summarised yet.
-                terms.append("""
-                    id <= CASE WHEN (SELECT COALESCE(MAX(id), 0) FROM log) > (SELECT COALESCE(MAX(last_id), 0) FROM log_ranges)
-                               THEN 9223372036854775807
-                               ELSE COALESCE((SELECT MAX(last_id) FROM log_ranges WHERE min_t < ?), 0) END
-                    """)
-                values.append(.integer(Int(until)))
+                upper.append(("""
+                    CASE WHEN (SELECT COALESCE(MAX(id), 0) FROM log) > (SELECT COALESCE(MAX(last_id), 0) FROM log_ranges)
+                         THEN 9223372036854775807
+                         ELSE COALESCE((SELECT MAX(last_id) FROM log_ranges WHERE min_t < ?), 0) END
+                    """, [.integer(Int(until))]))
             }
         }
-        if let above = spec.idAbove {
-            terms.append("id > ?")
-            values.append(.integer(Int(above)))
-        }
-        if let through = spec.idThrough {
-            terms.append("id <= ?")
-            values.append(.integer(Int(through)))
+        if let above = spec.idAbove { lower.append(("?", [.integer(Int(above) + 1)])) }
+        if let through = spec.idThrough { upper.append(("?", [.integer(Int(through))])) }
+        for (operation, function, bounds) in [(">=", "MAX", lower), ("<=", "MIN", upper)] where !bounds.isEmpty {
+            let expressions = bounds.map { "(\($0.0))" }
+            // One argument: the bound itself (MAX(x) alone would be the aggregate).
+            terms.append("id \(operation) " + (expressions.count == 1 ? expressions[0] : "\(function)(\(expressions.joined(separator: ", ")))"))
+            for bound in bounds { values += bound.1 }
         }
         return (terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND "), values)
     }
