@@ -104,7 +104,7 @@ public struct LogsCommand: ParsableCommand {
         let width = TerminalOutput.width()
         if follow {
             TerminalOutput.stopOnInterrupt()
-            try followLog(databasePath: databasePath, terminalWidth: width, pollIntervalMs: 250,
+            try followLog(databasePath: databasePath, terminalWidth: width, pollIntervalMs: 50,
                           shouldStop: TerminalOutput.isInterrupted, output: TerminalOutput.write)
         } else {
             try write(databasePath: databasePath, terminalWidth: width, output: TerminalOutput.write)

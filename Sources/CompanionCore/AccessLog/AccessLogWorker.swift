@@ -75,12 +75,13 @@ final class AccessLogWorker {
             let generation = channel.work.currentGeneration()
             reportDropEpisodeStart()
             let now = monotonicMilliseconds()
-            let (isWanted, isStopping) = channel.state.withLock { state in
-                (state.queue.count >= channel.wakeThreshold || state.flushWanted || state.isStopping, state.isStopping)
+            let (isWanted, isStopping, dueMs) = channel.state.withLock { state in
+                (state.queue.count >= channel.wakeThreshold || state.flushWanted || state.isStopping, state.isStopping,
+                 state.queue.isEmpty ? Int64.max : state.firstQueuedMs + channel.commitLatencyMs)
             }
             if isStopping && stopDeadlineMs == nil { stopDeadlineMs = now + Int64(settings.shutdownGraceMs) }
             let mayTry = held.isEmpty || now >= nextRetryMs
-            if mayTry && (isWanted || now >= nextTickMs) {
+            if mayTry && (isWanted || now >= nextTickMs || now >= dueMs) {
                 if now >= nextTickMs { nextTickMs = now + Int64(settings.flushMs) }
                 pruneIfDue()
                 writePending()
@@ -93,7 +94,7 @@ final class AccessLogWorker {
                 }
                 continue
             }
-            channel.work.wait(after: generation, deadlineMs: held.isEmpty ? nextTickMs : nextRetryMs)
+            channel.work.wait(after: generation, deadlineMs: held.isEmpty ? min(nextTickMs, dueMs) : nextRetryMs)
         }
         channel.state.withLock { state in
             state.isClosed = true

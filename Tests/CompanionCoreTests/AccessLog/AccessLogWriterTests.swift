@@ -3,6 +3,22 @@ import Testing
 @testable import CompanionCore
 
 @Suite struct AccessLogWriterTests {
+    /// `--follow` and the report see a request soon after it: a queued row is committed
+    /// within the writer's commit latency (50 ms), not at the next `flushMs` tick, which here
+    /// is a minute away. (Before, the row waited for the tick: this test timed out.)
+    @Test func aRowIsCommittedSoonAfterItIsQueuedWhateverTheFlushInterval() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        var settings = testSettings(folder, ReportLines())
+        settings.flushMs = 60_000
+        let writer = try AccessLogWriter(settings: settings)
+        defer { writer.shutdown() }
+        writer.append(sampleRecord(1))
+        #expect(waitUntil(seconds: 20) { rowCount(settings.path) == 1 })
+        writer.append(sampleRecord(2))
+        #expect(waitUntil(seconds: 20) { rowCount(settings.path) == 2 })
+    }
+
     @Test func recordsFromTwoThreadsAreAllWrittenWithTheirValues() throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
