@@ -15,12 +15,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .escape: FuzzTarget.escape(bytes)
     case .acme: FuzzTarget.acme(bytes)
     case .proxy: FuzzTarget.proxy(bytes)
+    case .histogram: FuzzTarget.histogram(bytes)
     }
     return 0
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case parser, path, range, config, escape, acme, proxy
+    case parser, path, range, config, escape, acme, proxy, histogram
 
     static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
@@ -172,6 +173,40 @@ enum FuzzTarget: String, CaseIterable {
         }
         if let text = String(validating: bytes, as: UTF8.self), let range = AddressRange(text) {
             check(range.contains(range.network), "a range does not contain its own network")
+        }
+    }
+
+    /// Duration histograms (issue 10): the `hist` blobs of the rollups are read back from a
+    /// file any tool may have written. Decoding never traps; a blob that decodes re-encodes
+    /// to a canonical form that decodes to the same counts; merging is addition; every
+    /// percentile lies in a bucket that holds a count; a duration's bucket holds it.
+    static func histogram(_ bytes: [UInt8]) {
+        var decoded = DurationHistogram()
+        let valid = bytes.withUnsafeBytes { decoded.merge(encoded: $0) }
+        if valid {
+            let encoded = decoded.encoded()
+            var again = DurationHistogram()
+            check(encoded.withUnsafeBytes { again.merge(encoded: $0) }, "canonical form does not decode")
+            check(again == decoded || (again.isEmpty && decoded.isEmpty), "re-encoding changed the counts")
+            var twice = decoded
+            twice.merge(decoded)
+            check(twice.total == decoded.total &* 2, "merge is not addition")
+            for percent in [0.0, 50, 95, 99, 100] {
+                if let value = decoded.percentile(percent) {
+                    let bucket = DurationHistogram.bucket(ofMicros: value)
+                    check(DurationHistogram.upperBound(ofBucket: bucket) == value, "percentile \(value) is not a bucket's bound")
+                } else {
+                    check(decoded.total == 0, "no percentile of a non-empty histogram")
+                }
+            }
+        }
+        if bytes.count >= 8 {
+            let micros = Int(truncatingIfNeeded: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+            let bucket = DurationHistogram.bucket(ofMicros: micros)
+            check((0..<DurationHistogram.bucketCount).contains(bucket), "bucket \(bucket) of \(micros)")
+            let clamped = min(max(micros, 0), DurationHistogram.maxMicros)
+            check(DurationHistogram.upperBound(ofBucket: bucket) >= clamped, "bucket \(bucket) ends below \(clamped)")
+            check(bucket == 0 || DurationHistogram.upperBound(ofBucket: bucket - 1) < clamped, "bucket \(bucket) starts above \(clamped)")
         }
     }
 }

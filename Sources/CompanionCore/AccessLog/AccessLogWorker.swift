@@ -76,8 +76,11 @@ final class AccessLogWorker {
             reportDropEpisodeStart()
             let now = monotonicMilliseconds()
             let (isWanted, isStopping, dueMs) = channel.state.withLock { state in
-                (state.queue.count >= channel.wakeThreshold || state.flushWanted || state.isStopping, state.isStopping,
-                 state.queue.isEmpty ? Int64.max : state.firstQueuedMs + channel.commitLatencyMs)
+                let count = state.queue.count
+                // Under load (half the threshold waiting) the threshold decides; see commitLatencyMs.
+                let due = count == 0 || count >= channel.wakeThreshold / 2 ? Int64.max : state.firstQueuedMs + channel.commitLatencyMs
+                state.writerIdle = count == 0
+                return (count >= channel.wakeThreshold || state.flushWanted || state.isStopping, state.isStopping, due)
             }
             if isStopping && stopDeadlineMs == nil { stopDeadlineMs = now + Int64(settings.shutdownGraceMs) }
             let mayTry = held.isEmpty || now >= nextRetryMs
