@@ -6,14 +6,14 @@
 // Buckets: values 0-7 µs have a bucket each; above, each power of two is split in
 // eight (three bits of mantissa): bucket 8 + 8·(e−3) + m holds [(8+m)·2^(e−3),
 // (9+m)·2^(e−3)) where e is the value's highest set bit. Durations are capped at
-// 2^36 µs (19 hours), so there are at most 280 buckets.
+// 2^36 µs (19 hours): 272 buckets, the last ending at 2^36 - 1.
 //
 // Blob encoding (the `hist` column of a rollup): (bucket, count) pairs in bucket
 // order, each number as an unsigned LEB128 varint. Empty histogram = empty blob.
 
 /// Counts per duration bucket.
 public struct DurationHistogram: Sendable, Equatable {
-    public static let bucketCount = 280
+    public static let bucketCount = 272
     /// The largest duration counted as itself; longer ones go in the last bucket.
     static let maxMicros = (1 << 36) - 1
 
@@ -60,10 +60,13 @@ public struct DurationHistogram: Sendable, Equatable {
     public func percentile(_ percent: Double) -> Int? {
         let total = self.total
         guard total > 0 else { return nil }
-        let rank = max(1, UInt64((percent / 100 * Double(total)).rounded(.up)))
+        // Counts come from blobs any tool may have written: no arithmetic here may trap.
+        let exact = (percent / 100 * Double(total)).rounded(.up)
+        let rank = exact >= Double(total) ? total : max(1, UInt64(exact))
         var seen: UInt64 = 0
         for (bucket, count) in counts.enumerated() where count > 0 {
-            seen += count
+            let (sum, overflow) = seen.addingReportingOverflow(count)
+            seen = overflow ? .max : sum
             if seen >= rank { return Self.upperBound(ofBucket: bucket) }
         }
         return nil
