@@ -104,3 +104,33 @@ struct LogFilterOptions: ParsableArguments {
         return parts.joined(separator: ", ")
     }
 }
+
+extension LogFilterOptions {
+    /// The dashboard's URL parameters as `companion logs` options (`?status=404&since=1d`,
+    /// `not_user_agent=*bot*`): the same filters, the same checks, the same messages. Site
+    /// names resolve through the served config.
+    static func dashboardParser(configPath: String) -> DashboardQueryParser {
+        { parameters, nowMicros in
+            var arguments: [String] = []
+            for (name, value) in parameters {
+                guard !["db", "config"].contains(name), name.allSatisfy({ $0.isLetter || $0 == "_" }) else {
+                    throw DashboardError("unknown filter '\(name)'")
+                }
+                arguments += ["--" + name.replacing("_", with: "-"), value]
+            }
+            let options: LogFilterOptions
+            do {
+                options = try LogFilterOptions.parse(arguments + ["--config", configPath])
+            } catch {
+                throw DashboardError(LogFilterOptions.message(for: error))
+            }
+            return (try options.query(nowMicros: nowMicros), try options.description(nowMicros: nowMicros))
+        }
+    }
+}
+
+/// A dashboard URL the filters refuse, as the sentence `companion logs` would print.
+struct DashboardError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

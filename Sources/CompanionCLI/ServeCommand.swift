@@ -41,7 +41,8 @@ public struct ServeCommand: ParsableCommand {
         let notifier = SystemdNotifier()
         let server: Server
         do {
-            server = try Server(config: config, plugins: registry, inheritedSockets: SocketActivation.takeInheritedSockets())
+            server = try Server(config: config, plugins: registry, inheritedSockets: SocketActivation.takeInheritedSockets(),
+                                dashboardQueryParser: LogFilterOptions.dashboardParser(configPath: options.config))
         } catch {
             throw CLIError.message(error.description)
         }

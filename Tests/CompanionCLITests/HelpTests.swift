@@ -104,7 +104,7 @@ import Testing
             comp companion logs --format ""
             """
         let result = try runTool(["env", "PATH=\(bin.path):/usr/bin:/bin", "bash", "-c", driver, path])
-        #expect(result.stdout == "logs\n--format\ntable json ndjson csv combined\n", "\(result.stderr)")
+        #expect(result.stdout == "logs\n--format\ntable json ndjson csv combined vcombined\n", "\(result.stderr)")
         for (shell, check) in [("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])] {
             let (generated, text) = try Self.run(["--generate-completion-script", shell])
             #expect(generated == 0)

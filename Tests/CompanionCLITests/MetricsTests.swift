@@ -5,6 +5,7 @@
 import CompanionCore
 import Foundation
 import Testing
+@testable import CompanionCLI
 
 /// An in-process server with a plain listener and an admin listener on ephemeral ports,
 /// sites a.test (default) and b.test, and an access log.
@@ -21,7 +22,8 @@ final class AdminServer {
          "sites": [{"host": ["a.test", "www.a.test"], "root": "a", "default": true}, {"host": "b.test", "root": "b"}]}
         """
 
-    init(_ json: String = AdminServer.json) throws {
+    /// - Parameter dashboard: serve /dashboard with the CLI's parser of its filters.
+    init(_ json: String = AdminServer.json, dashboard: Bool = false) throws {
         folder = makeTempDirectory()
         for name in ["a", "b"] {
             let site = folder.appendingPathComponent(name)
@@ -31,7 +33,7 @@ final class AdminServer {
         configPath = folder.appendingPathComponent("config.json").path
         try Data(json.utf8).write(to: URL(fileURLWithPath: configPath))
         let config = try PluginRegistry.builtIn.configLoader.load(path: configPath)
-        server = try Server(config: config)
+        server = try Server(config: config, dashboardQueryParser: dashboard ? LogFilterOptions.dashboardParser(configPath: configPath) : nil)
         port = server.boundAddresses[0].port
         adminPort = try #require(server.boundAdminAddress).port
     }

@@ -7,7 +7,11 @@ widths. Optional: --wait-change N waits up to N seconds for the report's
 `data-generated` time to change (the live dashboard's update) and reports the
 numbers again.
 
-Usage: check_page.py URL SCREENSHOT_PREFIX [--wait-change SECONDS] [--before-wait COMMAND]
+Usage: check_page.py URL SCREENSHOT_PREFIX [--wait-ready] [--wait-change SECONDS]
+                     [--before-wait COMMAND] [--expect-requests N]
+--wait-ready waits (10 s at most) until the page shows its numbers (the dashboard's
+first rendering arrives by its event stream); --expect-requests makes --wait-change wait
+for the requests card to read N.
 """
 import base64
 import json
@@ -125,6 +129,11 @@ def main():
         chrome.send("Page.navigate", {"url": url}, session)
         chrome.wait_for("Page.loadEventFired")
         result["page"] = chrome.send("Runtime.evaluate", {"expression": EXTRACT, "returnByValue": True}, session)["result"]["value"]
+        if "--wait-ready" in sys.argv:
+            deadline = time.time() + 10
+            while not result["page"]["cards"] and time.time() < deadline:
+                time.sleep(0.05)
+                result["page"] = chrome.send("Runtime.evaluate", {"expression": EXTRACT, "returnByValue": True}, session)["result"]["value"]
         for name, width, height, mobile, scale in [("desktop", 1280, 900, False, 1), ("phone", 390, 844, True, 2)]:
             chrome.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile}, session)
             layout = chrome.send("Runtime.evaluate", {"expression": "[document.documentElement.scrollWidth, window.innerWidth]", "returnByValue": True}, session)
@@ -148,9 +157,11 @@ def main():
             started = time.time()
             first = result["page"]["generated"]
             first_requests = result["page"]["cards"].get("requests")
+            expected = sys.argv[sys.argv.index("--expect-requests") + 1] if "--expect-requests" in sys.argv else None
             while time.time() - started < wait_change:
                 page = chrome.send("Runtime.evaluate", {"expression": EXTRACT, "returnByValue": True}, session)["result"]["value"]
-                if page["generated"] != first and page["cards"].get("requests") != first_requests:
+                requests = page["cards"].get("requests")
+                if page["generated"] != first and (requests == expected if expected else requests != first_requests):
                     result["updated"] = page
                     result["update_seconds"] = time.time() - started
                     break

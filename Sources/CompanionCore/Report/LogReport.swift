@@ -8,6 +8,8 @@
 public protocol LogReading: AnyObject {
     func summary(_ query: LogQuery) throws -> LogSummary
     func groups(_ query: LogQuery, _ grouping: LogGrouping) throws -> [LogGroup]
+    /// The newest row's id (0 when empty): the dashboard re-reads only when it moved.
+    func maxID() throws -> Int64
 }
 
 extension SQLiteLogReader: LogReading {}

@@ -9,18 +9,24 @@ public enum ReportHTML {
     /// The whole page. `liveScript`: the dashboard's script (server-sent events), or nil
     /// for a file.
     public static func page(_ report: LogReport, title: String = "companion: access log report", liveScript: String? = nil) -> String {
+        shell(body: body(report), title: title, liveScript: liveScript)
+    }
+
+    /// A page around a body already rendered (the dashboard's).
+    public static func shell(body: String, title: String, liveScript: String?) -> String {
         """
         <!DOCTYPE html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
+        <link rel="icon" href="data:,">
         <title>\(escape(title))</title>
         <style>\(css)</style>
         </head>
         <body>
         <main id="report">
-        \(body(report))
+        \(body)
         </main>
         \(liveScript.map { "<script>\($0)</script>" } ?? "")
         </body>
@@ -154,7 +160,7 @@ public enum ReportHTML {
         for (index, bucket) in buckets.enumerated() {
             let height = Double(bucket.requests) / maxRequests * (chartHeight - 20)
             let x = Double(index) * slot
-            svg += "<rect class=\"requests\" x=\"\(format1(x + slot * 0.1))\" y=\"\(format1(chartHeight - 20 - height))\" width=\"\(format1(max(slot * 0.8, 0.5)))\" height=\"\(format1(height))\">"
+            svg += "<rect class=\"requests\" x=\"\(format1(x + (slot - barWidth(slot)) / 2))\" y=\"\(format1(chartHeight - 20 - height))\" width=\"\(format1(barWidth(slot)))\" height=\"\(format1(height))\">"
             svg += "<title>\(escape(bucket.label)): \(number(bucket.requests)) requests, \(bytes(bucket.bytes))</title></rect>"
             points.append("\(format1(x + slot / 2)),\(format1(chartHeight - 20 - Double(bucket.bytes) / maxBytes * (chartHeight - 20)))")
         }
@@ -175,7 +181,7 @@ public enum ReportHTML {
             for statusClass in 0..<5 where bucket.statusClasses[statusClass] > 0 {
                 let height = Double(bucket.statusClasses[statusClass]) / maxRequests * (chartHeight - 20)
                 y -= height
-                svg += "<rect class=\"s\(statusClass + 1)xx\" x=\"\(format1(Double(index) * slot + slot * 0.1))\" y=\"\(format1(y))\" width=\"\(format1(max(slot * 0.8, 0.5)))\" height=\"\(format1(height))\">"
+                svg += "<rect class=\"s\(statusClass + 1)xx\" x=\"\(format1(Double(index) * slot + (slot - barWidth(slot)) / 2))\" y=\"\(format1(y))\" width=\"\(format1(barWidth(slot)))\" height=\"\(format1(height))\">"
                 svg += "<title>\(escape(bucket.label)): \(number(bucket.statusClasses[statusClass])) \(classNames[statusClass])</title></rect>"
             }
         }
@@ -184,6 +190,9 @@ public enum ReportHTML {
         for name in classNames.dropFirst() { legend += "<span class=\"swatch s\(name)\"></span>\(name) " }
         return svg + "</svg>\n" + legend + "</p>\n"
     }
+
+    /// Bars fill 80 % of their slot, but no wider than 48 units (one bucket is not a wall).
+    static func barWidth(_ slot: Double) -> Double { min(max(slot * 0.8, 0.5), 48) }
 
     static func svgOpen(label: String) -> String {
         "<svg class=\"chart\" viewBox=\"0 0 \(Int(chartWidth)) \(Int(chartHeight))\" role=\"img\" aria-label=\"\(escape(label))\">"

@@ -11,6 +11,8 @@ public final class Server: Sendable {
     public let boundAdminAddress: ListenAddress?
     /// The counters behind the admin listener's /metrics.
     public let metrics: ServerMetrics
+    /// The live report on the admin listener (see Dashboard).
+    let dashboard: Dashboard?
     private let group: WorkerGroup
     private let current: Locked<ServerState>
     private let accessLog: AccessLogWriter?
@@ -44,9 +46,12 @@ public final class Server: Sendable {
     ///   doubles with each failure, up to a day).
     /// - Parameter inheritedSockets: listening sockets from systemd's socket activation; each
     ///   serves the `listen` (or `admin.listen`) address it is bound to instead of a new bind.
+    /// - Parameter dashboardQueryParser: turns `/dashboard?...` parameters into a query (the
+    ///   CLI parses them as `companion logs` options); nil serves no dashboard.
     public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
                 fileCacheMilliseconds: Int = 1000, certificateCheckMilliseconds: Int = 2000,
-                acmeRetryMilliseconds: Int = 60_000, inheritedSockets: [Int32] = []) throws(ServerError) {
+                acmeRetryMilliseconds: Int = 60_000, inheritedSockets: [Int32] = [],
+                dashboardQueryParser: DashboardQueryParser? = nil) throws(ServerError) {
         self.plugins = plugins
         // sendfile(2) has no MSG_NOSIGNAL: a client that goes away mid-body would kill the
         // process with SIGPIPE. Every server (the CLI's or an embedding program's) ignores it.
@@ -148,6 +153,16 @@ public final class Server: Sendable {
         }
         let metrics = ServerMetrics(loopCount: workers)
         self.metrics = metrics
+        if config.admin != nil, let log = config.accessLog, let parser = dashboardQueryParser {
+            dashboard = Dashboard(source: log.sqlite.isEmpty ? (log.postgres ?? "") : log.sqlite, parse: parser) { source in
+                if PostgresLogReader.isURL(source) { return try PostgresLogReader(url: source) }
+                let database = try SQLiteDatabase(path: source, mode: .readOnly)
+                database.setBusyTimeout(milliseconds: 2000)
+                return try SQLiteLogReader(database: database)
+            }
+        } else {
+            dashboard = nil
+        }
         // Built once the ports are known (an https redirect names the TLS listener's port)
         // and before dropping privileges (key files are often readable by root only).
         var boundConfig = config
@@ -157,7 +172,7 @@ public final class Server: Sendable {
         do {
             state = try ServerState(config: boundConfig, accessLog: writer, accessLogMirror: mirror, gzipCache: gzipCache,
                                     compressionQueue: compressionQueue, plugins: plugins, challenges: challenges,
-                                    metrics: metrics)
+                                    metrics: metrics, dashboard: dashboard)
         } catch {
             abandon()
             throw error
@@ -245,7 +260,8 @@ public final class Server: Sendable {
             try reloading.withLock { _ throws(ServerError) in
                 let newState = try ServerState(config: merged, accessLog: accessLog, accessLogMirror: accessLogMirror, gzipCache: gzipCache,
                                                compressionQueue: compressionQueue, plugins: plugins,
-                                               previousTLS: state.tls, challenges: challenges, metrics: metrics)
+                                               previousTLS: state.tls, challenges: challenges, metrics: metrics,
+                                               dashboard: dashboard)
                 install(newState)
             }
         } catch {
@@ -285,6 +301,7 @@ public final class Server: Sendable {
         group.join()
         compressionQueue.shutdown()
         backgroundQueue.shutdown()
+        dashboard?.stop()
         accessLog?.shutdown()
         accessLogMirror?.shutdown()
     }

@@ -21,6 +21,8 @@ public final class ServerState: Sendable {
     let httpsPortSuffix: String
     /// The counters behind /metrics (nil for states built without a server, in tests).
     let metrics: ServerMetrics?
+    /// The live report on the admin listener (nil without an admin listener or an access log).
+    let dashboard: Dashboard?
 
     /// - Parameter compressionQueue: compresses large files off the loops for `gzipCache`;
     ///   nil serves large files uncompressed until something else fills the cache.
@@ -31,13 +33,14 @@ public final class ServerState: Sendable {
     init(config: ServerConfig, accessLog: AccessLogWriter?, accessLogMirror: AccessLogWriter? = nil, gzipCache: GzipCache,
          compressionQueue: CompressionQueue? = nil, plugins: PluginRegistry,
          previousTLS: TLSContextSet? = nil, challenges: ACMEChallenges? = nil, metrics: ServerMetrics? = nil,
-         report: (String) -> Void = { writeLineToStandardError("companion: \($0)") }) throws(ServerError) {
+         dashboard: Dashboard? = nil, report: (String) -> Void = { writeLineToStandardError("companion: \($0)") }) throws(ServerError) {
         self.config = config
         self.accessLog = accessLog
         self.accessLogMirror = accessLogMirror
         self.gzipCache = gzipCache
         self.challenges = challenges
         self.metrics = metrics
+        self.dashboard = dashboard
         if config.listen.contains(where: \.tls) {
             tls = try TLSContextSet(config: config, previous: previousTLS, report: report)
         } else {
