@@ -21,7 +21,7 @@ extension LogsCommand {
     /// The output of a non-follow run, handed to `output` as it is made: rows are read in
     /// chunks of `chunkRows` (by id, up to the newest id when the command started) and
     /// written before the next chunk is read, so an export of any size runs in constant
-    /// memory. The table format measures its columns over all rows, so it keeps them.
+    /// memory. The table format measures its columns on the first chunk.
     public func write(databasePath: String, nowMicros: Int64 = UTCTime.nowMicros(), terminalWidth: Int? = nil,
                       output: (String) -> Void) throws {
         let source = try LogsCommand.openSource(databasePath)
@@ -32,15 +32,18 @@ extension LogsCommand {
         if let grouping { return output(formatter.groups(try source.groups(query, grouping), grouping: grouping)) }
         if unique != nil { return output(formatter.uniqueClients(try source.uniqueClients(query))) }
         if let slowest { return output(formatter.rows(try source.slowest(query, n: slowest))) }
-        if format == .table { return output(formatter.rows(try source.rows(query, limit: limit))) }
         let mark = try source.maxID()
         // The newest `limit` rows start after the id before the limit-th newest.
         var after: Int64 = 0
         if limit > 0, let first = try source.nthNewestID(query, n: limit, throughID: mark) { after = first - 1 }
         var chunkIndex = 0
+        var widths: [Int]?
         while true {
             let chunk = try source.rows(query, limit: Self.chunkRows, afterID: after, throughID: mark)
-            if format == .json {
+            if format == .table {
+                output(formatter.tableRows(chunk, withHeader: chunkIndex == 0, widths: &widths))
+                if chunk.count < Self.chunkRows { return }
+            } else if format == .json {
                 // One array across the chunks.
                 if chunkIndex == 0 && chunk.isEmpty { return output("[]\n") }
                 let objects = chunk.map(formatter.jsonObject).joined(separator: ",\n")

@@ -44,6 +44,14 @@ import Testing
         #expect(notFound.split(separator: "\n").count == 1500)
         #expect(notFound.hasSuffix("\"GET /p/\(count - 5) HTTP/1.1\" 404 \(count - 5) \"-\" \"agent \((count - 5) % 7)\"\n"))
         #expect(try LogsCommand.parse(["--status", "599", "--limit", "0", "--format", "json"]).render(databasePath: path) == "[]\n")
+        // The table: one header, every row, the columns of later chunks where the first put them.
+        let table = try LogsCommand.parse(["--limit", "0"]).render(databasePath: path).split(separator: "\n")
+        #expect(table.count == count + 1)
+        #expect(table.first?.hasPrefix("TIME") == true)
+        // The method column starts at the same place in the first row of each chunk.
+        let methodColumn = { (line: Substring) in line.firstRange(of: " GET ").map { line.distance(from: line.startIndex, to: $0.lowerBound) } }
+        #expect(methodColumn(table[1]) != nil)
+        for line in [table[10_001], table[20_001], table[count]] { #expect(methodColumn(line) == methodColumn(table[1]), "\(line)") }
     }
 
     /// Peak RSS of `companion logs --limit 0` exporting 150,000 rows to /dev/null: under
@@ -52,7 +60,7 @@ import Testing
         if ProcessInfo.processInfo.environment["COMPANION_SANITIZER"] != nil { return }   // their allocators keep memory
         let (folder, path) = try Self.database(rows: 150_000)
         defer { withExtendedLifetime(folder) {} }
-        for format in ["csv", "json"] {
+        for format in ["csv", "json", "table"] {
             let result = try runTool(["sh", "-c", "/usr/bin/time -f '%M' \"$0\" logs --db \"$1\" --limit 0 --format \"$2\" > /dev/null",
                                       CompanionProcess.binary, path, format])
             #expect(result.status == 0, "\(result.stderr)")

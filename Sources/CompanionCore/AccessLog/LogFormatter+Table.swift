@@ -10,13 +10,22 @@ extension LogFormatter {
     static let tableRightAligned: Set<Int> = [5, 6, 7]
 
     func tableRows(_ rows: [AccessLogRow], withHeader: Bool) -> String {
+        var widths: [Int]? = nil
+        return tableRows(rows, withHeader: withHeader, widths: &widths)
+    }
+
+    /// Rows of a streamed table: the first chunk sets the column widths (`widths` nil on the
+    /// first call), later chunks keep them, so the columns line up across chunks (a longer
+    /// cell later pushes only its own line).
+    public func tableRows(_ rows: [AccessLogRow], withHeader: Bool, widths: inout [Int]?) -> String {
         let cells: [[String]] = rows.map { row in
             let path = row.path.map { $0 + (row.query.map { "?" + $0 } ?? "") }
             return [row.time, row.client, row.site ?? "-", row.method ?? "-", path ?? "-", String(row.status),
                     String(row.bytes), milliseconds(row.durationMicros), row.userAgent ?? "-"].map(terminalSafe)
         }
+        if widths == nil { widths = Self.widths(of: cells, base: LogFormatter.tableHeader) }
         return table(header: withHeader ? LogFormatter.tableHeader : nil, cells: cells,
-                     rightAligned: LogFormatter.tableRightAligned, widthsFrom: LogFormatter.tableHeader)
+                     rightAligned: LogFormatter.tableRightAligned, widths: widths!)
     }
 
     func tableGroups(_ groups: [LogGroup], grouping: LogGrouping) -> String {
@@ -40,14 +49,22 @@ extension LogFormatter {
         "\(micros / 1000).\(pad(micros % 1000, 3))"
     }
 
-    private func table(header: [String]?, cells: [[String]], rightAligned: Set<Int>, widthsFrom base: [String]) -> String {
+    static func widths(of cells: [[String]], base: [String]) -> [Int] {
         var widths = base.map(\.count)
         for line in cells { for (index, cell) in line.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        return widths
+    }
+
+    private func table(header: [String]?, cells: [[String]], rightAligned: Set<Int>, widthsFrom base: [String]) -> String {
+        table(header: header, cells: cells, rightAligned: rightAligned, widths: Self.widths(of: cells, base: base))
+    }
+
+    private func table(header: [String]?, cells: [[String]], rightAligned: Set<Int>, widths: [Int]) -> String {
         var text = ""
         for line in (header.map { [$0] } ?? []) + cells {
             var out = ""
             for (index, cell) in line.enumerated() {
-                let gap = String(repeating: " ", count: widths[index] - cell.count)
+                let gap = String(repeating: " ", count: max(0, widths[index] - cell.count))
                 if index > 0 { out += "  " }
                 if rightAligned.contains(index) { out += gap + cell }
                 else if index == line.count - 1 { out += cell }
