@@ -7,17 +7,9 @@ import Glibc
 import Testing
 @testable import CompanionCore
 
-/// A small seeded generator (SplitMix64), so a failure names a reproducible case.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// SplitMix (RequestParserTests+Incremental.swift) drives Swift's random APIs here, so a
+/// failure names a reproducible case.
+extension SplitMix: RandomNumberGenerator {}
 
 @Suite struct RollupTests {
     static let base: Int64 = 1_795_780_800_000_000   // 2026-11-28T00:00:00Z
@@ -31,7 +23,7 @@ struct SeededRandom: RandomNumberGenerator {
     static let agents: [String?] = [nil, "curl/8", "Mozilla/5.0 Firefox", "Mozilla/5.0 Chrome", "Googlebot/2.1", "bingbot"]
     static let clients = (0..<12).map { "10.0.0.\($0)" } + ["2001:db8::1", "2001:db8::2", "192.0.2.7"]
 
-    static func record(_ random: inout SeededRandom) -> AccessLogRecord {
+    static func record(_ random: inout SplitMix) -> AccessLogRecord {
         let duration = Int(pow2(Int.random(in: 0...24, using: &random))) + Int.random(in: 0...999, using: &random)
         return AccessLogRecord(
             timeMicros: base + Int64.random(in: 0..<span, using: &random),
@@ -47,7 +39,7 @@ struct SeededRandom: RandomNumberGenerator {
 
     /// Writes the generated log: three writer sessions of several commits each, with rows
     /// inserted through the `requests` view by another connection between them.
-    static func makeLog(_ folder: TemporaryFolder, random: inout SeededRandom) throws -> String {
+    static func makeLog(_ folder: TemporaryFolder, random: inout SplitMix) throws -> String {
         let settings = testSettings(folder, ReportLines())
         for session in 0..<3 {
             let writer = try AccessLogWriter(settings: settings)
@@ -80,7 +72,7 @@ struct SeededRandom: RandomNumberGenerator {
         return settings.path
     }
 
-    static func randomQuery(_ random: inout SeededRandom) -> LogQuery {
+    static func randomQuery(_ random: inout SplitMix) -> LogQuery {
         var query = LogQuery()
         func maybe(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &random) < percent }
         if maybe(30) { query.statusRanges = [[404...404], [400...499, 500...599], [200...299], [304...304, 200...200]].randomElement(using: &random)! }
@@ -115,7 +107,7 @@ struct SeededRandom: RandomNumberGenerator {
     @Test func rollupAnswersEqualRawRowAnswers() throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
-        var random = SeededRandom(state: 20261205)
+        var random = SplitMix(seed: 20261205)
         let path = try Self.makeLog(folder, random: &random)
         let rollups = try SQLiteLogReader(database: SQLiteDatabase(path: path, mode: .readOnly))
         let raw = try SQLiteLogReader(database: SQLiteDatabase(path: path, mode: .readOnly))
@@ -145,7 +137,7 @@ struct SeededRandom: RandomNumberGenerator {
     @Test func writerSumsEqualAFoldOfTheRawRows() throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
-        var random = SeededRandom(state: 7)
+        var random = SplitMix(seed: 7)
         let path = try Self.makeLog(folder, random: &random)
         let database = try SQLiteDatabase(path: path, mode: .readWriteCreate)
         // The last session's foreign rows come after the covered id (answers read them raw).
