@@ -144,7 +144,7 @@ import Testing
             // only when the ids do not continue (they do here, so ranges are widened).
             let writer = try AccessLogWriter(settings: settings)
             for days in age {
-                writer.append(AccessLogRecord(timeMicros: now - days * day, client: "::1", status: 200, bytes: 0, durationMicros: 0))
+                writer.append(AccessLogRecord(timeMicros: now - days * day, client: "::1", path: "/only-\(days)", status: 200, bytes: 0, durationMicros: 0))
             }
             writer.shutdown()
         }
@@ -159,6 +159,20 @@ import Testing
         #expect(rowCount(settings.path) == 3)
         let ranges = try Self.ranges(settings.path)
         #expect(ranges.map { [$0[0], $0[1]] } == [["4", "4"], ["5", "6"]])
+        // Retention keeps whole days and trims the rollups with the rows: they still count
+        // exactly the rows that are left, and no rollup row is older than the oldest row.
+        let database = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        #expect(try Rollup.differences(in: database) == [])
+        // Texts only deleted rows used are gone; the others stay.
+        let paths = try database.prepare("SELECT value FROM strings WHERE value LIKE '/only-%' ORDER BY value")
+        var kept: [String] = []
+        while try paths.step() { kept.append(paths.text(at: 0) ?? "") }
+        #expect(kept == ["/only-1", "/only-3"])
+        for rollup in Rollup.all {
+            let oldest = try database.prepare("SELECT COUNT(*) FROM \(rollup.table) WHERE start * 1000 < (SELECT MIN(t) FROM log) / 86400000 * 86400000")
+            try oldest.step()
+            #expect(oldest.int(at: 0) == 0, "\(rollup.table)")
+        }
     }
 
     @Test func queriesUseTheIdBoundsAndThePartialStatusIndex() throws {
