@@ -38,7 +38,7 @@ public struct ReportCommand: ParsableCommand {
     }
 
     /// The page for the database the filters name.
-    func render(databasePath: String? = nil, nowMicros: Int64 = UTCTime.nowMicros()) throws -> String {
+    public func render(databasePath: String? = nil, nowMicros: Int64 = UTCTime.nowMicros()) throws -> String {
         let source = try LogsCommand.openSource(try databasePath ?? filters.resolvedDatabasePath())
         let reader: any LogReading = switch source {
         case .sqlite(let reader): reader

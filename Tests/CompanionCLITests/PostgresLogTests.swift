@@ -175,6 +175,13 @@ final class PostgresCluster {
             let fromPostgres = try LogsCommand.parse(question).render(databasePath: cluster.url, nowMicros: now)
             #expect(fromPostgres == fromFile, "\(question)")
         }
+        // The report: the same page from either database.
+        for filters in [[String](), ["--site", "a.test", "--status", "4xx"]] {
+            let fromFile = try ReportCommand.parse(filters).render(databasePath: merged, nowMicros: now)
+            let fromPostgres = try ReportCommand.parse(filters).render(databasePath: cluster.url, nowMicros: now)
+            #expect(fromPostgres == fromFile, "report \(filters)")
+            #expect(fromFile.contains("data-metric=\"requests\""))
+        }
         // Rows: the same lines (the ids differ: PostgreSQL numbers both hosts' rows together).
         for format in ["combined", "csv"] {
             func lines(_ path: String) throws -> [String] {
