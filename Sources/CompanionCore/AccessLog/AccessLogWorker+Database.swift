@@ -128,7 +128,7 @@ extension AccessLogWorker {
                 trim.bind(cutoff / 1000, at: 1)
                 _ = try trim.step()
             }
-            // Texts whose newest row is gone (a cached id is re-checked: see StringIDCache).
+            // Texts whose newest row is gone; the caches forget every id (a deleted one must not be reused).
             let texts = try database.prepare("DELETE FROM strings WHERE day < ?1")
             texts.bind(cutoffDay, at: 1)
             _ = try texts.step()
