@@ -10,7 +10,10 @@ public protocol LogReading: AnyObject {
     func groups(_ query: LogQuery, _ grouping: LogGrouping) throws -> [LogGroup]
     /// The newest row's id (0 when empty): the dashboard re-reads only when it moved.
     func maxID() throws -> Int64
+    /// Runs `body` with every question on one snapshot of the log.
+    func snapshot<T>(_ body: () throws -> T) throws -> T
 }
+
 
 extension SQLiteLogReader: LogReading {}
 extension PostgresLogReader: LogReading {}
@@ -55,6 +58,11 @@ public struct LogReport: Sendable, Equatable {
 
     /// Reads every panel.
     public init(reader: any LogReading, query: LogQuery, filterText: String, nowMicros: Int64 = UTCTime.nowMicros()) throws {
+        // One snapshot: the panels agree with each other while the server writes.
+        self = try reader.snapshot { try LogReport(reading: reader, query: query, filterText: filterText, nowMicros: nowMicros) }
+    }
+
+    private init(reading reader: any LogReading, query: LogQuery, filterText: String, nowMicros: Int64) throws {
         self.query = query
         self.filterText = filterText
         generated = UTCTime.storedText(epochMicros: nowMicros)

@@ -147,6 +147,19 @@ public final class PostgresLogReader {
         return rows.first?.first.flatMap { $0 }.flatMap { Int64($0) }
     }
 
+    /// Runs `body` in one REPEATABLE READ transaction: every question sees the same rows.
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        _ = try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do {
+            let value = try body()
+            _ = try connection.query("COMMIT")
+            return value
+        } catch {
+            _ = try? connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
     public func maxID() throws(PostgresError) -> Int64 {
         Int64(Self.int(try connection.query("SELECT COALESCE(max(id), 0) FROM requests").first?.first))
     }

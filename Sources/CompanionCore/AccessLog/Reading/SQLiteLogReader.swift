@@ -67,9 +67,28 @@ public final class SQLiteLogReader {
         return lastSecondText + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + String(fraction) + "Z"
     }
 
+    /// Open read transactions (nested ones join the outermost: one snapshot for all).
+    private var transactionDepth = 0
+
     private func readTransaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
-        try database.execute("BEGIN")
-        defer { _ = try? database.execute("COMMIT") }
+        if transactionDepth == 0 { try database.execute("BEGIN") }
+        transactionDepth += 1
+        defer {
+            transactionDepth -= 1
+            if transactionDepth == 0 { _ = try? database.execute("COMMIT") }
+        }
+        return try body()
+    }
+
+    /// Runs `body` on one snapshot of the file: every question it asks sees the same rows
+    /// (a report's panels agree with each other while the server writes).
+    public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth == 0 { try database.execute("BEGIN") }
+        transactionDepth += 1
+        defer {
+            transactionDepth -= 1
+            if transactionDepth == 0 { _ = try? database.execute("COMMIT") }
+        }
         return try body()
     }
 
