@@ -48,6 +48,9 @@ public final class Dashboard: Sendable {
     /// Relative windows (`since=1h`) move with the clock: re-read at least this often.
     static let refreshMs: Int64 = 10_000
     static let maxViews = 16
+    /// A busy log moves every commit: one reading per view at most this often (a report of a
+    /// large log takes a few hundred ms; this bounds the thread to a fraction of a core).
+    static let minimumRenderIntervalMs: Int64 = 750
 
     public init(source: String, parse: @escaping DashboardQueryParser,
                 openReader: @escaping @Sendable (String) throws -> any LogReading) {
@@ -156,7 +159,8 @@ public final class Dashboard: Sendable {
                 do {
                     if reader == nil { reader = try openReader(source) }
                     let mark = try reader!.maxID()
-                    for (key, view) in wanted where view.mark != mark || now - view.renderedAtMs >= Self.refreshMs {
+                    for (key, view) in wanted where (view.mark != mark && now - view.renderedAtMs >= Self.minimumRenderIntervalMs)
+                        || now - view.renderedAtMs >= Self.refreshMs {
                         let nowMicros = UTCTime.nowMicros()
                         let body: String
                         do {
