@@ -71,25 +71,27 @@ public final class SQLiteLogReader {
     private var transactionDepth = 0
 
     private func readTransaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
-        if transactionDepth == 0 { try database.execute("BEGIN") }
-        transactionDepth += 1
-        defer {
-            transactionDepth -= 1
-            if transactionDepth == 0 { _ = try? database.execute("COMMIT") }
-        }
+        try beginSnapshot()
+        defer { endSnapshot() }
         return try body()
     }
 
     /// Runs `body` on one snapshot of the file: every question it asks sees the same rows
     /// (a report's panels agree with each other while the server writes).
     public func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try beginSnapshot()
+        defer { endSnapshot() }
+        return try body()
+    }
+
+    private func beginSnapshot() throws(SQLiteError) {
         if transactionDepth == 0 { try database.execute("BEGIN") }
         transactionDepth += 1
-        defer {
-            transactionDepth -= 1
-            if transactionDepth == 0 { _ = try? database.execute("COMMIT") }
-        }
-        return try body()
+    }
+
+    private func endSnapshot() {
+        transactionDepth -= 1
+        if transactionDepth == 0 { _ = try? database.execute("COMMIT") }
     }
 
     func prepare(_ sql: String, _ values: [LogValue]) throws(SQLiteError) -> SQLiteStatement {
