@@ -30,6 +30,16 @@ struct IPAddress: Equatable, Sendable {
 
     init?(utf8 text: ArraySlice<UInt8>) {
         guard !text.isEmpty, text.count <= 45 else { return nil }
+        // Only the characters of a numeric address: inet_pton reads a C string, so a NUL
+        // would end the text early and accept what follows it (found by fuzz/run.sh proxy:
+        // "2001:db8::1\0\n..." in a PROXY v1 header parsed as 2001:db8::1).
+        for byte in text {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+                 UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: ":"), UInt8(ascii: "."): continue
+            default: return nil
+            }
+        }
         var terminated = Array(text)
         terminated.append(0)
         if text.contains(UInt8(ascii: ":")) {

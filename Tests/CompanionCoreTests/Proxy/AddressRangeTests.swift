@@ -52,4 +52,17 @@ struct AddressRangeTests {
         }
         #expect(ProxyProtocolHeader.parse(v1[...]) == .complete(length: v1.count, source: IPAddress("192.0.2.1")))
     }
+
+    /// Found by fuzz/run.sh proxy: inet_pton stops at a NUL, so an address field with a NUL
+    /// and anything after it (here a bare LF) parsed as the address before the NUL, and a
+    /// PROXY v1 header that is not one was accepted.
+    @Test func addressesWithOtherBytesAreRefused() {
+        var header = Array("PROXY TCP6 2001:db8::1".utf8) + [0, 0x0A, 0, 0, 0x6F, 0]
+        header += Array(" 2001:db8::2 56324 443\r\n".utf8)
+        if case .complete = ProxyProtocolHeader.parse(header[...]) { Issue.record("a header with NUL and LF in an address was accepted") }
+        #expect(IPAddress(utf8: Array("2001:db8::1".utf8)[...] + [0]) == nil)
+        #expect(IPAddress(utf8: Array("192.0.2.1 ".utf8)[...]) == nil)
+        #expect(IPAddress(utf8: Array("fe80::1%eth0".utf8)[...]) == nil)
+        #expect(IPAddress(utf8: Array("2001:DB8::1".utf8)[...]) == IPAddress("2001:db8::1"))
+    }
 }
