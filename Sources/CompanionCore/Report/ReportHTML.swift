@@ -214,21 +214,13 @@ public enum ReportHTML {
 
     // MARK: - Formatting
 
-    /// HTML text and attribute escaping.
+    /// HTML text and attribute escaping: the listing's escaper (`& < > " '` as entities,
+    /// controls as U+FFFD).
     public static func escape(_ text: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
+        ListingEscaper.appendHTMLText(text.utf8, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// 1234567 → "1,234,567".

@@ -17,9 +17,8 @@ public final class SQLiteLogReader {
     private var denseTexts: [String?] = []
     private var texts: [Int64: String] = [:]
     static let denseTextLimit: Int64 = 1 << 20
-    /// The stored time text of the last row's second, reused for rows in the same second.
-    private var lastSecond: Int64 = .min
-    private var lastSecondText = ""
+    /// Formats row times (reusing the last second's date text).
+    private var timeFormatter = UTCTime.StoredTextFormatter()
     private var lookup: SQLiteStatement?
     static let maxCachedTexts = 200_000
 
@@ -56,15 +55,13 @@ public final class SQLiteLogReader {
         return value
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of Unix milliseconds, the date part reused within a second.
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of Unix milliseconds (the writer's formatter: the date
+    /// part reused within a second).
     func timeText(milliseconds: Int64) -> String {
-        let second = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
-        if second != lastSecond {
-            lastSecond = second
-            lastSecondText = String(UTCTime.storedText(epochMicros: second * 1_000_000).prefix(20))   // through "SS."
+        String(unsafeUninitializedCapacity: UTCTime.storedTextLength) { buffer in
+            timeFormatter.write(epochMicros: milliseconds * 1000, to: buffer.baseAddress!)
+            return UTCTime.storedTextLength
         }
-        let fraction = Int(milliseconds - second * 1000)
-        return lastSecondText + (fraction < 10 ? "00" : fraction < 100 ? "0" : "") + String(fraction) + "Z"
     }
 
     /// Open read transactions (nested ones join the outermost: one snapshot for all).
