@@ -182,6 +182,9 @@ QUESTIONS = [
     ("paths with p50/p95/p99", ["--group-by", "path", "--percentiles"]),
     ("clients in 10.0.0.0/16, count", ["--client", "10.0.0.0/16", "--count"]),
     ("paths without bots", ["--not-user-agent", "*bot*", "--group-by", "path"]),
+    ("paths without crawlers", ["--ignore-crawlers", "--group-by", "path"]),
+    ("crawlers by user agent", ["--crawlers-only", "--group-by", "user_agent"]),
+    ("people by hour over one day", ["--ignore-crawlers", "--since", "1d", "--group-by", "hour", "--top", "0"]),
     ("slowest 10 requests", ["--slowest", "10"]),
     ("newest 50 rows", []),
 ]

@@ -55,6 +55,12 @@ struct LogFilterOptions: ParsableArguments {
     @Option(name: .customLong("not-query"), help: ArgumentHelp("Leave out requests whose query string matches this glob.", valueName: "glob"))
     var notQuery: String?
 
+    @Flag(name: .customLong("crawlers-only"), help: "Only requests from crawlers: a User-Agent containing bot, crawler, spider, slurp or facebookexternalhit (any case).")
+    var crawlersOnly = false
+
+    @Flag(name: .customLong("ignore-crawlers"), help: "Leave out requests from crawlers (as --crawlers-only names them).")
+    var ignoreCrawlers = false
+
     @Option(help: ArgumentHelp("Only requests at or after this time: 30m, 2h, 7d, 2026-11-27 (UTC) or RFC 3339.", valueName: "time"))
     var since: TimeFilter?
 
@@ -66,6 +72,7 @@ struct LogFilterOptions: ParsableArguments {
         _ = try since?.resolve(option: "--since", nowMicros: 0)
         _ = try until?.resolve(option: "--until", nowMicros: 0)
         if db != nil && config != nil { throw ValidationError("--db and --config name the database twice; give one of them") }
+        if crawlersOnly && ignoreCrawlers { throw ValidationError("--crawlers-only and --ignore-crawlers together leave nothing; give one of them") }
         for (option, value) in [("--client", client), ("--not-client", notClient)] {
             if let value, !LogQuery.isValidClientFilter(value) {
                 throw ValidationError("\(option): expected an IP address or a CIDR range such as 203.0.113.0/24 or 2001:db8::/32; got '\(value)'")
@@ -86,6 +93,8 @@ struct LogFilterOptions: ParsableArguments {
         ]
         for case let (column, pattern?, negated) in globs { query.globs.append(LogGlob(column, pattern, negated: negated)) }
         query.notClient = notClient
+        if crawlersOnly { query.crawlers = true }
+        if ignoreCrawlers { query.crawlers = false }
         return query
     }
 
@@ -99,6 +108,8 @@ struct LogFilterOptions: ParsableArguments {
             ("not query", notQuery),
         ]
         for case let (name, value?) in named { parts.append("\(name) \(value)") }
+        if crawlersOnly { parts.append("crawlers only") }
+        if ignoreCrawlers { parts.append("no crawlers") }
         if let since = try since?.resolve(option: "--since", nowMicros: nowMicros) { parts.append("since \(UTCTime.storedText(epochMicros: since))") }
         if let until = try until?.resolve(option: "--until", nowMicros: nowMicros) { parts.append("until \(UTCTime.storedText(epochMicros: until))") }
         return parts.joined(separator: ", ")
@@ -106,6 +117,9 @@ struct LogFilterOptions: ParsableArguments {
 }
 
 extension LogFilterOptions {
+    /// The filters without a value, as dashboard URL parameters.
+    static let dashboardFlags: Set<String> = ["crawlers_only", "ignore_crawlers"]
+
     /// The dashboard's URL parameters as `companion logs` options (`?status=404&since=1d`,
     /// `not_user_agent=*bot*`): the same filters, the same checks, the same messages. Site
     /// names resolve through the served config.
@@ -116,7 +130,16 @@ extension LogFilterOptions {
                 guard !["db", "config"].contains(name), name.allSatisfy({ $0.isLetter || $0 == "_" }) else {
                     throw DashboardError("unknown filter '\(name)'")
                 }
-                arguments += ["--" + name.replacing("_", with: "-"), value]
+                let option = "--" + name.replacing("_", with: "-")
+                if Self.dashboardFlags.contains(name) {
+                    // `?ignore_crawlers` or `?ignore_crawlers=1`: a flag has no value.
+                    guard ["", "1", "true", "on", "yes"].contains(value.lowercased()) else {
+                        throw DashboardError("\(name) takes no value (or 1); got '\(value)'")
+                    }
+                    arguments.append(option)
+                } else {
+                    arguments += [option, value]
+                }
             }
             let options: LogFilterOptions
             do {

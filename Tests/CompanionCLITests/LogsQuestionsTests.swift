@@ -92,6 +92,7 @@ import Testing
         (["--percentiles"], "--percentiles adds to the groups of --group-by (--summary always shows them); add --group-by"),
         (["--unique", "client", "--count"], "--count and --unique cannot be combined; choose one"),
         (["--unique", "client", "--follow"], "--follow prints requests as they arrive; it does not combine with --unique"),
+        (["--crawlers-only", "--ignore-crawlers"], "--crawlers-only and --ignore-crawlers together leave nothing; give one of them"),
     ] as [([String], String)])
     func invalidCombinations(arguments: [String], message: String) {
         do {
@@ -100,6 +101,38 @@ import Testing
         } catch {
             #expect(LogsCommand.message(for: error) == message)
         }
+    }
+
+    /// GoAccess's `--ignore-crawlers` and `--crawlers-only`: one rule for the User-Agent
+    /// (a token such as "bot" in any case), the same whether the answer comes from the rollups.
+    @Test func crawlersOnlyAndIgnoreCrawlers() throws {
+        let folder = LogsTemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.path + "/logs/access.sqlite"
+        let writer = try AccessLogWriter(settings: AccessLogSettings(path: path))
+        let agents: [String?] = ["Googlebot/2.1", "Mozilla/5.0 (compatible; YandexBot/3.0)", "Baiduspider", "facebookexternalhit/1.1",
+                                 "Yahoo! SLURP", "curl/8", nil, "Mozilla/5.0 Firefox/120", "Robot Framework"]
+        for (index, agent) in agents.enumerated() {
+            writer.append(AccessLogRecord(timeMicros: fixtureStart + Int64(index) * 1_000_000, site: "a.test", client: "192.0.2.1",
+                                          method: "GET", path: "/p\(index % 2)", status: 200, bytes: 10, durationMicros: 100, userAgent: agent))
+        }
+        writer.shutdown()
+        func ask(_ arguments: [String]) throws -> String {
+            try LogsCommand.parse(arguments).render(databasePath: path, nowMicros: LogsCommandTests.now)
+        }
+        // "Robot Framework" holds "bot": a crawler by the rule, as GoAccess's list would not say.
+        #expect(try ask(["--crawlers-only", "--count"]) == "6\n")
+        #expect(try ask(["--ignore-crawlers", "--count"]) == "3\n")
+        #expect(try ask(["--ignore-crawlers", "--group-by", "path", "--format", "csv"]) == "path,count,bytes\r\n/p1,2,20\r\n/p0,1,10\r\n")   // CSV: RFC 4180 line ends
+        #expect(try ask(["--crawlers-only", "--group-by", "user_agent", "--top", "1", "--format", "csv"]) == "user_agent,count,bytes\r\nBaiduspider,1,10\r\n")
+        #expect(try ask(["--crawlers-only", "--format", "csv", "--limit", "0"]).split(separator: "\r\n").count == 7)
+    }
+
+    @Test func dashboardFlagsTakeNoValue() throws {
+        let parse = LogFilterOptions.dashboardParser(configPath: "/nonexistent/config.json")
+        #expect(try parse([("ignore_crawlers", "")], 0).0.crawlers == false)
+        #expect(try parse([("crawlers_only", "1"), ("status", "404")], 0).0.crawlers == true)
+        #expect(throws: DashboardError.self) { try parse([("ignore_crawlers", "no")], 0) }
     }
 
     @Test(arguments: ["hour,hour", "day,status,site,path", "status,", "nonsense"])

@@ -104,7 +104,7 @@ final class PostgresCluster {
     static func traffic(_ port: Int, _ variant: Int) throws {
         for i in 0..<(5 + variant) { try send(port, "/?n=\(i)", agent: "Agent\t\(variant)") }
         for _ in 0..<(3 - variant) { try send(port, "/docs/guide.html", host: "b.test") }
-        for _ in 0..<2 { try send(port, "/missing\(variant)", host: "www.a.test") }
+        for _ in 0..<2 { try send(port, "/missing\(variant)", host: "www.a.test", agent: "Mozilla/5.0 (compatible; BingBot/2.0)") }
         try send(port, "/caf%C3%A9/\u{00E9}")
         let client = try RawClient(port: port)   // a raw 0xFF byte in the path
         let bytes: [UInt8] = Array("GET /x".utf8) + [0xFF] + Array(" HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n".utf8)
@@ -168,6 +168,8 @@ final class PostgresCluster {
             ["--unique", "client"], ["--unique", "client", "--status", "404"], ["--client", "127.0.0.0/8", "--count"],
             ["--not-client", "127.0.0.1", "--count"], ["--client", "::/0", "--count"], ["--site", "www.a.test", "--count"],
             ["--group-by", "day,site,status", "--format", "ndjson"],
+            ["--ignore-crawlers", "--group-by", "path", "--top", "0"], ["--crawlers-only", "--summary"],
+            ["--not-user-agent", "*Bot*", "--group-by", "site"],
         ]
         let now = UTCTime.nowMicros()
         for question in questions {
@@ -175,6 +177,8 @@ final class PostgresCluster {
             let fromPostgres = try LogsCommand.parse(question).render(databasePath: cluster.url, nowMicros: now)
             #expect(fromPostgres == fromFile, "\(question)")
         }
+        // Crawlers by the same rule in both (BingBot in capitals: ~* and the rule ignore case).
+        #expect(try LogsCommand.parse(["--crawlers-only", "--count"]).render(databasePath: cluster.url, nowMicros: now) == "4\n")
         // The report: the same page from either database.
         for filters in [[String](), ["--site", "a.test", "--status", "4xx"]] {
             let fromFile = try ReportCommand.parse(filters).render(databasePath: merged, nowMicros: now)

@@ -41,7 +41,9 @@ extension AccessLogWorker {
         try database.registerCompanionFunctions()
         let before = try database.userVersion()
         if before > 0 && before < 4 {
-            settings.report("companion: access log: converting \(settings.path) to the compact format of schema 4 (once; large files take a while)")
+            settings.report("companion: access log: converting \(settings.path) to the compact format of schema \(AccessLogSchema.currentVersion) (once; large files take a while)")
+        } else if before > 0 && before < AccessLogSchema.currentVersion {
+            settings.report("companion: access log: rebuilding the summaries of \(settings.path) for schema \(AccessLogSchema.currentVersion) (once; large files take a while)")
         }
         try AccessLogSchema.migrate(database)
         newestRange = try loadNewestRange(database)
@@ -134,6 +136,7 @@ extension AccessLogWorker {
             _ = try texts.step()
             strings.removeAll()
             anonymizedClients.removeAll()
+            crawlerAgents.removeAll()
             newestRange = try loadNewestRange(database)
         } catch {
             settings.report("companion: access log: cannot delete rows older than \(days) days: \(error); trying again in an hour")

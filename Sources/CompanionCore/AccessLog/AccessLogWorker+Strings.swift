@@ -146,6 +146,7 @@ extension AccessLogWorker {
         database = nil
         strings.removeAll()
         anonymizedClients.removeAll()
+        crawlerAgents.removeAll()
     }
 }
 

@@ -26,6 +26,10 @@ final class AccessLogWorker {
     var memo = FieldMemo()
     /// This commit's rollup sums.
     var accumulator = RollupAccumulator()
+    /// Whether each User-Agent id seen is a crawler's (the rollups' `crawler` dimension);
+    /// emptied past `maxCrawlerAgents` ids.
+    var crawlerAgents: [Int64: Bool] = [:]
+    static let maxCrawlerAgents = 65_536
     /// `Rollup.upsertSQL` per rollup, in `Rollup.all` order.
     var rollupUpserts: [SQLiteStatement] = []
     /// Statements on `strings`, prepared on first use.
@@ -226,6 +230,7 @@ final class AccessLogWorker {
             // Ids cached during the rolled-back transaction may not exist.
             strings.removeAll()
             anonymizedClients.removeAll()
+            crawlerAgents.removeAll()
             throw error
         }
     }
@@ -247,6 +252,7 @@ final class AccessLogWorker {
         statement.bind(row.bytes, at: i + 9)
         statement.bind(row.durationMicros, at: i + 10)
         var ids = [Int64](repeating: 0, count: AccessLogBatch.Field.allCases.count)
+        var crawler: Int64 = 0
         try row.forEachText { (field, text) throws(SQLiteError) in
             let at = i + Self.textParameterOffset[field.rawValue]
             if field == .query {
@@ -260,12 +266,23 @@ final class AccessLogWorker {
             let id = try stringID(text, field: field, day: day, anonymize: anonymize)
             ids[field.rawValue] = id
             statement.bind(id, at: at)
+            if field == .userAgent { crawler = isCrawler(id: id, text) ? 1 : 0 }
         }
         accumulator.add(RollupAccumulator.RowValues(
             milliseconds: milliseconds, site: ids[AccessLogBatch.Field.site.rawValue], status: Int64(row.status),
             method: ids[AccessLogBatch.Field.method.rawValue], path: ids[AccessLogBatch.Field.path.rawValue],
             referrer: ids[AccessLogBatch.Field.referrer.rawValue], userAgent: ids[AccessLogBatch.Field.userAgent.rawValue],
-            client: ids[AccessLogBatch.Field.client.rawValue], bytes: row.bytes, durationMicros: row.durationMicros))
+            client: ids[AccessLogBatch.Field.client.rawValue], crawler: crawler,
+            bytes: row.bytes, durationMicros: row.durationMicros))
+    }
+
+    /// `Crawler.matches(agent)`, remembered per `strings` id.
+    private func isCrawler(id: Int64, _ agent: UnsafeRawBufferPointer) -> Bool {
+        if let known = crawlerAgents[id] { return known }
+        if crawlerAgents.count >= Self.maxCrawlerAgents { crawlerAgents.removeAll(keepingCapacity: true) }
+        let found = Crawler.matches(agent)
+        crawlerAgents[id] = found
+        return found
     }
 
     /// Where each text field (`AccessLogBatch.Field` order) sits among a row's parameters

@@ -192,6 +192,9 @@ public struct LogQuery: Sendable, Equatable {
     public var globs: [LogGlob] = []
     /// Leave out this address or CIDR range (`--not-client`).
     public var notClient: String?
+    /// Only crawlers (true, `--crawlers-only`) or no crawlers (false, `--ignore-crawlers`),
+    /// by `Crawler`'s rule on the User-Agent; a request without one is not a crawler's.
+    public var crawlers: Bool?
 
     /// Whether `text` is what `client` and `notClient` accept: an address or a CIDR range.
     public static func isValidClientFilter(_ text: String) -> Bool {

@@ -36,10 +36,13 @@ import CSQLite
 /// - `log_ranges` is `requests_ranges` over the integer times.
 /// - The rollup tables (`Rollup.all`) are kept by the writer in the same transaction as
 ///   the rows; `log_rollup_state.covered_id` says which rows they count (all ids up to it).
-///   `companion logs` answers from them where the filters allow (see `RollupPlanner`).
+///   `companion logs` answers from them where the filters allow (`SQLiteLogReader.plan`).
+///
+/// Version 5 adds the `crawler` dimension to the rollups but the agents' (`Crawler`):
+/// the tables are created anew and refolded from the raw rows when the writer opens the file.
 public enum AccessLogSchema {
     /// The version this build writes into `PRAGMA user_version`.
-    public static let currentVersion = 4
+    public static let currentVersion = 5
 
     /// One step per version, applied in order to files with a lower `user_version`.
     /// To add a column later: append `(2, "ALTER TABLE requests ADD COLUMN …")`.
@@ -84,7 +87,15 @@ public enum AccessLogSchema {
             ALTER TABLE requests ADD COLUMN tls_version TEXT;
             """),
         (4, compactSQL),
+        (5, rebuildRollupsSQL),
     ]
+
+    /// Version 5: the rollup tables as `Rollup.all` defines them now, empty; the writer's
+    /// catch-up at open folds every row into them (covered id 0).
+    static let rebuildRollupsSQL: String = {
+        Rollup.all.map { "DROP TABLE IF EXISTS \($0.table);\n\($0.createSQL)" }.joined(separator: "\n")
+            + "\nUPDATE log_rollup_state SET covered_id = 0;"
+    }()
 
     /// Consecutive ids one `requests_ranges` row grows to before the writer starts the next.
     /// A `--since` scan reads at most this many rows outside the asked time.

@@ -121,8 +121,8 @@ public struct LogReport: Sendable, Equatable {
     /// Edge and Opera also say Chrome, Chrome also says Safari).
     public static func family(of agent: String?) -> String {
         guard let agent else { return "(none)" }
+        if Crawler.matches(agent) { return "Bots" }
         let lower = agent.lowercased()
-        if ["bot", "crawler", "spider", "slurp", "facebookexternalhit"].contains(where: lower.contains) { return "Bots" }
         if ["curl/", "wget/", "python-", "go-http-client", "okhttp", "httpie", "java/", "libwww"].contains(where: lower.contains) { return "Tools" }
         if lower.contains("edg/") || lower.contains("edge/") { return "Edge" }
         if lower.contains("opr/") || lower.contains("opera") { return "Opera" }

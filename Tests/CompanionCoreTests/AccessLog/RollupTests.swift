@@ -83,10 +83,12 @@ extension SplitMix: RandomNumberGenerator {}
         if maybe(10) { query.notClient = ["10.0.0.0/29", "192.0.2.7"].randomElement(using: &random)! }
         if maybe(20) {
             query.globs.append([LogGlob(.user_agent, "*bot*", negated: true), LogGlob(.user_agent, "Mozilla*"),
+                                LogGlob(.user_agent, "*bot*"), LogGlob(.user_agent, "*Bot*", negated: true),
                                 LogGlob(.referrer, "https://*"), LogGlob(.referrer, "*s.example*", negated: true),
                                 LogGlob(.path, "/docs/*", negated: true), LogGlob(.host, "a.*"),
                                 LogGlob(.query, "q=*")].randomElement(using: &random)!)
         }
+        if maybe(15) { query.crawlers = Bool.random(using: &random) }
         // Times: none, on a bucket edge (day, hour, minute) or anywhere.
         func time() -> Int64 {
             let micros = base + Int64.random(in: -86_400_000_000..<(span + 86_400_000_000), using: &random)
@@ -130,6 +132,44 @@ extension SplitMix: RandomNumberGenerator {}
         }
         // The comparison is not vacuous: most questions were answered from a rollup.
         #expect(answeredFromRollups > questions / 3, "\(answeredFromRollups) of \(questions) from rollups")
+    }
+
+    /// Agent globs that select exactly the crawlers (or everyone else) are answered from the
+    /// rollups' crawler dimension, globs that cut across it from the raw rows; `--ignore-crawlers`
+    /// and `--crawlers-only` from the rollups.
+    @Test func agentGlobsThatMatchTheCrawlersUseTheRollups() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        var random = SplitMix(seed: 11)
+        let path = try Self.makeLog(folder, random: &random)
+        let reader = try SQLiteLogReader(database: SQLiteDatabase(path: path, mode: .readOnly))
+        let raw = try SQLiteLogReader(database: SQLiteDatabase(path: path, mode: .readOnly))
+        raw.usesRollups = false
+        func query(_ globs: [LogGlob], crawlers: Bool? = nil) -> LogQuery {
+            var query = LogQuery(sinceMicros: Self.base + 3_600_000_000)
+            query.globs = globs
+            query.crawlers = crawlers
+            return query
+        }
+        let cases: [(LogQuery, LogQuery?)] = [
+            (query([LogGlob(.user_agent, "*bot*", negated: true)]), query([], crawlers: false)),
+            (query([LogGlob(.user_agent, "*bot*")]), query([], crawlers: true)),
+            (query([LogGlob(.user_agent, "*o*")]), nil),                                 // Mozilla too
+            (query([LogGlob(.user_agent, "Mozilla*")]), nil),                            // not curl's
+            (query([LogGlob(.user_agent, "*"), LogGlob(.user_agent, "*bot*", negated: true)]), nil),   // not NULL's
+            (query([], crawlers: false), query([], crawlers: false)),
+        ]
+        for (question, equivalent) in cases {
+            let (part, _) = try reader.plan(question, keys: [.path], measure: .totals)
+            #expect(part?.query == equivalent, "\(question)")
+            if equivalent != nil { #expect(part?.rollup == .paths, "\(question)") }
+            let grouping = LogGrouping(keys: [.path], top: 0, sort: .count, uniqueClients: false, percentiles: true)
+            #expect(try reader.groups(question, grouping) == raw.groups(question, grouping), "\(question)")
+        }
+        // The generated agents: Googlebot and bingbot are crawlers; curl, browsers and none are not.
+        let crawlers = try raw.count(query([], crawlers: true))
+        #expect(crawlers > 0)
+        #expect(crawlers == (try raw.count(query([LogGlob(.user_agent, "*bot*")]))))
     }
 
     /// Every rollup row equals what folding the raw rows gives: the writer's in-memory sums

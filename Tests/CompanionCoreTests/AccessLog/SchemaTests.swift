@@ -113,7 +113,7 @@ import Testing
         writer.shutdown()
         #expect(report.count(containing: "converting") == 1)
         let database = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
-        #expect(try database.userVersion() == 4)
+        #expect(try database.userVersion() == AccessLogSchema.currentVersion)
         #expect(try database.hasView("requests"))
         let after = try Self.snapshot(database)
         #expect(after.count == 3000)
@@ -127,5 +127,43 @@ import Testing
         #expect(try reader.count(LogQuery(statusRanges: [404...404])) == 750)
         #expect(try reader.uniqueClients(LogQuery()) == Set(before.map { $0[4] }).count)
         #expect(Set(before.map { $0[4] }).count == 32 + 7)
+    }
+
+    /// A version 4 file (rollups without the crawler dimension) gets its rollups rebuilt
+    /// from the raw rows once at open: they count every row again, crawlers apart.
+    @Test func versionFourFilesGetTheirRollupsRebuilt() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        let settings = testSettings(folder, report)
+        try createFolderForTest(folder.path + "/logs")
+        do {
+            let old = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+            for step in AccessLogSchema.migrations where step.version <= 4 { try old.execute(step.sql) }
+            // Version 4's rollups had no crawler column.
+            try old.execute("DROP TABLE log_minute; CREATE TABLE log_minute (start INTEGER NOT NULL, site INTEGER NOT NULL, status INTEGER NOT NULL, method INTEGER NOT NULL, requests INTEGER NOT NULL, bytes INTEGER NOT NULL, duration_us INTEGER NOT NULL, hist BLOB, PRIMARY KEY (start, site, status, method)) WITHOUT ROWID")
+            try old.setUserVersion(4)
+            let insert = try old.prepare("INSERT INTO requests (time, site, client, method, path, status, bytes, duration_us, user_agent) VALUES (?1, 'a.test', '10.0.0.1', 'GET', ?2, ?3, 100, 250, ?4)")
+            for index in 0..<400 {
+                insert.bind(UTCTime.storedText(epochMicros: 1_795_780_800_000_000 + Int64(index) * 61_000_000), at: 1)
+                insert.bind("/p\(index % 9)", at: 2)
+                insert.bind(index % 10 == 0 ? 404 : 200, at: 3)
+                insert.bind(index % 4 == 0 ? "Googlebot/2.1" : "Mozilla/5.0", at: 4)
+                try insert.step()
+                insert.reset()
+            }
+            // Counted by the old rollups (here: not at all, as if folded before).
+            try old.execute("UPDATE log_rollup_state SET covered_id = 400")
+        }
+        let writer = try AccessLogWriter(settings: settings)
+        writer.shutdown()
+        #expect(report.count(containing: "rebuilding the summaries") == 1)
+        let database = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        #expect(try database.userVersion() == AccessLogSchema.currentVersion)
+        #expect(try Rollup.differences(in: database) == [])
+        let crawlers = try database.prepare("SELECT SUM(requests) FILTER (WHERE crawler = 1), SUM(requests) FROM log_minute")
+        try crawlers.step()
+        #expect(crawlers.int(at: 0) == 100)
+        #expect(crawlers.int(at: 1) == 400)
     }
 }

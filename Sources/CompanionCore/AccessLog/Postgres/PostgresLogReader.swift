@@ -58,6 +58,11 @@ public final class PostgresLogReader {
             let pattern = parameter(globToRegex(glob.pattern))
             terms.append(glob.negated ? "(\(column) IS NULL OR \(column) !~ \(pattern))" : "\(column) ~ \(pattern)")
         }
+        if let crawlers = query.crawlers {
+            // Crawler's rule: a token anywhere, letters without case (the tokens are ASCII letters).
+            let pattern = parameter(Crawler.postgresPattern)
+            terms.append(crawlers ? "user_agent ~* \(pattern)" : "(user_agent IS NULL OR user_agent !~* \(pattern))")
+        }
         if let since = query.sinceMicros {
             terms.append("time >= \(parameter(UTCTime.storedText(epochMicros: since)))::timestamptz")
         }

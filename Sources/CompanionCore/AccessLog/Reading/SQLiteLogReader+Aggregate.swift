@@ -40,9 +40,10 @@ extension SQLiteLogReader {
 
     // MARK: - Terms
 
-    /// Terms for the filters that are the same on raw rows and on rollups: `missing` is how
-    /// an absent text is stored (NULL in `log`, 0 in a rollup).
-    private func filterTerms(_ query: LogQuery, rollup: Bool, into terms: inout [String], _ values: inout [LogValue]) {
+    /// Terms for the filters on raw rows (`rollup` nil) or on a rollup table that keeps them
+    /// (`supports`): an absent text is NULL in `log`, 0 in a rollup.
+    private func filterTerms(_ query: LogQuery, rollup table: Rollup?, into terms: inout [String], _ values: inout [LogValue]) {
+        let rollup = table != nil
         if !query.statusRanges.isEmpty {
             terms.append("(" + query.statusRanges.map { _ in "status BETWEEN ? AND ?" }.joined(separator: " OR ") + ")")
             for range in query.statusRanges { values += [.integer(range.lowerBound), .integer(range.upperBound)] }
@@ -81,13 +82,22 @@ extension SQLiteLogReader {
             }
             values.append(.text(glob.pattern))
         }
+        if let crawlers = query.crawlers {
+            if let table, table.dimensions.contains(.crawler) {
+                terms.append(crawlers ? "crawler = 1" : "crawler = 0")
+            } else {
+                let matching = "user_agent IN (SELECT id FROM strings WHERE companion_is_crawler(value))"
+                let missing = rollup ? "user_agent = 0" : "user_agent IS NULL"
+                terms.append(crawlers ? matching : "(\(missing) OR NOT \(matching))")
+            }
+        }
     }
 
     /// The WHERE clause on `log` for one raw part.
     func rawWhere(_ spec: RawSpec) -> (sql: String, values: [LogValue]) {
         var terms: [String] = []
         var values: [LogValue] = []
-        filterTerms(spec.query, rollup: false, into: &terms, &values)
+        filterTerms(spec.query, rollup: nil, into: &terms, &values)
         // The partial status index holds only statuses ≥ 300; SQLite uses it when the query
         // states its condition.
         let ranges = spec.query.statusRanges
@@ -138,9 +148,12 @@ extension SQLiteLogReader {
 
     // MARK: - Plans
 
-    /// A rollup part: the table and the bucket starts (Unix seconds) it answers for.
+    /// A rollup part: the table, the bucket starts (Unix seconds) it answers for, and the
+    /// filters as that table answers them (the question's, or an equivalent; see
+    /// `crawlerEquivalent`).
     struct RollupPart {
         var rollup: Rollup
+        var query: LogQuery
         var fromSeconds: Int64?
         var beforeSeconds: Int64?
     }
@@ -154,6 +167,7 @@ extension SQLiteLogReader {
         if query.site != nil && !dimensions.contains(.site) { return false }
         if query.method != nil && !dimensions.contains(.method) { return false }
         if (query.client != nil || query.notClient != nil) && !dimensions.contains(.client) { return false }
+        if query.crawlers != nil && !dimensions.contains(.crawler) && !dimensions.contains(.user_agent) { return false }
         for glob in query.allGlobs {
             let needed: RollupDimension? = switch glob.column {
             case .path: .path
@@ -181,7 +195,12 @@ extension SQLiteLogReader {
     func plan(_ query: LogQuery, keys: [LogGroupKey], measure: Measure) throws(SQLiteError) -> (RollupPart?, [RawSpec]) {
         let whole = RawSpec(query: query)
         guard usesRollups else { return (nil, [whole]) }
-        let candidates = Rollup.all.filter { Self.supports($0, query, keys: keys, measure: measure) }
+        var rollupQuery = query
+        var candidates = Rollup.all.filter { Self.supports($0, query, keys: keys, measure: measure) }
+        if candidates.isEmpty, let equivalent = try crawlerEquivalent(query) {
+            rollupQuery = equivalent
+            candidates = Rollup.all.filter { Self.supports($0, equivalent, keys: keys, measure: measure) }
+        }
         guard !candidates.isEmpty else { return (nil, [whole]) }
         let since = whole.sinceMs, until = whole.untilMs
         func isAligned(_ rollup: Rollup) -> Bool {
@@ -215,7 +234,46 @@ extension SQLiteLogReader {
         var tail = whole
         tail.idAbove = covered
         raw.append(tail)
-        return (RollupPart(rollup: rollup, fromSeconds: from.map { $0 / 1000 }, beforeSeconds: before.map { $0 / 1000 }), raw)
+        return (RollupPart(rollup: rollup, query: rollupQuery, fromSeconds: from.map { $0 / 1000 }, beforeSeconds: before.map { $0 / 1000 }), raw)
+    }
+
+    /// The question with its User-Agent globs replaced by the crawler filter they amount to,
+    /// when they do on every agent the rollups saw in its days: `--not-user-agent '*bot*'`
+    /// keeps exactly the agents that are not crawlers on most logs, so the rollups with the
+    /// `crawler` dimension answer it (only the rollup part uses it; raw parts keep the globs).
+    /// nil when the globs cut across the crawler classes (or the question has none).
+    func crawlerEquivalent(_ query: LogQuery) throws(SQLiteError) -> LogQuery? {
+        let agentGlobs = query.allGlobs.filter { $0.column == .user_agent }
+        guard !agentGlobs.isEmpty, query.crawlers == nil else { return nil }
+        var values: [LogValue] = []
+        let keep = agentGlobs.map { glob in
+            values.append(.text(glob.pattern))
+            return glob.negated ? "(s.value IS NULL OR NOT s.value GLOB ?)" : "COALESCE(s.value GLOB ?, 0)"
+        }.joined(separator: " AND ")
+        // The days that hold the rollup part's buckets.
+        var window: [String] = []
+        if let since = query.sinceMicros.map(RawSpec.milliseconds) {
+            window.append("start >= ?")
+            values.append(.integer(Int(Self.floorDivide(since, 86_400_000) * 86_400)))
+        }
+        if let until = query.untilMicros.map(RawSpec.milliseconds) {
+            window.append("start < ?")
+            values.append(.integer(Int(Self.ceilingDivide(until, 1000))))
+        }
+        let statement = try prepare("""
+            SELECT (\(keep)) <> 0, companion_is_crawler(s.value)
+            FROM (SELECT DISTINCT user_agent AS a FROM \(Rollup.agents.table)\(window.isEmpty ? "" : " WHERE " + window.joined(separator: " AND ")))
+            LEFT JOIN strings s ON s.id = a
+            GROUP BY 1, 2
+            """, values)
+        var classes: [(keep: Bool, crawler: Bool)] = []
+        while try statement.step() { classes.append((statement.int(at: 0) != 0, statement.int(at: 1) != 0)) }
+        var equivalent = query
+        equivalent.globs.removeAll { $0.column == .user_agent }
+        if classes.allSatisfy(\.keep) { return equivalent }
+        if classes.allSatisfy({ $0.keep == $0.crawler }) { equivalent.crawlers = true; return equivalent }
+        if classes.allSatisfy({ $0.keep != $0.crawler }) { equivalent.crawlers = false; return equivalent }
+        return nil
     }
 
     func coveredID() throws(SQLiteError) -> Int64 {
@@ -250,7 +308,7 @@ extension SQLiteLogReader {
         if let part {
             var terms: [String] = []
             values = []
-            filterTerms(query, rollup: true, into: &terms, &values)
+            filterTerms(part.query, rollup: part.rollup, into: &terms, &values)
             if let from = part.fromSeconds { terms.append("start >= ?"); values.append(.integer(Int(from))) }
             if let before = part.beforeSeconds { terms.append("start < ?"); values.append(.integer(Int(before))) }
             clause = terms.isEmpty ? "" : " WHERE " + terms.joined(separator: " AND ")

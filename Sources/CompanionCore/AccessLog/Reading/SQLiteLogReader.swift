@@ -26,8 +26,9 @@ public final class SQLiteLogReader {
         self.database = database
         try database.registerCompanionFunctions()
         let version = try database.userVersion()
-        guard version >= 4, try database.hasTable("log") else {
-            throw SQLiteError(code: SQLITE_ERROR, message: "the access log has schema version \(version); `companion serve` converts it to version 4 when it starts (this companion reads version 4)")
+        guard version >= AccessLogSchema.currentVersion, try database.hasTable("log") else {
+            let current = AccessLogSchema.currentVersion
+            throw SQLiteError(code: SQLITE_ERROR, message: "the access log has schema version \(version); `companion serve` converts it to version \(current) when it starts (this companion reads version \(current))")
         }
     }
 

@@ -5,11 +5,11 @@
 
 struct RollupAccumulator {
     /// A rollup row's identity: which rollup, the bucket start (Unix seconds) and up to
-    /// three dimension values (unused ones 0).
+    /// four dimension values (unused ones 0).
     struct Key: Hashable {
         var rollup: Int
         var start: Int64
-        var d0: Int64, d1: Int64, d2: Int64
+        var d0: Int64, d1: Int64, d2: Int64, d3: Int64
     }
 
     struct Totals {
@@ -42,6 +42,8 @@ struct RollupAccumulator {
         var milliseconds: Int64
         var site: Int64, status: Int64, method: Int64, path: Int64
         var referrer: Int64, userAgent: Int64, client: Int64
+        /// 1 for a crawler's User-Agent, else 0.
+        var crawler: Int64
         var bytes: Int, durationMicros: Int
 
         @inline(__always)
@@ -54,6 +56,7 @@ struct RollupAccumulator {
             case .referrer: referrer
             case .user_agent: userAgent
             case .client: client
+            case .crawler: crawler
             }
         }
     }
@@ -75,7 +78,8 @@ struct RollupAccumulator {
             let key = Key(rollup: number, start: row.milliseconds / rollup.unitMs * (rollup.unitMs / 1000),
                           d0: row.value(of: dimensions[0]),
                           d1: dimensions.count > 1 ? row.value(of: dimensions[1]) : 0,
-                          d2: dimensions.count > 2 ? row.value(of: dimensions[2]) : 0)
+                          d2: dimensions.count > 2 ? row.value(of: dimensions[2]) : 0,
+                          d3: dimensions.count > 3 ? row.value(of: dimensions[3]) : 0)
             let slot: Int
             if let found = index[key] {
                 slot = found
@@ -98,7 +102,7 @@ struct RollupAccumulator {
             let statement = statements[key.rollup]
             let row = totals[slot]
             statement.bind(key.start, at: 1)
-            let dimensions = [key.d0, key.d1, key.d2]
+            let dimensions = [key.d0, key.d1, key.d2, key.d3]
             var parameter: Int32 = 2
             for d in 0..<rollup.dimensions.count {
                 statement.bind(dimensions[d], at: parameter)

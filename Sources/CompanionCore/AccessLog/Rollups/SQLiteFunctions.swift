@@ -10,6 +10,8 @@
 //   companion_in_range(v, r)     scalar: 1 when the address text v lies in the CIDR range r
 //                                ("10.0.0.0/8", "2001:db8::/32"), else 0; the range is parsed
 //                                once per statement (SQLite's auxdata).
+//   companion_is_crawler(a)      scalar: 1 when the User-Agent text a is a crawler's
+//                                (`Crawler.matches`), 0 otherwise and for NULL.
 import CSQLite
 
 extension SQLiteDatabase {
@@ -24,6 +26,9 @@ extension SQLiteDatabase {
         }
         if rc == SQLITE_OK {
             rc = sqlite3_create_function_v2(handle, "companion_in_range", 2, flags, nil, inRange, nil, nil, nil)
+        }
+        if rc == SQLITE_OK {
+            rc = sqlite3_create_function_v2(handle, "companion_is_crawler", 1, flags, nil, isCrawler, nil, nil, nil)
         }
         guard rc == SQLITE_OK else { throw SQLiteError(handle: handle, code: rc, statement: "sqlite3_create_function_v2") }
         hasCompanionFunctions = true
@@ -121,4 +126,10 @@ private let inRange: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer
     let pointer = UnsafeMutablePointer<FamilyRange>.allocate(capacity: 1)
     pointer.initialize(to: parsed)
     sqlite3_set_auxdata(context, 1, pointer, freeRange)
+}
+
+private let isCrawler: @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer<OpaquePointer?>?) -> Void = { context, _, arguments in
+    guard let arguments, let text = sqlite3_value_text(arguments[0]) else { return sqlite3_result_int(context, 0) }
+    let agent = UnsafeRawBufferPointer(start: text, count: Int(sqlite3_value_bytes(arguments[0])))
+    sqlite3_result_int(context, Crawler.matches(agent) ? 1 : 0)
 }
