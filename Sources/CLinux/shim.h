@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <malloc.h>
+#include <sys/inotify.h>
 
 /// accept4(2) is declared by <sys/socket.h> only under _GNU_SOURCE, which would make
 /// this module's types differ from Glibc's; declare the prototype by hand instead.

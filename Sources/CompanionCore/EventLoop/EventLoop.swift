@@ -11,7 +11,8 @@ enum LoopMessage: Sendable {
     case reload(ServerState, applied: Countdown)
     case stop(graceMilliseconds: Int)
     /// A page rendered on the BackgroundQueue for this loop's connections.
-    case rendered(DeferredPage, RenderedPage)
+    /// A page rendered off the loop, for the file cache's generation when it was asked for.
+    case rendered(DeferredPage, RenderedPage, generation: UInt64)
 }
 
 final class EventLoop: @unchecked Sendable {
@@ -46,7 +47,14 @@ final class EventLoop: @unchecked Sendable {
     /// Renders pages off the loop (shared by all loops); nil renders them here.
     private let background: BackgroundQueue?
     /// Pages being rendered on `background`: the tokens of the connections waiting for each.
-    private var pendingPages: [FileCache.Key: [UInt64]] = [:]
+    private var pendingPages: [PendingPage: [UInt64]] = [:]
+
+    /// A page being rendered: which one, and the file cache's generation when it was asked
+    /// for (a request after a change waits for a rendering that started after it).
+    private struct PendingPage: Hashable {
+        let key: FileCache.Key
+        let generation: UInt64
+    }
 
     /// Resolved files of this loop's requests (see FileCache.swift).
     let fileCache: FileCache
@@ -65,11 +73,12 @@ final class EventLoop: @unchecked Sendable {
     private var nextCacheSweepMs: Int64 = 0
 
     init(index: Int, state: ServerState, listeners: [Listener], metrics: LoopMetrics = LoopMetrics(),
-         fileCacheMilliseconds: Int, fileCacheEntries: Int = 512, background: BackgroundQueue? = nil) throws(Errno) {
+         fileCacheMilliseconds: Int, fileCacheWatches: Bool = true, fileCacheEntries: Int = 512,
+         background: BackgroundQueue? = nil) throws(Errno) {
         self.index = index
         self.metrics = metrics
         self.background = background
-        self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries)
+        self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries, watches: fileCacheWatches)
         self.state = state
         self.listeners = listeners
         self.backend = try EpollBackend()
@@ -100,6 +109,9 @@ final class EventLoop: @unchecked Sendable {
                     if !clockFresh {
                         clockFresh = true
                         refreshClocks()
+                        // Before this turn's requests: a file changed before they arrived is
+                        // seen by them (one non-blocking read per turn).
+                        fileCache.applyChanges()
                     }
                     dispatch(token, events)
                 }
@@ -111,6 +123,7 @@ final class EventLoop: @unchecked Sendable {
             drainMailbox()
             fireDeadlines()
             if nowMs >= nextCacheSweepMs {
+                fileCache.applyChanges()   // deleted files' descriptors close without a request
                 fileCache.sweep(now: nowMs)
                 nextCacheSweepMs = nowMs + max(100, fileCache.ttlMilliseconds)
                 releaseIdleBuffers()
@@ -233,6 +246,8 @@ final class EventLoop: @unchecked Sendable {
                 continue
             }
             try? Socket.setOption(accepted.fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
+            // This turn may have served other clients since its changes were read.
+            fileCache.applyChanges(ifOlderThan: FileCache.acceptWindowMicros)
             adopt(fd: accepted.fd, client: peer, tls: listener.address.tls, admin: listener.isAdmin,
                   proxyProtocol: listener.address.proxyProtocol)
         }
@@ -249,6 +264,8 @@ final class EventLoop: @unchecked Sendable {
             }
             acceptPausedUntil = nowMs + 100
             for listener in listeners { backend.deregister(fd: listener.fd) }
+            // Cached files hold descriptors until their file changes: give them back now.
+            if error.code == EMFILE || error.code == ENFILE { fileCache.releaseDescriptors() }
         default:
             break  // ECONNABORTED, EPROTO, ...: that client is gone; keep going.
         }
@@ -306,7 +323,8 @@ final class EventLoop: @unchecked Sendable {
     /// `deferredPageArrived`); one job per page however many connections ask. False: the
     /// background queue is full (or absent) and the connection must answer otherwise.
     func renderInBackground(_ deferred: DeferredPage, for connection: Connection) -> Bool {
-        let key = deferred.pageKey
+        let generation = fileCache.generation
+        let key = PendingPage(key: deferred.pageKey, generation: generation)
         if pendingPages[key] != nil {
             pendingPages[key]!.append(connection.token)
             return true
@@ -314,7 +332,7 @@ final class EventLoop: @unchecked Sendable {
         guard let background else { return false }
         let accepted = background.submit { [self] in
             let page = deferred.render()
-            self.post(.rendered(deferred, page))
+            self.post(.rendered(deferred, page, generation: generation))
         }
         if accepted { pendingPages[key] = [connection.token] }
         return accepted
@@ -362,9 +380,9 @@ final class EventLoop: @unchecked Sendable {
         }
         for message in messages {
             switch message {
-            case .rendered(let deferred, let page):
-                fileCache.store(page, for: deferred.cacheKey, in: deferred.site)
-                for token in pendingPages.removeValue(forKey: deferred.pageKey) ?? [] {
+            case .rendered(let deferred, let page, let generation):
+                fileCache.store(page, for: deferred.cacheKey, directory: deferred.directory, in: deferred.site, generation: generation)
+                for token in pendingPages.removeValue(forKey: PendingPage(key: deferred.pageKey, generation: generation)) ?? [] {
                     connection(for: token)?.deferredPageArrived(page)
                 }
             case .reload(let newState, let applied):

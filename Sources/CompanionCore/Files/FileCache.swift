@@ -1,18 +1,23 @@
-// FileCache: a per-loop cache of path resolutions (lighttpd's one-second stat
-// cache idea). For `ttl` milliseconds after a lookup, the same (site, path) is
-// answered without touching the disk: the open file (or the not-found answer),
-// its content type and ETag, and for small files their bytes. After that the
-// path is resolved again through the site's PathResolver.
+// FileCache: a per-loop cache of path resolutions and rendered listings. A lookup
+// answers the same (site, path) without touching the disk: the open file (or the
+// not-found answer), its content type and ETag, and for small files their bytes.
 //
-// Trade-off (documented in the README): a file changed on disk is served as it
-// was for at most `ttl` (default 1 s). SECURITY: entries come only from the
-// root-contained resolver, so a cached answer is one that was allowed when it
-// was made; a symlink swapped in later is seen within `ttl`.
+// Freshness (issue 13): an answer is kept until the loop's FileWatcher (inotify) reports
+// a change to something it depends on: the entry of each directory on its path from the
+// site root (so a file written, replaced by a rename, deleted or created, and a directory
+// or symlink on the way renamed or swapped, all count), and for a listing any entry of the
+// listed directory. The loop reads the events at the start of each turn, before the
+// requests of that turn, so the next request after a change sees it. When a path cannot
+// be watched (no inotify instance, the watch limit, permissions) its answer is kept for
+// `ttl` milliseconds instead (lighttpd's one-second stat cache), the old behaviour.
+//
+// SECURITY: entries come only from the root-contained resolver, so a cached answer is one
+// that was allowed when it was made; a symlink swapped in later is an event on its
+// directory and drops the answers through it.
 //
 // Descriptors: each cached file holds its open descriptor, so the cache is sized
-// from RLIMIT_NOFILE (`entryLimit`) and the loop sweeps expired entries every `ttl`
-// (`sweep`): an expired entry used to keep its descriptor until the same path was
-// asked for again, ~500 per loop (issue 9 #3). A lookup that failed for lack of
+// from RLIMIT_NOFILE (`entryLimit`); deleted files are dropped on their event, and the
+// loop sweeps TTL entries every `ttl` (`sweep`). A lookup that failed for lack of
 // descriptors is never cached.
 //
 // Owned by one EventLoop; not thread-safe, and never shared.
@@ -56,9 +61,34 @@ final class FileCache {
     /// Lookups of paths and pages, hits or not (for /metrics).
     private(set) var lookups = 0
 
-    init(ttlMilliseconds: Int, maxEntries: Int = 512) {
+    /// What an answer depends on: the entry `name` of the watched directory `wd` ("" for
+    /// any entry of it: a listing).
+    struct Dependency: Hashable {
+        let wd: Int32
+        let name: String
+    }
+
+    /// Watches the directories answers depend on; nil when answers expire by `ttl` only.
+    let watcher: FileWatcher?
+    /// The answers (entries and pages) that depend on each watched entry.
+    private var dependents: [Dependency: Set<Key>] = [:]
+    /// The names with dependents, per watch (a directory that goes away drops them all).
+    private var watchedNames: [Int32: Set<String>] = [:]
+    /// Counts invalidations: a page rendered off the loop is cached only if nothing changed
+    /// since it was asked for.
+    private(set) var generation: UInt64 = 0
+    /// Answers kept until a change (not by `ttl`).
+    static let untilChanged = Int64.max
+
+    init(ttlMilliseconds: Int, maxEntries: Int = 512, watches: Bool = true) {
         self.ttlMilliseconds = Int64(ttlMilliseconds)
         self.maxEntries = maxEntries
+        if watches && ttlMilliseconds > 0 {
+            let watcher = FileWatcher()
+            self.watcher = watcher.isAvailable ? watcher : nil
+        } else {
+            watcher = nil
+        }
     }
 
     /// Entries per loop for `loops` loops under the process's descriptor limit: an eighth of
@@ -84,10 +114,14 @@ final class FileCache {
 
     /// The resolution of `path` in `site`, from the cache when fresh.
     func lookup(_ path: String, in site: Site) -> Entry {
-        let now = monotonicMilliseconds()
+        let nowMicros = monotonicMicroseconds()
+        let now = nowMicros / 1000
         guard ttlMilliseconds > 0 else {
             return Entry(result: site.resolver.open(path), path: path, expiresAt: now)
         }
+        // A keep-alive request read later in the same turn as other work: changes older than
+        // `lookupWindowMicros` are applied first (one read(2) of ~0.25 µs at most that often).
+        if nowMicros - lastChangesMicros >= Self.lookupWindowMicros { applyChanges(now: nowMicros) }
         let key = Key(site: ObjectIdentifier(site), path: path)
         lookups += 1
         if let entry = entries[key], entry.expiresAt > now {
@@ -99,17 +133,123 @@ final class FileCache {
             file.preload()
         }
         if case .failure(.unavailable) = result {
-            // Out of descriptors: say so now, and look again next time (never cached).
+            // Out of descriptors: say so now, look again next time (never cached), and give
+            // back the descriptors the cache holds.
+            releaseDescriptors()
             entries[key] = nil
             return Entry(result: result, path: path, expiresAt: now)
         }
-        let entry = Entry(result: result, path: path, expiresAt: now + ttlMilliseconds)
-        if entries.count >= maxEntries { entries.removeAll(keepingCapacity: true) }
+        if entries.count >= maxEntries { emptyForSize() }
+        let dependencies = self.dependencies(of: path, in: site, listing: false)
+        let entry = Entry(result: result, path: path, expiresAt: dependencies == nil ? now + ttlMilliseconds : Self.untilChanged)
         entries[key] = entry
+        if let dependencies { register(key, dependsOn: dependencies) }
         return entry
     }
 
-    /// Generated pages (directory listings) by key, kept for `ttl` like the files they list.
+    // MARK: - Changes
+
+    /// The watched entries an answer for `path` depends on: for "/a/b.html", entry "a" of
+    /// the root and entry "b.html" of "a"; a listing also depends on every entry of its
+    /// directory. A directory on the way that does not exist ends the chain (its entry in
+    /// its parent covers it being created). nil when some directory cannot be watched.
+    private func dependencies(of path: String, in site: Site, listing: Bool) -> [Dependency]? {
+        guard let watcher else { return nil }
+        // A NUL never reaches the file system (the resolver refuses it): a permanent answer.
+        if path.utf8.contains(0) { return [] }
+        var directory = String(decoding: site.resolver.rootRealPath, as: UTF8.self)
+        guard case .watching(var wd) = watcher.watch(directory) else { return nil }
+        var result: [Dependency] = []
+        let components = path.split(separator: "/", omittingEmptySubsequences: true)
+        for (index, component) in components.enumerated() {
+            result.append(Dependency(wd: wd, name: String(component)))
+            if index == components.count - 1 && !listing { return result }
+            directory += directory.hasSuffix("/") ? String(component) : "/" + component
+            switch watcher.watch(directory) {
+            case .watching(let next): wd = next
+            case .absent: return result
+            case .failed: return nil
+            }
+        }
+        // The root itself: only its own deletion or move ("/" is no entry's name), unless listed.
+        result.append(Dependency(wd: wd, name: listing ? "" : "/"))
+        return result
+    }
+
+    private func register(_ key: Key, dependsOn dependencies: [Dependency]) {
+        for dependency in dependencies {
+            dependents[dependency, default: []].insert(key)
+            watchedNames[dependency.wd, default: []].insert(dependency.name)
+        }
+    }
+
+    /// When the watcher's events were last read (monotonic µs).
+    private var lastChangesMicros: Int64 = 0
+    /// Within a turn, a lookup reads the events again when they are this old: under load a
+    /// turn serves many requests, and a change made while it runs must not wait for the next.
+    static let lookupWindowMicros: Int64 = 50
+    /// Before a connection accepted in the middle of a turn (after others were served) reads
+    /// its request: any change its client made before connecting is applied. Making a change
+    /// and connecting takes longer than this, so only a read already that recent is enough.
+    static let acceptWindowMicros: Int64 = 2
+
+    /// Applies the changes unless they were read less than `micros` ago.
+    func applyChanges(ifOlderThan micros: Int64) {
+        guard watcher != nil else { return }
+        let now = monotonicMicroseconds()
+        if now - lastChangesMicros >= micros { applyChanges(now: now) }
+    }
+
+    /// Applies the changes the watcher reported since the last call. The loop calls it at the
+    /// start of every turn that has events, before handling them.
+    func applyChanges(now: Int64 = monotonicMicroseconds()) {
+        guard let watcher else { return }
+        lastChangesMicros = now
+        watcher.drain { change in
+            switch change {
+            case .entry(let wd, let name):
+                invalidate(Dependency(wd: wd, name: name))
+                invalidate(Dependency(wd: wd, name: ""))
+            case .directory(let wd):
+                for name in watchedNames.removeValue(forKey: wd) ?? [] { invalidate(Dependency(wd: wd, name: name)) }
+            case .everything:
+                generation &+= 1
+                entries.removeAll()
+                renderedBodies.removeAll()
+                dependents.removeAll()
+                watchedNames.removeAll()
+            }
+        }
+    }
+
+    private func invalidate(_ dependency: Dependency) {
+        guard let keys = dependents.removeValue(forKey: dependency) else { return }
+        generation &+= 1
+        for key in keys {
+            entries[key] = nil
+            renderedBodies[key] = nil
+        }
+    }
+
+    /// Drops every cached file (and so closes its descriptor): the process ran out of them.
+    func releaseDescriptors() {
+        guard !entries.isEmpty else { return }
+        entries.removeAll(keepingCapacity: true)
+        generation &+= 1
+    }
+
+    /// A full cache is emptied (cheap, and bounded work against clients that ask for endless
+    /// distinct paths); the watches go too when they reached their limit.
+    private func emptyForSize() {
+        entries.removeAll(keepingCapacity: true)
+        renderedBodies.removeAll(keepingCapacity: true)
+        dependents.removeAll()
+        watchedNames.removeAll()
+        generation &+= 1
+        if let watcher, watcher.watchCount >= watcher.maxWatches { watcher.reset() }
+    }
+
+    /// Generated pages (directory listings) by key, kept like the files they list.
     private var renderedBodies: [Key: (page: RenderedPage, expiresAt: Int64)] = [:]
 
     /// The cached page for `key`, if it is fresh (nil when the cache is off).
@@ -122,17 +262,25 @@ final class FileCache {
         return entry.page
     }
 
-    /// Keeps `page` for `ttl` (a page rendered off the loop).
-    func store(_ page: RenderedPage, for key: String, in site: Site) {
-        guard ttlMilliseconds > 0 else { return }
-        if renderedBodies.count >= maxEntries { renderedBodies.removeAll(keepingCapacity: true) }
-        renderedBodies[Key(site: ObjectIdentifier(site), path: key)] = (page, monotonicMilliseconds() + ttlMilliseconds)
+    /// Keeps `page`, the listing of `directory`, until that directory changes (or for `ttl`
+    /// when it cannot be watched). A page asked for before a change (`generation` is the
+    /// cache's then) is not kept: it may show the directory as it was.
+    func store(_ page: RenderedPage, for key: String, directory: String, in site: Site, generation asked: UInt64) {
+        guard ttlMilliseconds > 0, asked == generation else { return }
+        if renderedBodies.count >= maxEntries { emptyForSize() }
+        let cacheKey = Key(site: ObjectIdentifier(site), path: key)
+        let dependencies = self.dependencies(of: directory, in: site, listing: true)
+        renderedBodies[cacheKey] = (page, dependencies == nil ? monotonicMilliseconds() + ttlMilliseconds : Self.untilChanged)
+        if let dependencies { register(cacheKey, dependsOn: dependencies) }
     }
 
     /// Forgets everything (after a reload the sites are new objects anyway).
     func removeAll() {
         entries.removeAll()
         renderedBodies.removeAll()
+        dependents.removeAll()
+        watchedNames.removeAll()
+        generation &+= 1
     }
 
     /// Files up to this size keep their bytes in memory while cached.

@@ -13,6 +13,8 @@ final class DeferredPage: Sendable {
     /// The site and the key of the page in the loop's FileCache.
     let site: Site
     let cacheKey: String
+    /// The request path of the listed directory (what the cached page depends on).
+    let directory: String
     /// Runs on the background thread: must touch only Sendable, thread-safe state.
     let render: @Sendable () -> RenderedPage
     /// The page's key in FileCache (site and cache key), which also names its rendering in flight.
@@ -20,10 +22,11 @@ final class DeferredPage: Sendable {
     /// Puts the page into the parked response (body, coding, headers that depend on it).
     let fill: @Sendable (inout Response, RenderedPage) -> Void
 
-    init(site: Site, cacheKey: String, render: @escaping @Sendable () -> RenderedPage,
+    init(site: Site, cacheKey: String, directory: String, render: @escaping @Sendable () -> RenderedPage,
          fill: @escaping @Sendable (inout Response, RenderedPage) -> Void) {
         self.site = site
         self.cacheKey = cacheKey
+        self.directory = directory
         self.render = render
         self.fill = fill
     }

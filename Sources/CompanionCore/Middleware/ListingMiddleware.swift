@@ -60,7 +60,7 @@ struct ListingMiddleware: Middleware {
             if let page = files.cachedPage(cacheKey, in: site) {
                 Self.fill(&response, with: page)
             } else {
-                response.deferred = DeferredPage(site: site, cacheKey: cacheKey, render: render, fill: Self.fill)
+                response.deferred = DeferredPage(site: site, cacheKey: cacheKey, directory: path, render: render, fill: Self.fill)
             }
         } else {
             Self.fill(&response, with: render())   // no loop (unit tests of the chain): render here

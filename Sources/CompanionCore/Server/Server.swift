@@ -39,7 +39,9 @@ public final class Server: Sendable {
     /// Binds and starts serving `config` on `config.workers` loops.
     /// - Throws: ServerError naming the address in use or the root that cannot be opened.
     /// - Parameter fileCacheMilliseconds: how long a loop reuses a path's resolution and a
-    ///   small file's bytes (FileCache); 0 turns the cache off.
+    ///   small file's bytes (FileCache) when it cannot watch the path; 0 turns the cache off.
+    /// - Parameter fileCacheWatches: keep answers until inotify reports a change (false: for
+    ///   `fileCacheMilliseconds` only, as before issue 13).
     /// - Parameter certificateCheckMilliseconds: how often the certificate and key files are
     ///   compared with what was loaded (two stat calls per TLS site).
     /// - Parameter acmeRetryMilliseconds: the first wait after a failed ACME order (it
@@ -49,7 +51,7 @@ public final class Server: Sendable {
     /// - Parameter dashboardQueryParser: turns `/dashboard?...` parameters into a query (the
     ///   CLI parses them as `companion logs` options); nil serves no dashboard.
     public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
-                fileCacheMilliseconds: Int = 1000, certificateCheckMilliseconds: Int = 2000,
+                fileCacheMilliseconds: Int = 1000, fileCacheWatches: Bool = true, certificateCheckMilliseconds: Int = 2000,
                 acmeRetryMilliseconds: Int = 60_000, inheritedSockets: [Int32] = [],
                 dashboardQueryParser: DashboardQueryParser? = nil) throws(ServerError) {
         self.plugins = plugins
@@ -190,7 +192,8 @@ public final class Server: Sendable {
         for i in 0..<workers {
             do {
                 loops.append(try EventLoop(index: i, state: state, listeners: listeners, metrics: metrics.loops[i],
-                                           fileCacheMilliseconds: fileCacheMilliseconds, fileCacheEntries: cacheEntries,
+                                           fileCacheMilliseconds: fileCacheMilliseconds, fileCacheWatches: fileCacheWatches,
+                                           fileCacheEntries: cacheEntries,
                                            background: backgroundQueue))
             } catch {
                 abandon()

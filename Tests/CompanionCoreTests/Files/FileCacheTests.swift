@@ -1,6 +1,7 @@
-// Live tests of the loops' FileCache: a changed file is served as it was for at
-// most the cache lifetime, then as it is; 404s are cached the same way; a reload
-// forgets everything at once.
+// Live tests of the loops' FileCache without its watches (the fallback when inotify is
+// unavailable): a changed file is served as it was for at most the cache lifetime, then
+// as it is; 404s are cached the same way; a reload forgets everything at once. With
+// watches, see FreshnessTests.
 import Glibc
 import Testing
 @testable import CompanionCore
@@ -17,7 +18,7 @@ import Testing
     @Test func changesAreVisibleWithinTheLifetime() throws {
         let directory = TempDirectory()
         directory.write("a/page.txt", "old")
-        let server = try TestServer(directory: directory, fileCacheMilliseconds: 300)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 300, fileCacheWatches: false)
         #expect(try get(server.port, "/page.txt").text == "old")
         let changedAt = monotonicMilliseconds()
         directory.write("a/page.txt", "new!")
@@ -43,7 +44,7 @@ import Testing
     @Test func reloadForgetsCachedAnswers() throws {
         let directory = TempDirectory()
         directory.write("a/page.txt", "v1")
-        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000, fileCacheWatches: false)
         #expect(try get(server.port, "/missing.txt").status == 404)
         #expect(try get(server.port, "/page.txt").text == "v1")
         directory.write("a/page.txt", "v2")
@@ -63,7 +64,7 @@ import Testing
     @Test func aRequestAfterReloadReturnsAlwaysSeesTheNewConfig() throws {
         let directory = TempDirectory()
         directory.write("a/page.txt", "v0")
-        let server = try TestServer(directory: directory, workers: 2, fileCacheMilliseconds: 60_000)
+        let server = try TestServer(directory: directory, workers: 2, fileCacheMilliseconds: 60_000, fileCacheWatches: false)
         let config = try PluginRegistry.builtIn.configLoader.load(path: server.configPath)
         var stale: [String] = []
         for round in 1...1500 {

@@ -87,9 +87,11 @@ final class TestServer {
 
     /// Starts a server for `configJSON` (a config.json text whose relative paths are
     /// inside the temp directory; "LISTEN" is replaced by an ephemeral address).
-    /// - Parameter fileCacheMilliseconds: the loops' FileCache lifetime; tests that change
-    ///   files while the server runs pass 0 (the production default is 1000).
-    init(directory: TempDirectory, configJSON: String, workers: Int = 1, fileCacheMilliseconds: Int = 1000) throws {
+    /// - Parameter fileCacheMilliseconds: the loops' FileCache lifetime for paths it does not
+    ///   watch (0: no cache; the production default is 1000).
+    /// - Parameter fileCacheWatches: false keeps answers for the lifetime only (no inotify).
+    init(directory: TempDirectory, configJSON: String, workers: Int = 1, fileCacheMilliseconds: Int = 1000,
+         fileCacheWatches: Bool = true) throws {
         self.directory = directory
         var text = configJSON.replacingAll("\"LISTEN\"", with: "\"127.0.0.1:0\"")
         if !text.contains("\"workers\"") {
@@ -98,14 +100,14 @@ final class TestServer {
         }
         configPath = directory.write("config.json", text)
         let config = try PluginRegistry.builtIn.configLoader.load(path: configPath)
-        server = try Server(config: config, fileCacheMilliseconds: fileCacheMilliseconds)
+        server = try Server(config: config, fileCacheMilliseconds: fileCacheMilliseconds, fileCacheWatches: fileCacheWatches)
         port = server.boundAddresses[0].port
     }
 
     /// A server with sites `a.test` (default, listing on) and `b.test`, both under the
     /// temp directory (`a/`, `b/`), plus optional extra site JSON and top-level keys.
     convenience init(directory: TempDirectory, siteA: String = "", siteB: String = "", topLevel: String = "",
-                     workers: Int = 1, fileCacheMilliseconds: Int = 1000) throws {
+                     workers: Int = 1, fileCacheMilliseconds: Int = 1000, fileCacheWatches: Bool = true) throws {
         directory.mkdir("a")
         directory.mkdir("b")
         let json = """
@@ -113,7 +115,8 @@ final class TestServer {
          "sites": [{"host": "a.test", "root": "a", "listing": true, "default": true \(siteA)},
                    {"host": "b.test", "root": "b" \(siteB)}]}
         """
-        try self.init(directory: directory, configJSON: json, workers: workers, fileCacheMilliseconds: fileCacheMilliseconds)
+        try self.init(directory: directory, configJSON: json, workers: workers, fileCacheMilliseconds: fileCacheMilliseconds,
+                      fileCacheWatches: fileCacheWatches)
     }
 
     deinit { server.stop(graceMilliseconds: 2000) }
