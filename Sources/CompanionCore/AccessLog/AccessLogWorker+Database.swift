@@ -33,11 +33,9 @@ extension AccessLogWorker {
         // WAL + NORMAL: a crash of the process loses nothing committed; only a power
         // loss may lose the last transactions. The file is never corrupted.
         try database.execute("PRAGMA synchronous=NORMAL")
-        // The writer only appends (rows at the end of the table, index entries at the end of
-        // each status's run), so a small page cache serves it: 512 KiB instead of SQLite's
-        // 2 MiB default, which grew the server's RSS with the database (measured with
-        // Tests/hostile/idle_connections.py: +4.4 MiB after three rounds of 5,000 rows).
-        try database.execute("PRAGMA cache_size=-512")
+        // A small page cache while the writer keeps up (see `sizePageCache`).
+        try database.execute("PRAGMA cache_size=-\(Self.smallCacheKiB)")
+        largeCache = false
         try database.registerCompanionFunctions()
         let before = try database.userVersion()
         if before > 0 && before < 4 {
@@ -140,6 +138,41 @@ extension AccessLogWorker {
             newestRange = try loadNewestRange(database)
         } catch {
             settings.report("companion: access log: cannot delete rows older than \(days) days: \(error); trying again in an hour")
+        }
+    }
+}
+
+extension AccessLogWorker {
+    /// The page cache while the writer keeps up: the rows are appended (the end of `log`,
+    /// of each status's index run), so 512 KiB serves them; SQLite's 2 MiB default grew the
+    /// server's RSS with the database (Tests/hostile/idle_connections.py: +4.4 MiB after
+    /// three rounds of 5,000 rows).
+    static let smallCacheKiB = 512
+    /// The page cache while it is behind: the rollups' UPSERTs touch pages all over their
+    /// tables (a day's paths, clients, referrers) and the `strings` index, which a small
+    /// cache read again from the kernel for every commit. Measured with the analytics load
+    /// (benchmarks/analytics.py's load.lua, server and writer on one core, 30 s): rows
+    /// written 803k with 512 KiB, 1,134k with 8 MiB. Memory the queue of a writer that is
+    /// behind already takes many times over.
+    static let largeCacheKiB = 8192
+    /// A commit of at least this many rows means the writer is behind.
+    static let behindRows = 16_384
+    /// Commits in a row below `behindRows` before the cache shrinks again.
+    static let quietCommitsBeforeShrinking = 200
+
+    /// Grows the page cache when this commit shows the writer behind, shrinks it once the
+    /// writer has kept up for a while (SQLite frees the pages over the new size at once).
+    func sizePageCache(rows: Int) {
+        guard let database else { return }
+        if rows >= Self.behindRows {
+            quietCommits = 0
+            if !largeCache, (try? database.execute("PRAGMA cache_size=-\(Self.largeCacheKiB)")) != nil { largeCache = true }
+        } else if largeCache {
+            quietCommits += 1
+            if quietCommits >= Self.quietCommitsBeforeShrinking,
+               (try? database.execute("PRAGMA cache_size=-\(Self.smallCacheKiB)")) != nil {
+                largeCache = false
+            }
         }
     }
 }

@@ -30,6 +30,10 @@ final class AccessLogWorker {
     /// emptied past `maxCrawlerAgents` ids.
     var crawlerAgents: [Int64: Bool] = [:]
     static let maxCrawlerAgents = 65_536
+    /// Whether the page cache is the large one, and commits since the writer was last behind
+    /// (see `sizePageCache`).
+    var largeCache = false
+    var quietCommits = 0
     /// `Rollup.upsertSQL` per rollup, in `Rollup.all` order.
     var rollupUpserts: [SQLiteStatement] = []
     /// Statements on `strings`, prepared on first use.
@@ -140,6 +144,7 @@ final class AccessLogWorker {
                 try insertHeldPostgres()
             } else {
                 try ensureOpen()
+                sizePageCache(rows: held.count)
                 try insertHeld()
             }
             let count = held.count
@@ -251,7 +256,8 @@ final class AccessLogWorker {
         statement.bind(row.status, at: i + 8)
         statement.bind(row.bytes, at: i + 9)
         statement.bind(row.durationMicros, at: i + 10)
-        var ids = [Int64](repeating: 0, count: AccessLogBatch.Field.allCases.count)
+        // The ids the rollups group by (the rest are only bound): no array per row.
+        var site: Int64 = 0, method: Int64 = 0, path: Int64 = 0, referrer: Int64 = 0, userAgent: Int64 = 0, client: Int64 = 0
         var crawler: Int64 = 0
         try row.forEachText { (field, text) throws(SQLiteError) in
             let at = i + Self.textParameterOffset[field.rawValue]
@@ -264,15 +270,22 @@ final class AccessLogWorker {
                 return
             }
             let id = try stringID(text, field: field, day: day, anonymize: anonymize)
-            ids[field.rawValue] = id
             statement.bind(id, at: at)
-            if field == .userAgent { crawler = isCrawler(id: id, text) ? 1 : 0 }
+            switch field {
+            case .site: site = id
+            case .method: method = id
+            case .path: path = id
+            case .referrer: referrer = id
+            case .userAgent:
+                userAgent = id
+                crawler = isCrawler(id: id, text) ? 1 : 0
+            case .client: client = id
+            default: break
+            }
         }
         accumulator.add(RollupAccumulator.RowValues(
-            milliseconds: milliseconds, site: ids[AccessLogBatch.Field.site.rawValue], status: Int64(row.status),
-            method: ids[AccessLogBatch.Field.method.rawValue], path: ids[AccessLogBatch.Field.path.rawValue],
-            referrer: ids[AccessLogBatch.Field.referrer.rawValue], userAgent: ids[AccessLogBatch.Field.userAgent.rawValue],
-            client: ids[AccessLogBatch.Field.client.rawValue], crawler: crawler,
+            milliseconds: milliseconds, site: site, status: Int64(row.status), method: method, path: path,
+            referrer: referrer, userAgent: userAgent, client: client, crawler: crawler,
             bytes: row.bytes, durationMicros: row.durationMicros))
     }
 
