@@ -26,9 +26,12 @@ let package = Package(
         .systemLibrary(name: "CLinux", providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Brotli and zstd variants of compressible files, made once per file version (issue 13).
+        .systemLibrary(name: "CBrotli", pkgConfig: "libbrotlienc", providers: [.apt(["libbrotli-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "CompanionCore",
-            dependencies: ["CSQLite", "CZlib", "CLinux", "CSSL", "CPostgres"],
+            dependencies: ["CSQLite", "CZlib", "CLinux", "CSSL", "CPostgres", "CBrotli", "CZstd"],
             swiftSettings: swiftSettings
         ),
         .target(

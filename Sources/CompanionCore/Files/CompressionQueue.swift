@@ -173,6 +173,7 @@ public final class CompressionQueue: Sendable {
     /// stream and stores it. Nil when the file is not the version `key` names
     /// (it changed under us) or the output would not fit the cache.
     private func compressFile(_ fd: Int32, _ key: GzipCache.Key) -> [UInt8]? {
+        if key.coding != .gzip { return encodeFile(fd, key) }
         guard var deflater = try? Deflater(level: key.level) else { return nil }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 1)
         defer { buffer.deallocate() }
@@ -190,6 +191,28 @@ public final class CompressionQueue: Sendable {
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
         guard (try? deflater.compress(empty, finish: true, into: &output)) != nil else { return nil }
         guard offset == key.size, isUnchanged(fd, key), output.count <= cache.capacityBytes else { return nil }
+        cache.recordCompression()
+        cache.insert(key, output)
+        return output
+    }
+
+    /// Reads the whole file (at most `OneShotEncoder.maxInputBytes`) and encodes it in
+    /// brotli or zstd at once (their one-shot encoders see the whole input, which is what
+    /// brotli's best quality needs). Nil as for `compressFile`.
+    private func encodeFile(_ fd: Int32, _ key: GzipCache.Key) -> [UInt8]? {
+        guard key.size <= OneShotEncoder.maxInputBytes else { return nil }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, key.size + 1), alignment: 1)
+        defer { buffer.deallocate() }
+        var offset = 0
+        while offset <= key.size {
+            let n = OpenFile.readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]), at: offset)
+            if n == 0 { break }
+            offset += n
+        }
+        guard offset == key.size, isUnchanged(fd, key) else { return nil }
+        let input = UnsafeRawBufferPointer(rebasing: buffer[..<offset])
+        guard let output = OneShotEncoder.encode(input, coding: key.coding, level: key.level, text: false),
+              output.count <= cache.capacityBytes else { return nil }
         cache.recordCompression()
         cache.insert(key, output)
         return output

@@ -1,6 +1,7 @@
-// GzipCache: the bounded, least-recently-used store of gzip-compressed file
-// bodies shared by all event loops, so a file is compressed once, not once per
-// request (SPEC §3 Compression), plus the in-flight guard and counters.
+// GzipCache: the bounded, least-recently-used store of compressed file bodies
+// (gzip, brotli and zstd variants) shared by all event loops, so a file is
+// compressed once per coding, not once per request (SPEC §3 Compression), plus the
+// in-flight guard and counters.
 import Synchronization
 
 /// Compressed bodies keyed by file path, size, mtime and level, bounded by total
@@ -26,17 +27,20 @@ public final class GzipCache: Sendable {
         public var mtimeSeconds: Int
         public var mtimeNanoseconds: Int
         public var level: Int
+        /// Which coding (`level` is zlib's level, brotli's quality or zstd's level).
+        public var coding: ContentCoding
 
-        public init(path: String, size: Int, mtimeSeconds: Int, mtimeNanoseconds: Int, level: Int) {
+        public init(path: String, size: Int, mtimeSeconds: Int, mtimeNanoseconds: Int, level: Int, coding: ContentCoding = .gzip) {
             self.path = path
             self.size = size
             self.mtimeSeconds = mtimeSeconds
             self.mtimeNanoseconds = mtimeNanoseconds
             self.level = level
+            self.coding = coding
         }
 
-        /// The file this key is a version of; one entry per file is kept.
-        var file: LRUStore.File { LRUStore.File(path: path, level: level) }
+        /// The file this key is a version of; one entry per file and coding is kept.
+        var file: LRUStore.File { LRUStore.File(path: path, level: level, coding: coding) }
     }
 
     /// SPEC §3: `gzip.cacheBytes` defaults to 64 MiB.
@@ -71,7 +75,8 @@ public final class GzipCache: Sendable {
     }
 
     /// Like `lookup` but counts neither a hit nor a miss: for re-checking the
-    /// cache after winning `beginCompression`.
+    /// cache after winning `beginCompression`, and for the variants a client would
+    /// prefer before the one it gets.
     func peek(_ key: Key) -> [UInt8]? {
         state.withLock { $0.lookup(key, touch: false) }
     }

@@ -12,10 +12,11 @@
 /// Moving an entry to the front or evicting the oldest changes a few indices;
 /// freed slots are reused, so steady use does not allocate nodes.
 struct LRUStore: ~Copyable {
-    /// One file compressed at one level; its version is in the node's key.
+    /// One file in one coding at one level; its version is in the node's key.
     struct File: Hashable {
         var path: String
         var level: Int
+        var coding: ContentCoding
     }
 
     struct Node {

@@ -7,11 +7,46 @@ public struct AcceptEncoding: Sendable, Equatable {
     public var gzip: Bool
     public var br: Bool
     public var zstd: Bool
+    /// The q-values (thousandths) the accepted codings came with: they rank the variants
+    /// (`best(where:)`). Not part of equality: two headers accepting the same codings are
+    /// equal.
+    var gzipQ: Int16 = 0, brQ: Int16 = 0, zstdQ: Int16 = 0
 
     public init(gzip: Bool = false, br: Bool = false, zstd: Bool = false) {
         self.gzip = gzip
         self.br = br
         self.zstd = zstd
+        gzipQ = gzip ? 1000 : 0
+        brQ = br ? 1000 : 0
+        zstdQ = zstd ? 1000 : 0
+    }
+
+    public static func == (a: AcceptEncoding, b: AcceptEncoding) -> Bool {
+        a.gzip == b.gzip && a.br == b.br && a.zstd == b.zstd
+    }
+
+    /// The client's q-value for `coding` (0: refused).
+    func quality(_ coding: ContentCoding) -> Int {
+        switch coding {
+        case .gzip: Int(gzipQ)
+        case .br: Int(brQ)
+        case .zstd: Int(zstdQ)
+        }
+    }
+
+    /// Of the accepted codings that `available` allows, the one with the highest q-value;
+    /// on a tie the server's preference (br, zstd, gzip). No allocation (a per-request path).
+    func best(where available: (ContentCoding) -> Bool) -> ContentCoding? {
+        var chosen: ContentCoding?
+        var chosenQ = 0
+        for coding in ContentCoding.serverPreference {
+            let q = quality(coding)
+            if q > chosenQ, available(coding) {
+                chosen = coding
+                chosenQ = q
+            }
+        }
+        return chosen
     }
 
     /// Nothing but identity: what a missing or empty header means here.
@@ -39,9 +74,14 @@ public struct AcceptEncoding: Sendable, Equatable {
             parseElement(rest[rest.startIndex..<comma], into: &weights)
             rest = comma == rest.endIndex ? rest[comma...] : rest[rest.index(after: comma)...]
         }
-        return AcceptEncoding(
-            gzip: weights.accepts(weights.gzip), br: weights.accepts(weights.br),
-            zstd: weights.accepts(weights.zstd))
+        var result = AcceptEncoding()
+        result.gzipQ = Int16(weights.effective(weights.gzip))
+        result.brQ = Int16(weights.effective(weights.br))
+        result.zstdQ = Int16(weights.effective(weights.zstd))
+        result.gzip = result.gzipQ > 0
+        result.br = result.brQ > 0
+        result.zstd = result.zstdQ > 0
+        return result
     }
 
     /// The precompressed sidecar to serve: the first of br, zstd, gzip that the
@@ -62,8 +102,8 @@ public struct AcceptEncoding: Sendable, Equatable {
         var zstd: Int?
         var star: Int?
 
-        /// Explicit listing first, else `*`, else not accepted.
-        func accepts(_ explicit: Int?) -> Bool { (explicit ?? star ?? 0) > 0 }
+        /// Explicit listing first, else `*`, else not accepted (0).
+        func effective(_ explicit: Int?) -> Int { explicit ?? star ?? 0 }
 
         static func lower(_ old: Int?, _ new: Int) -> Int { min(old ?? new, new) }
     }

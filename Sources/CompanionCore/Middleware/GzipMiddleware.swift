@@ -6,9 +6,12 @@
 //   2. a Range request → identity (ranges are never cut from an encoded body);
 //   3. a precompressed sidecar NAME.br / NAME.zst / NAME.gz the client accepts, at least
 //      as new as NAME → that file as is, for any type (GzipMiddleware+Sidecars.swift);
-//   4. gzip accepted, compressible, at least minBytes and no bigger than the cache →
-//      the cached gzip body; on a miss, small files are compressed inline, large
-//      ones are queued for the CompressionQueue and served as identity meanwhile.
+//   4. compressible, at least minBytes and no bigger than the cache → the accepted
+//      variant with the highest q-value (ties: br, zstd, gzip) that is ready: brotli
+//      (quality 11) and zstd (level 19) variants of files up to 4 MiB are made once per
+//      file version on the CompressionQueue, never on a loop, and the best one the
+//      client wants is queued when missing; gzip is made inline for small files, queued
+//      for large ones. Until a variant is ready, the next best (or identity) is served.
 // Each encoded variant gets its own ETag (RFC 9110 §8.8.3.3), so conditionals and
 // HEAD, applied after the chain by ResponseFinalizer, work on the variant served.
 
@@ -63,11 +66,43 @@ struct GzipMiddleware: Middleware {
         }
         // A file bigger than the cache could never be cached, so it would be compressed on
         // every request (SECURITY-NOTES §8, CPU amplification): it stays identity.
-        guard isCompressible, accepted.gzip, file.size >= settings.minBytes,
-              file.size <= min(settings.cacheBytes, cache.capacityBytes)
+        guard isCompressible, file.size >= settings.minBytes, file.size <= min(settings.cacheBytes, cache.capacityBytes)
         else { return response }
-        guard let compressed = compressedBody(file, path: path) else { return response }
-        return Self.encoded(response, body: .bytes(compressed), coding: "gzip")
+        // brotli and zstd variants are made once per file version off the loop; until one is
+        // ready, the client gets the best variant that is (gzip is made inline for small files).
+        let makesOneShot = file.size <= OneShotEncoder.maxInputBytes && queue != nil
+        let brotli = accepted.br && makesOneShot ? cache.lookup(key(file, path, .br)) : nil
+        let zstd = accepted.zstd && makesOneShot ? cache.lookup(key(file, path, .zstd)) : nil
+        let wanted = accepted.best { $0 == .gzip || makesOneShot }
+        if let wanted, wanted != .gzip, (wanted == .br ? brotli : zstd) == nil, let queue {
+            _ = file.withDescriptor { queue.submit(fd: $0, key: key(file, path, wanted)) { _ in } }
+        }
+        let best = accepted.best { coding in
+            switch coding {
+            case .br: brotli != nil
+            case .zstd: zstd != nil
+            case .gzip: true
+            }
+        }
+        switch best {
+        case .br: return Self.encoded(response, body: .bytes(brotli!), coding: "br")
+        case .zstd: return Self.encoded(response, body: .bytes(zstd!), coding: "zstd")
+        case .gzip:
+            guard let compressed = compressedBody(file, path: path) else { return response }
+            return Self.encoded(response, body: .bytes(compressed), coding: "gzip")
+        case nil: return response
+        }
+    }
+
+    /// The cache key of `file`'s variant in `coding` (at the coding's level).
+    func key(_ file: OpenFile, _ path: String, _ coding: ContentCoding) -> GzipCache.Key {
+        let level = switch coding {
+        case .gzip: settings.level
+        case .br: OneShotEncoder.brotliQuality
+        case .zstd: OneShotEncoder.zstdLevel
+        }
+        return GzipCache.Key(path: keyPrefix + path, size: file.size, mtimeSeconds: file.mtimeSeconds,
+                             mtimeNanoseconds: file.mtimeNanoseconds, level: level, coding: coding)
     }
 
     /// The response for an encoded variant: same type and Last-Modified, its own ETag,
@@ -101,8 +136,7 @@ struct GzipMiddleware: Middleware {
     /// The gzip body of `file` from the cache, or compressed now (small files), or
     /// nil: serve identity (queued for later, being compressed elsewhere, or failed).
     func compressedBody(_ file: OpenFile, path: String) -> [UInt8]? {
-        let key = GzipCache.Key(path: keyPrefix + path, size: file.size, mtimeSeconds: file.mtimeSeconds,
-                                mtimeNanoseconds: file.mtimeNanoseconds, level: settings.level)
+        let key = key(file, path, .gzip)
         if let cached = cache.lookup(key) { return cached }
         if file.size <= Self.inlineLimit { return compressInline(file, key: key) }
         if let queue {

@@ -86,4 +86,17 @@ import Testing
     func parsesQValues(text: String, thousandths: Int) {
         #expect(AcceptEncoding.parseQValue(Array(text.utf8)) == thousandths)
     }
+
+    /// The variant to serve among those ready: the highest q-value, ties by br, zstd, gzip.
+    @Test(arguments: [
+        ("gzip, br, zstd", "br,zstd,gzip", "br"), ("gzip, br, zstd", "zstd,gzip", "zstd"), ("br;q=0.5, zstd, gzip;q=0.8", "br,zstd,gzip", "zstd"),
+        ("br;q=0.5, zstd, gzip;q=0.8", "br,gzip", "gzip"), ("gzip;q=1, br;q=0.9", "br,gzip", "gzip"), ("*", "br,zstd,gzip", "br"),
+        ("*;q=0.5, br;q=0", "br,zstd,gzip", "zstd"), ("br;q=0.001", "br,gzip", "br"), ("identity", "br,zstd,gzip", nil),
+        ("br", "zstd,gzip", nil), ("GZIP;Q=0.7, Br;q=0.7", "br,gzip", "br"),
+    ])
+    func bestRanksByQualityThenServerPreference(header: String, ready: String, expected: String?) {
+        let available = Set(ready.split(separator: ",").map(String.init))
+        let best = AcceptEncoding.parse(Array(header.utf8)).best { available.contains($0.rawValue) }
+        #expect(best?.rawValue == expected, "\(header) with \(ready)")
+    }
 }

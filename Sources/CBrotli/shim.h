@@ -1,0 +1,3 @@
+#pragma once
+// libbrotlienc (Debian libbrotli-dev): the one-shot encoder for the compressed-variant cache.
+#include <brotli/encode.h>
