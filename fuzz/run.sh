@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(parser path range config escape acme proxy histogram)
+[ ${#targets[@]} -eq 0 ] && targets=(parser path range config escape acme proxy histogram accept)
 out=${FUZZ_OUT:-.build-fuzz}
 runs=${FUZZ_RUNS:--1}
 mkdir -p "$out/crashes"
@@ -23,9 +23,9 @@ if [ ! -x "$binary" ] || [ -n "$(find $sources -newer "$binary" | head -n 1)" ];
   # shellcheck disable=SC2086
   swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -package-name companion \
     -enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
-    -module-name CompanionFuzz -I Sources/CLinux -I Sources/CSQLite -I Sources/CZlib -I Sources/CSSL -I Sources/CPostgres \
+    -module-name CompanionFuzz -I Sources/CLinux -I Sources/CSQLite -I Sources/CZlib -I Sources/CSSL -I Sources/CPostgres -I Sources/CBrotli -I Sources/CZstd \
     $(pkg-config --cflags-only-I libpq | sed "s/-I/-Xcc -I/g") \
-    $sources -lsqlite3 -lz -lcrypt -lssl -lcrypto -lpq -o "$binary" >"$out/build.log" 2>&1 || { tail -n 40 "$out/build.log"; exit 1; }
+    $sources -lsqlite3 -lz -lcrypt -lssl -lcrypto -lpq -lbrotlienc -lzstd -o "$binary" >"$out/build.log" 2>&1 || { tail -n 40 "$out/build.log"; exit 1; }
   # The linker's notes about ASan's local symbols are noise; Swift warnings are not.
   if grep -E "^[^ ]*\.swift:[0-9]+:[0-9]+: warning:" "$out/build.log"; then echo "fuzz build: compiler warnings"; exit 1; fi
 fi

@@ -16,12 +16,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .acme: FuzzTarget.acme(bytes)
     case .proxy: FuzzTarget.proxy(bytes)
     case .histogram: FuzzTarget.histogram(bytes)
+    case .accept: FuzzTarget.accept(bytes)
     }
     return 0
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case parser, path, range, config, escape, acme, proxy, histogram
+    case parser, path, range, config, escape, acme, proxy, histogram, accept
 
     static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
@@ -32,6 +33,41 @@ enum FuzzTarget: String, CaseIterable {
 
     static func check(_ condition: Bool, _ message: @autoclosure () -> String) {
         if !condition { fatalError(message()) }
+    }
+
+    /// Accept-Encoding (the variant choice of issue 13): q-values stay in 0...1000 and agree
+    /// with the flags; empty list elements change nothing; a later `q=0` refuses a coding
+    /// whatever came before; the parse of a slice of a larger buffer is the parse of its
+    /// bytes; `best` picks a coding with the highest q-value among those allowed.
+    static func accept(_ input: [UInt8]) {
+        let parsed = AcceptEncoding.parse(input)
+        for coding in ContentCoding.allCases {
+            let q = parsed.quality(coding)
+            check((0...1000).contains(q), "q \(q) for \(coding)")
+            let flag = coding == .gzip ? parsed.gzip : coding == .br ? parsed.br : parsed.zstd
+            check(flag == (q > 0), "\(coding): flag \(flag), q \(q)")
+        }
+        let padded = AcceptEncoding.parse(input + Array(", ,".utf8))
+        for coding in ContentCoding.allCases {
+            check(padded.quality(coding) == parsed.quality(coding), "empty elements changed \(coding)")
+        }
+        for coding in ContentCoding.allCases {
+            let refused = AcceptEncoding.parse(input + Array(",\(coding.rawValue);q=0".utf8))
+            check(refused.quality(coding) == 0, "\(coding);q=0 at the end did not refuse it")
+        }
+        let framed = Array("Accept-Encoding: ".utf8) + input + Array("\r\n".utf8)
+        let slice = AcceptEncoding.parse(framed[17..<(17 + input.count)])
+        for coding in ContentCoding.allCases {
+            check(slice.quality(coding) == parsed.quality(coding), "a slice parsed differently for \(coding)")
+        }
+        let mask = Int(input.last ?? 7)
+        let allowed = Set(ContentCoding.allCases.enumerated().filter { mask & (1 << $0.offset) != 0 }.map(\.element))
+        if let best = parsed.best(where: { allowed.contains($0) }) {
+            check(allowed.contains(best) && parsed.quality(best) > 0, "best \(best) not allowed or refused")
+            for coding in allowed { check(parsed.quality(coding) <= parsed.quality(best), "\(coding) beats best \(best)") }
+        } else {
+            check(allowed.allSatisfy { parsed.quality($0) == 0 }, "no best though an allowed coding is accepted")
+        }
     }
 
     /// The request parser, resumed over splits chosen by the first byte, agrees at every
