@@ -245,7 +245,7 @@ final class EventLoop: @unchecked Sendable {
                 Glibc.close(accepted.fd)
                 continue
             }
-            try? Socket.setOption(accepted.fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
+            // TCP_NODELAY comes from the listening socket (Listener.setNoDelay).
             // This turn may have served other clients since its changes were read.
             fileCache.applyChanges(ifOlderThan: FileCache.acceptWindowMicros)
             adopt(fd: accepted.fd, client: peer, tls: listener.address.tls, admin: listener.isAdmin,
@@ -308,7 +308,9 @@ final class EventLoop: @unchecked Sendable {
         peakConnections = max(peakConnections, connectionCount)
         if loggedAcceptError { loggedAcceptError = false }
         connection.updateDeadline()
-        // Data may already be waiting (edge-triggered: the edge may have passed).
+        // Read now: a request that already arrived is answered in this turn, and a client that
+        // already left frees its descriptor before the next accept (without this read, a burst
+        // of accepts under a small descriptor limit ran out again; ServeOptionsTests).
         connection.handleEvents([.readable])
     }
 

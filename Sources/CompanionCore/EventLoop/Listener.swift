@@ -49,6 +49,7 @@ public final class Listener: @unchecked Sendable {
         }
         do throws(Errno) {
             try Socket.setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
+            setNoDelay(fd)
             if address.isIPv6 {
                 try Socket.setOption(fd, level: Int32(IPPROTO_IPV6), name: IPV6_V6ONLY, value: 1)
                 try bind(fd, sockaddr_in6(), host: address.host) { sin6 in
@@ -73,6 +74,13 @@ public final class Listener: @unchecked Sendable {
         }
     }
 
+    /// TCP_NODELAY on the listening socket: Linux copies it to every accepted socket, which
+    /// saved a setsockopt per connection (one of ~7 system calls of a `Connection: close`
+    /// request, strace -c).
+    static func setNoDelay(_ fd: Int32) {
+        try? Socket.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
+    }
+
     /// The address a socket inherited through socket activation is bound to, after checking
     /// that it is a listening TCP socket (and making it non-blocking, close-on-exec).
     static func inheritedAddress(_ fd: Int32) throws(Errno) -> ListenAddress {
@@ -85,6 +93,7 @@ public final class Listener: @unchecked Sendable {
         let storage = try Socket.localAddress(fd)
         let family = Int32(storage.ss_family)
         guard family == AF_INET || family == AF_INET6 else { throw Errno(code: EAFNOSUPPORT, call: "socket activation") }
+        setNoDelay(fd)
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
