@@ -155,8 +155,11 @@ extension AccessLogWorker {
     /// written 803k with 512 KiB, 1,134k with 8 MiB. Memory the queue of a writer that is
     /// behind already takes many times over.
     static let largeCacheKiB = 8192
-    /// A commit of at least this many rows means the writer is behind.
-    static let behindRows = 16_384
+    /// A commit of at least this many rows means the writer is behind (eight times the
+    /// commit threshold: at 16,384 the small benchmark crossed it now and then, and each time
+    /// the cache added 8 MiB to a peak RSS the issue wants small; the analytics load, which
+    /// needs it, runs tens of thousands of rows behind).
+    static let behindRows = 65_536
     /// Commits in a row below `behindRows` before the cache shrinks again.
     static let quietCommitsBeforeShrinking = 200
 
