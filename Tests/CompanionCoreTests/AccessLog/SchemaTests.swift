@@ -55,9 +55,10 @@ import Testing
     }
 
     /// Every column of every row of `requests`, with SQLite's type of each value.
-    static func snapshot(_ database: SQLiteDatabase) throws -> [[String]] {
+    /// (Before version 3 there was no scheme or TLS version: the snapshot says NULL for them.)
+    static func snapshot(_ database: SQLiteDatabase, version: Int = AccessLogSchema.currentVersion) throws -> [[String]] {
         let columns = ["id", "time", "site", "host", "client", "method", "path", "query", "protocol", "status", "bytes",
-                       "duration_us", "referrer", "user_agent", "encoding", "scheme", "tls_version"]
+                       "duration_us", "referrer", "user_agent", "encoding"] + (version >= 3 ? ["scheme", "tls_version"] : ["NULL", "NULL"])
         let statement = try database.prepare("SELECT " + columns.map { "typeof(\($0)) || ':' || COALESCE(\($0), '')" }.joined(separator: ", ")
                                              + " FROM requests ORDER BY id")
         var rows: [[String]] = []
@@ -65,10 +66,11 @@ import Testing
         return rows
     }
 
-    /// A version 3 file (the text table) is converted once at open: `requests` (now a view)
-    /// returns every row with the same values and types, the rollups count them all, and
-    /// the file is smaller per row.
-    @Test func versionThreeFilesKeepEveryRowThroughTheView() throws {
+    /// A version 2 or 3 file (the text table, without or with the HTTPS columns) is converted
+    /// once at open: `requests` (now a view) returns every row with the same values and types,
+    /// the rollups count them all, and the file is smaller per row.
+    @Test(arguments: [2, 3])
+    func olderFilesKeepEveryRowThroughTheView(version: Int) throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
         let report = ReportLines()
@@ -77,12 +79,16 @@ import Testing
         let before: [[String]]
         do {
             let old = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
-            for step in AccessLogSchema.migrations where step.version <= 3 { try old.execute(step.sql) }
-            try old.setUserVersion(3)
-            let insert = try old.prepare("""
+            for step in AccessLogSchema.migrations where step.version <= version { try old.execute(step.sql) }
+            try old.setUserVersion(version)
+            let insert = try old.prepare(version >= 3 ? """
                 INSERT INTO requests (time, site, host, client, method, path, query, protocol, status, bytes, duration_us,
                                       referrer, user_agent, encoding, scheme, tls_version)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                """ : """
+                INSERT INTO requests (time, site, host, client, method, path, query, protocol, status, bytes, duration_us,
+                                      referrer, user_agent, encoding)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                 """)
             for index in 0..<3000 {
                 let record = sampleRecord(index % 40)
@@ -102,12 +108,14 @@ import Testing
                 insert.bind(known ? record.referrer : nil, at: 12)
                 insert.bind(known ? record.userAgent : nil, at: 13)
                 insert.bind(record.encoding, at: 14)
-                insert.bind(index < 1000 ? nil : "https", at: 15)
-                insert.bind(index < 1000 ? nil : "TLSv1.3", at: 16)
+                if version >= 3 {
+                    insert.bind(index < 1000 ? nil : "https", at: 15)
+                    insert.bind(index < 1000 ? nil : "TLSv1.3", at: 16)
+                }
                 try insert.step()
                 insert.reset()
             }
-            before = try Self.snapshot(old)
+            before = try Self.snapshot(old, version: version)
         }
         let writer = try AccessLogWriter(settings: settings)
         writer.shutdown()
