@@ -75,12 +75,18 @@ struct RollupAccumulator {
 
     private(set) var index: [Key: Int] = [:]
     private(set) var totals: [Totals] = []
+    /// The previous row's key and slot per rollup: consecutive rows mostly share their minute,
+    /// site, status and method, so most rows skip the dictionary (hashing six keys a row was
+    /// ~1,500 of the writer's instructions per row under callgrind).
+    private var lastKeys: [Key?] = Array(repeating: nil, count: Rollup.all.count)
+    private var lastSlots: [Int] = Array(repeating: 0, count: Rollup.all.count)
 
     var isEmpty: Bool { totals.isEmpty }
 
     mutating func removeAll() {
         index.removeAll(keepingCapacity: true)
         totals.removeAll(keepingCapacity: true)
+        for number in lastKeys.indices { lastKeys[number] = nil }
     }
 
     mutating func add(_ row: RowValues) {
@@ -93,13 +99,17 @@ struct RollupAccumulator {
                           d2: dimensions.count > 2 ? row.value(of: dimensions[2]) : 0,
                           d3: dimensions.count > 3 ? row.value(of: dimensions[3]) : 0)
             let slot: Int
-            if let found = index[key] {
+            if lastKeys[number] == key {
+                slot = lastSlots[number]
+            } else if let found = index[key] {
                 slot = found
             } else {
                 slot = totals.count
                 index[key] = slot
                 totals.append(Totals())
             }
+            lastKeys[number] = key
+            lastSlots[number] = slot
             totals[slot].requests += 1
             totals[slot].bytes += row.bytes
             totals[slot].durationMicros += row.durationMicros
