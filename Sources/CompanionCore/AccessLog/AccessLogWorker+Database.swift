@@ -132,9 +132,7 @@ extension AccessLogWorker {
             let texts = try database.prepare("DELETE FROM strings WHERE day < ?1")
             texts.bind(cutoffDay, at: 1)
             _ = try texts.step()
-            strings.removeAll()
-            anonymizedClients.removeAll()
-            crawlerAgents.removeAll()
+            forgetCachedIDs()
             newestRange = try loadNewestRange(database)
         } catch {
             settings.report("companion: access log: cannot delete rows older than \(days) days: \(error); trying again in an hour")

@@ -144,9 +144,7 @@ extension AccessLogWorker {
         rollupUpserts = []
         stringStatements = nil
         database = nil
-        strings.removeAll()
-        anonymizedClients.removeAll()
-        crawlerAgents.removeAll()
+        forgetCachedIDs()
     }
 }
 

@@ -233,9 +233,7 @@ final class AccessLogWorker {
             (newestRange, coveredID) = try result.get()
         } catch {
             // Ids cached during the rolled-back transaction may not exist.
-            strings.removeAll()
-            anonymizedClients.removeAll()
-            crawlerAgents.removeAll()
+            forgetCachedIDs()
             throw error
         }
     }
@@ -287,6 +285,14 @@ final class AccessLogWorker {
             milliseconds: milliseconds, site: site, status: Int64(row.status), method: method, path: path,
             referrer: referrer, userAgent: userAgent, client: client, crawler: crawler,
             bytes: row.bytes, durationMicros: row.durationMicros))
+    }
+
+    /// Forgets every `strings` id the writer remembers (texts, anonymised clients, crawler
+    /// agents): after a rollback, a retention pass that deleted texts, or closing the file.
+    func forgetCachedIDs() {
+        strings.removeAll()
+        anonymizedClients.removeAll()
+        crawlerAgents.removeAll()
     }
 
     /// `Crawler.matches(agent)`, remembered per `strings` id.

@@ -18,12 +18,7 @@ public enum Crawler {
     public static func matches(_ agent: UnsafeRawBufferPointer) -> Bool {
         let count = agent.count
         for token in tokenBytes where token.count <= count {
-            let first = token[0]
-            var start = 0
-            while start + token.count <= count {
-                if agent[start] | 0x20 == first, matchesAt(agent, start, token) { return true }
-                start += 1
-            }
+            for start in 0...(count - token.count) where matchesAt(agent, start, token) { return true }
         }
         return false
     }
@@ -35,7 +30,7 @@ public enum Crawler {
 
     @inline(__always)
     private static func matchesAt(_ agent: UnsafeRawBufferPointer, _ start: Int, _ token: [UInt8]) -> Bool {
-        for i in 1..<token.count {
+        for i in 0..<token.count {
             let byte = agent[start + i]
             // ASCII letters only: folding other bytes would map e.g. '[' onto '{'.
             let folded = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte

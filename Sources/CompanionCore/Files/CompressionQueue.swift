@@ -211,7 +211,7 @@ public final class CompressionQueue: Sendable {
         }
         guard offset == key.size, isUnchanged(fd, key) else { return nil }
         let input = UnsafeRawBufferPointer(rebasing: buffer[..<offset])
-        guard let output = OneShotEncoder.encode(input, coding: key.coding, level: key.level, text: false),
+        guard let output = OneShotEncoder.encode(input, coding: key.coding, level: key.level),
               output.count <= cache.capacityBytes else { return nil }
         cache.recordCompression()
         cache.insert(key, output)

@@ -121,7 +121,7 @@ final class FileCache {
         }
         // A keep-alive request read later in the same turn as other work: changes older than
         // `lookupWindowMicros` are applied first (one read(2) of ~0.25 µs at most that often).
-        if nowMicros - lastChangesMicros >= Self.lookupWindowMicros { applyChanges(now: nowMicros) }
+        applyChanges(ifOlderThan: Self.lookupWindowMicros, now: nowMicros)
         let key = Key(site: ObjectIdentifier(site), path: path)
         lookups += 1
         if let entry = entries[key], entry.expiresAt > now {
@@ -194,9 +194,7 @@ final class FileCache {
     static let acceptWindowMicros: Int64 = 2
 
     /// Applies the changes unless they were read less than `micros` ago.
-    func applyChanges(ifOlderThan micros: Int64) {
-        guard watcher != nil else { return }
-        let now = monotonicMicroseconds()
+    func applyChanges(ifOlderThan micros: Int64, now: Int64 = monotonicMicroseconds()) {
         if now - lastChangesMicros >= micros { applyChanges(now: now) }
     }
 
@@ -213,11 +211,7 @@ final class FileCache {
             case .directory(let wd):
                 for name in watchedNames.removeValue(forKey: wd) ?? [] { invalidate(Dependency(wd: wd, name: name)) }
             case .everything:
-                generation &+= 1
-                entries.removeAll()
-                renderedBodies.removeAll()
-                dependents.removeAll()
-                watchedNames.removeAll()
+                removeAll()
             }
         }
     }

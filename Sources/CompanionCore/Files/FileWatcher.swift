@@ -9,7 +9,7 @@
 // 128 by default) and watches too (max_user_watches); a loop uses one instance and at
 // most `maxWatches` watches. When either runs out, FileCache falls back to its TTL for
 // the answers it cannot watch. inotify does not see changes made on other machines
-// (NFS, shared mounts): the README says to turn the file cache's watching off there.
+// (NFS, shared mounts); there SIGHUP clears the caches (the README says so).
 //
 // Owned by one EventLoop; not thread-safe, and never shared.
 import CLinux

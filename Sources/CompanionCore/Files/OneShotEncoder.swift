@@ -24,12 +24,12 @@ enum OneShotEncoder {
     static let maxInputBytes = 4 << 20
 
     /// The brotli stream of `input`, or nil when the encoder fails.
-    static func brotli(_ input: UnsafeRawBufferPointer, quality: Int = brotliQuality, text: Bool) -> [UInt8]? {
+    static func brotli(_ input: UnsafeRawBufferPointer, quality: Int = brotliQuality) -> [UInt8]? {
         var size = BrotliEncoderMaxCompressedSize(input.count)
         guard size > 0 else { return nil }
         var output = [UInt8](repeating: 0, count: size)
         let ok = output.withUnsafeMutableBufferPointer { buffer in
-            BrotliEncoderCompress(Int32(quality), BROTLI_DEFAULT_WINDOW, text ? BROTLI_MODE_TEXT : BROTLI_MODE_GENERIC,
+            BrotliEncoderCompress(Int32(quality), BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC,
                                   input.count, input.baseAddress?.assumingMemoryBound(to: UInt8.self), &size, buffer.baseAddress)
         }
         guard ok == BROTLI_TRUE else { return nil }
@@ -54,9 +54,9 @@ enum OneShotEncoder {
     }
 
     /// `input` in `coding` at `level` (gzip: zlib's level; br: quality; zstd: level).
-    static func encode(_ input: UnsafeRawBufferPointer, coding: ContentCoding, level: Int, text: Bool) -> [UInt8]? {
+    static func encode(_ input: UnsafeRawBufferPointer, coding: ContentCoding, level: Int) -> [UInt8]? {
         switch coding {
-        case .br: brotli(input, quality: level, text: text)
+        case .br: brotli(input, quality: level)
         case .zstd: zstd(input, level: level)
         case .gzip: try? Deflater.gzip(input, level: level)
         }

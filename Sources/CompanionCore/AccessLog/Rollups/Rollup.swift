@@ -19,9 +19,6 @@ public enum RollupDimension: String, Sendable, CaseIterable {
     /// crawlers, such as `--not-user-agent '*bot*'`) need, at most doubling a table.
     case crawler
 
-    /// Holds a `strings` id (every dimension but status and crawler).
-    var isString: Bool { self != .status && self != .crawler }
-
     /// The dimension's value for a row of `log` in SQL.
     var foldExpression: String {
         switch self {
