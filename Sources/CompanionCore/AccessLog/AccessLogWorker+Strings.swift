@@ -6,10 +6,14 @@
 
 /// The ids of the previous row, per field: consecutive rows mostly share their site,
 /// method, protocol, scheme and encoding, and a byte compare is cheaper than a hash.
+/// One per transaction (the pointers belong to its rows).
 struct FieldMemo {
     var texts = [UnsafeRawBufferPointer?](repeating: nil, count: AccessLogBatch.Field.allCases.count)
     var ids = [Int64](repeating: 0, count: AccessLogBatch.Field.allCases.count)
     var day: Int32 = -1
+    /// The previous row's User-Agent id and whether it is a crawler's.
+    var agentID: Int64 = -1
+    var agentIsCrawler = false
 
     /// Forgets everything (the pointers belong to one transaction's rows).
     mutating func reset() {
@@ -33,7 +37,8 @@ struct StringStatements {
 
 extension AccessLogWorker {
     /// The `strings` id of a field's raw bytes, for a row of Unix day `day`.
-    func stringID(_ text: UnsafeRawBufferPointer, field: AccessLogBatch.Field, day: Int32, anonymize: Bool) throws(SQLiteError) -> Int64 {
+    func stringID(_ text: UnsafeRawBufferPointer, field: AccessLogBatch.Field, day: Int32, anonymize: Bool,
+                  memo: inout FieldMemo) throws(SQLiteError) -> Int64 {
         let slot = field.rawValue
         if memo.day == day, let previous = memo.texts[slot], previous.count == text.count,
            text.count == 0 || memcmp(previous.baseAddress!, text.baseAddress!, text.count) == 0 {
