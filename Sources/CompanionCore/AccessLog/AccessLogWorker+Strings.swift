@@ -15,7 +15,8 @@ struct FieldMemo {
     var agentID: Int64 = -1
     var agentIsCrawler = false
 
-    /// Forgets everything (the pointers belong to one transaction's rows).
+    /// Forgets the texts at a new day (each id's `strings.day` must be raised again); the
+    /// agent's crawler flag belongs to its id and stays.
     mutating func reset() {
         for i in texts.indices { texts[i] = nil }
         day = -1

@@ -65,19 +65,19 @@ struct RollupAccumulator {
         var crawler: Int64
         var bytes: Int, durationMicros: Int
 
-        /// The value of a dimension by its number in `RollupDimension.allCases` (-1: none, 0).
+        /// The value of `dimension` (0 for none: a rollup with fewer than four dimensions).
         @inline(__always)
-        func value(number: Int8) -> Int64 {
-            switch number {
-            case 0: site
-            case 1: status
-            case 2: method
-            case 3: path
-            case 4: referrer
-            case 5: userAgent
-            case 6: client
-            case 7: crawler
-            default: 0
+        func value(of dimension: RollupDimension?) -> Int64 {
+            switch dimension {
+            case .site: site
+            case .status: status
+            case .method: method
+            case .path: path
+            case .referrer: referrer
+            case .user_agent: userAgent
+            case .client: client
+            case .crawler: crawler
+            case nil: 0
             }
         }
     }
@@ -85,22 +85,20 @@ struct RollupAccumulator {
     /// `Rollup.all` flattened for `add`, which runs six times a row: no array or string of
     /// a `Rollup` is touched per row.
     private struct Plan {
+        /// The bucket widths whose starts `add` computes once a row with constant divisors
+        /// (a division by a variable was a quarter of `add`'s samples under perf).
+        enum Width { case minute, hour, day, other }
+
+        var width: Width
         var unitMs: Int64
-        var secondsPerUnit: Int64
-        /// 0 minute, 1 hour, 2 day (their starts are computed once a row, divided by
-        /// constants), -1 another width (divided by `unitMs`).
-        var unit: Int8
-        /// Dimension numbers (`RollupDimension.allCases` order), -1 where the rollup has fewer.
-        var d0: Int8, d1: Int8, d2: Int8, d3: Int8
+        var d0: RollupDimension?, d1: RollupDimension?, d2: RollupDimension?, d3: RollupDimension?
         var hasHistogram: Bool
 
         init(_ rollup: Rollup) {
-            let numbers = rollup.dimensions.map { Int8(RollupDimension.allCases.firstIndex(of: $0)!) }
-            func number(_ i: Int) -> Int8 { i < numbers.count ? numbers[i] : -1 }
+            func dimension(_ i: Int) -> RollupDimension? { i < rollup.dimensions.count ? rollup.dimensions[i] : nil }
+            width = switch rollup.unitMs { case 60_000: .minute; case 3_600_000: .hour; case 86_400_000: .day; default: .other }
             unitMs = rollup.unitMs
-            secondsPerUnit = rollup.unitMs / 1000
-            unit = switch rollup.unitMs { case 60_000: 0; case 3_600_000: 1; case 86_400_000: 2; default: -1 }
-            d0 = number(0); d1 = number(1); d2 = number(2); d3 = number(3)
+            d0 = dimension(0); d1 = dimension(1); d2 = dimension(2); d3 = dimension(3)
             hasHistogram = rollup.hasHistogram
         }
     }
@@ -126,22 +124,20 @@ struct RollupAccumulator {
 
     mutating func add(_ row: RowValues) {
         let bucket = DurationHistogram.bucket(ofMicros: row.durationMicros)
-        // A division by a variable was a quarter of this function's time; by a constant
-        // it is a multiplication.
         let minute = row.milliseconds / 60_000 * 60
         let hour = row.milliseconds / 3_600_000 * 3600
         let day = row.milliseconds / 86_400_000 * 86_400
         for number in 0..<plans.count {
             let plan = plans[number]
-            let start = switch plan.unit {
-            case 0: minute
-            case 1: hour
-            case 2: day
-            default: row.milliseconds / plan.unitMs * plan.secondsPerUnit
+            let start = switch plan.width {
+            case .minute: minute
+            case .hour: hour
+            case .day: day
+            case .other: row.milliseconds / plan.unitMs * (plan.unitMs / 1000)
             }
             let key = Key(rollup: number, start: start,
-                          d0: row.value(number: plan.d0), d1: row.value(number: plan.d1),
-                          d2: row.value(number: plan.d2), d3: row.value(number: plan.d3))
+                          d0: row.value(of: plan.d0), d1: row.value(of: plan.d1),
+                          d2: row.value(of: plan.d2), d3: row.value(of: plan.d3))
             let slot: Int
             if lastKeys[number] == key {
                 slot = lastSlots[number]
