@@ -41,12 +41,26 @@ final class MonotonicCondition {
 
     /// Sleeps until woken (or spuriously); with `deadlineMs` (on `monotonicMilliseconds()`),
     /// at most until then. Returns false when the deadline passed. Call inside `withLock`.
+    ///
+    /// The deadline is on the coarse clock, which lags CLOCK_MONOTONIC (the condition's) by
+    /// 3-7 ms on these machines: each round sleeps for what the coarse clock still lacks,
+    /// so a false return means `monotonicMilliseconds()` reached the deadline. Sleeping
+    /// until the precise clock reached it made every caller that re-checks the coarse clock
+    /// spin: the access-log writer busy-waited for milliseconds before each commit (6 % of a
+    /// core at 19k requests/s), and one connection's p99 went from 0.07 to 1.7 ms.
     func wait(deadlineMs: Int64?) -> Bool {
         guard let deadlineMs else {
             pthread_cond_wait(condition, mutex)
             return true
         }
-        var until = timespec(tv_sec: Int(deadlineMs / 1000), tv_nsec: Int(deadlineMs % 1000) * 1_000_000)
-        return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
+        while true {
+            let lackingMs = deadlineMs - monotonicMilliseconds()
+            if lackingMs <= 0 { return false }
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) + lackingMs * 1_000_000
+            var until = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+            if pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT { return true }
+        }
     }
 }
