@@ -367,7 +367,7 @@ final class AccessLogWorker {
 }
 
 /// The writer's duty cycle inside a transaction: after every `chunkRows` rows (and before
-/// the rollups and the commit) it sleeps `napFactor` times as long as they took, so an event
+/// the rollups and the commit) it sleeps `napFactor` times the CPU time they took, so an event
 /// loop sharing its core keeps three quarters of it while a commit is written, in turns of
 /// ~0.1 ms.
 ///
@@ -384,18 +384,25 @@ struct Pacing {
     static let chunkRows = 256
     static let napFactor: Int64 = 3
     static let maxNapMicros: Int64 = 2_000
-    static let backlogRows = 32_768
-    private var chunkStartMicros = monotonicMicroseconds()
+    static let backlogRows = 16_384
+    private var chunkStartMicros = Self.threadCPUMicroseconds()
 
     mutating func afterChunk(behind: Bool) {
-        let now = monotonicMicroseconds()
+        let now = Self.threadCPUMicroseconds()
         if !behind {
             let nap = min((now - chunkStartMicros) * Self.napFactor, Self.maxNapMicros)
             var request = timespec(tv_sec: 0, tv_nsec: Int(nap) * 1000)
             nanosleep(&request, nil)
-            chunkStartMicros = monotonicMicroseconds()
-        } else {
-            chunkStartMicros = now
         }
+        chunkStartMicros = now
+    }
+
+    /// This thread's CPU time: a chunk the loop preempted took longer on the wall clock but
+    /// not longer here, and a nap sized on the wall clock let the writer fall behind (the
+    /// queue's buffers then grew to 8 MiB).
+    private static func threadCPUMicroseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 }
