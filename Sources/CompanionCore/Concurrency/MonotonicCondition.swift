@@ -56,10 +56,8 @@ final class MonotonicCondition {
         while true {
             let lackingMs = deadlineMs - monotonicMilliseconds()
             if lackingMs <= 0 { return false }
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) + lackingMs * 1_000_000
-            var until = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+            let micros = monotonicMicroseconds() + lackingMs * 1000   // CLOCK_MONOTONIC, as the condition
+            var until = timespec(tv_sec: Int(micros / 1_000_000), tv_nsec: Int(micros % 1_000_000) * 1000)
             if pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT { return true }
         }
     }

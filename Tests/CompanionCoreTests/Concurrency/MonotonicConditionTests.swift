@@ -1,9 +1,9 @@
 import Testing
 @testable import CompanionCore
 
-/// Timed waits take deadlines on `monotonicMilliseconds()` (the coarse clock, one tick
-/// behind the precise one): a wait that reports its deadline passed must mean that clock
-/// reached it, or every caller that re-checks it spins until the next tick.
+/// Timed waits take deadlines on `monotonicMilliseconds()` (the coarse clock, 3-7 ms behind
+/// the precise one here): a wait that reports its deadline passed must mean that clock
+/// reached it, or every caller that re-checks it spins until the coarse clock catches up.
 @Suite struct MonotonicConditionTests {
     @Test func aTimedOutWaitMeansTheCoarseClockReachedTheDeadline() {
         let condition = MonotonicCondition()
@@ -25,7 +25,7 @@ import Testing
         }
     }
 
-    @Test func aSignalEndsTheWaitAtOnce() throws {
+    @Test func aSignalEndsTheWaitAtOnce() {
         let signal = WakeSignal()
         let seen = signal.currentGeneration()
         signal.signal()
