@@ -34,7 +34,8 @@ Links against OpenSSL (Apache-2.0), SQLite (public domain), zlib (zlib licence),
 Runtime Library Exception) are linked in.
 TEXT
 
-# Depends: the package of each shared library the binary needs (libc's is implied).
+# Depends: the package of each shared library the binary needs (libc's is implied). libpq
+# is opened with dlopen for a PostgreSQL log only, so libpq5 is recommended, not required.
 depends=$(ldd "$binary" | awk '/=> \//{print $3}' | while read -r lib; do
   dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null || true
 done | cut -d: -f1 | sort -u | grep -v -x -e libc6 | while read -r pkg; do
@@ -50,6 +51,7 @@ Architecture: $arch
 Maintainer: companion developers <companion@localhost>
 Installed-Size: $size
 Depends: libc6, $depends
+Recommends: libpq5
 Section: httpd
 Priority: optional
 Homepage: https://github.com/companion-host/companion

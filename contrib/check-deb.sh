@@ -13,6 +13,8 @@ done
 for dep in libssl3 libsqlite3-0 zlib1g libcrypt1; do
   grep -q "^ Depends:.*\b$dep (>= " <<<"$info" || fail "Depends lacks $dep"
 done
+grep -qx " Recommends: libpq5" <<<"$info" || fail "Recommends lacks libpq5"
+! grep -q "^ Depends:.*libpq" <<<"$info" || fail "Depends has libpq: it is opened with dlopen"
 contents=$(dpkg-deb --contents "$deb")
 grep -q '^drwxr-xr-x root/root .* \./$' <<<"$contents" || fail "the package root is not 0755 root:root"
 for entry in "-rwxr-xr-x ./usr/bin/companion" "-rw-r--r-- ./lib/systemd/system/companion.service" \

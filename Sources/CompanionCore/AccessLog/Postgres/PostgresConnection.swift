@@ -15,8 +15,30 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// libpq's functions, loaded on first use (CPostgres/shim.h says why it is not linked).
+enum LibPQ {
+    /// The library companion asks the dynamic loader for: Debian's libpq5.
+    static let libraryName = "libpq.so.5"
+
+    /// The functions, or why they cannot be had. Loaded once (a `static let` is initialised
+    /// exactly once, thread-safely); the functions themselves are immutable pointers.
+    static let shared: Result<companion_libpq, PostgresError> = load(libraryName)
+
+    /// Loads `library`; the error says what to install.
+    static func load(_ library: String) -> Result<companion_libpq, PostgresError> {
+        var error: UnsafePointer<CChar>?
+        let functions = companion_libpq_load(library, &error)
+        if let error {
+            return .failure(PostgresError(
+                "PostgreSQL needs libpq, which could not be loaded (\(String(cString: error))): install it (Debian: apt install libpq5)"))
+        }
+        return .success(functions)
+    }
+}
+
 final class PostgresConnection {
     private var connection: OpaquePointer?
+    private let pq: companion_libpq
 
     /// Whether `text` names a PostgreSQL database rather than a file.
     static func isURL(_ text: String) -> Bool {
@@ -26,14 +48,15 @@ final class PostgresConnection {
     /// Connects to `url`; `connect_timeout` defaults to 5 s so a dead server cannot hold the
     /// writer thread for the kernel's TCP timeout.
     init(url: String, applicationName: String = "companion") throws(PostgresError) {
+        pq = try LibPQ.shared.get()
         var conninfo = url
         for (key, value) in [("connect_timeout", "5"), ("application_name", applicationName)] where !url.contains("\(key)=") {
             conninfo += (conninfo.contains("?") ? "&" : "?") + "\(key)=\(value)"
         }
-        connection = PQconnectdb(conninfo)
-        guard let connection, PQstatus(connection) == CONNECTION_OK else {
-            let message = Self.message(connection)
-            if let connection { PQfinish(connection) }
+        connection = pq.connectdb(conninfo)
+        guard let connection, pq.status(connection) == CONNECTION_OK else {
+            let message = Self.message(connection, pq)
+            if let connection { pq.finish(connection) }
             self.connection = nil
             throw PostgresError("cannot connect to \(Self.redacted(url)): \(message)", connectionLost: true)
         }
@@ -43,7 +66,7 @@ final class PostgresConnection {
     }
 
     deinit {
-        if let connection { PQfinish(connection) }
+        if let connection { pq.finish(connection) }
     }
 
     /// `url` without a password, for messages.
@@ -55,8 +78,8 @@ final class PostgresConnection {
         return String(characters[..<colon]) + ":***" + String(characters[at...])
     }
 
-    private static func message(_ connection: OpaquePointer?) -> String {
-        guard let connection, let text = PQerrorMessage(connection) else { return "out of memory" }
+    private static func message(_ connection: OpaquePointer?, _ pq: companion_libpq) -> String {
+        guard let connection, let text = pq.errorMessage(connection) else { return "out of memory" }
         return oneLine(String(cString: text))
     }
 
@@ -68,16 +91,16 @@ final class PostgresConnection {
 
     private func failure(_ result: OpaquePointer?) -> PostgresError {
         var text = ""
-        if let result, let message = PQresultErrorMessage(result) { text = String(cString: message) }
-        if text.isEmpty { text = Self.message(connection) }
-        return PostgresError(Self.oneLine(text), connectionLost: connection.map { PQstatus($0) != CONNECTION_OK } ?? true)
+        if let result, let message = pq.resultErrorMessage(result) { text = String(cString: message) }
+        if text.isEmpty { text = Self.message(connection, pq) }
+        return PostgresError(Self.oneLine(text), connectionLost: connection.map { pq.status($0) != CONNECTION_OK } ?? true)
     }
 
     /// Runs `sql` (one or more statements, no parameters, results dropped).
     func execute(_ sql: String) throws(PostgresError) {
-        let result = PQexec(connection, sql)
-        defer { PQclear(result) }
-        let status = PQresultStatus(result)
+        let result = pq.exec(connection, sql)
+        defer { pq.clear(result) }
+        let status = pq.resultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw failure(result) }
     }
 
@@ -88,24 +111,24 @@ final class PostgresConnection {
         defer { for pointer in cStrings { free(pointer) } }
         let result = cStrings.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { values in
-                PQexecParams(connection, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
+                pq.execParams(connection, sql, Int32(parameters.count), nil, values.baseAddress, nil, nil, 0)
             }
         }
-        defer { PQclear(result) }
-        let status = PQresultStatus(result)
+        defer { pq.clear(result) }
+        let status = pq.resultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else { throw failure(result) }
-        let rows = Int(PQntuples(result))
-        let columns = Int(PQnfields(result))
+        let rows = Int(pq.ntuples(result))
+        let columns = Int(pq.nfields(result))
         var table: [[String?]] = []
         table.reserveCapacity(rows)
         for row in 0..<rows {
             var values: [String?] = []
             values.reserveCapacity(columns)
             for column in 0..<columns {
-                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                if pq.getisnull(result, Int32(row), Int32(column)) == 1 {
                     values.append(nil)
                 } else {
-                    values.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
+                    values.append(pq.getvalue(result, Int32(row), Int32(column)).map { String(cString: $0) } ?? "")
                 }
             }
             table.append(values)
@@ -115,39 +138,39 @@ final class PostgresConnection {
 
     /// `COPY ... FROM STDIN` (`sql`) with `data` in COPY's text format, in one call.
     func copyIn(_ sql: String, data: [UInt8]) throws(PostgresError) {
-        let start = PQexec(connection, sql)
-        guard PQresultStatus(start) == PGRES_COPY_IN else {
-            defer { PQclear(start) }
+        let start = pq.exec(connection, sql)
+        guard pq.resultStatus(start) == PGRES_COPY_IN else {
+            defer { pq.clear(start) }
             throw failure(start)
         }
-        PQclear(start)
+        pq.clear(start)
         var offset = 0
         while offset < data.count {
             let chunk = min(1 << 20, data.count - offset)
             let sent = data.withUnsafeBytes { raw in
-                PQputCopyData(connection, raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(chunk))
+                pq.putCopyData(connection, raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(chunk))
             }
             guard sent == 1 else {
-                _ = PQputCopyEnd(connection, "companion: send failed")
+                _ = pq.putCopyEnd(connection, "companion: send failed")
                 drainResults()
-                throw PostgresError("COPY: \(Self.message(connection))", connectionLost: true)
+                throw PostgresError("COPY: \(Self.message(connection, pq))", connectionLost: true)
             }
             offset += chunk
         }
-        guard PQputCopyEnd(connection, nil) == 1 else {
+        guard pq.putCopyEnd(connection, nil) == 1 else {
             drainResults()
-            throw PostgresError("COPY: \(Self.message(connection))", connectionLost: true)
+            throw PostgresError("COPY: \(Self.message(connection, pq))", connectionLost: true)
         }
         var problem: PostgresError?
-        while let result = PQgetResult(connection) {
-            if PQresultStatus(result) != PGRES_COMMAND_OK && problem == nil { problem = failure(result) }
-            PQclear(result)
+        while let result = pq.getResult(connection) {
+            if pq.resultStatus(result) != PGRES_COMMAND_OK && problem == nil { problem = failure(result) }
+            pq.clear(result)
         }
         if let problem { throw problem }
     }
 
     private func drainResults() {
-        while let result = PQgetResult(connection) { PQclear(result) }
+        while let result = pq.getResult(connection) { pq.clear(result) }
     }
 }
 
