@@ -127,6 +127,7 @@ final class EventLoop: @unchecked Sendable {
                 fileCache.sweep(now: nowMs)
                 nextCacheSweepMs = nowMs + max(100, fileCache.ttlMilliseconds)
                 releaseIdleBuffers()
+                if deadlines.count > 2 * connectionCount + 64 { sweepDeadlines() }
                 trimMemoryAfterStorm()
                 publishConnectionStates()
             }
@@ -163,7 +164,7 @@ final class EventLoop: @unchecked Sendable {
         for case let connection? in connections where !connection.isAdmin {
             counts[connection.activity.rawValue] += 1
         }
-        metrics.publishConnectionStates(counts)
+        metrics.publishConnectionStates(counts, deadlineEntries: deadlines.count)
     }
 
     /// Connections that must have closed since the peak before memory is handed back.
@@ -357,13 +358,30 @@ final class EventLoop: @unchecked Sendable {
         if let existing = connection.heapEntryAt, existing <= connection.deadline { return }
         connection.heapEntryAt = connection.deadline
         deadlines.push(.init(at: connection.deadline, token: connection.token))
+        if deadlines.count >= deadlineSweepAt { sweepDeadlines() }
+    }
+
+    /// Heap size at which `schedule` sweeps out stale entries: twice what was current at
+    /// the last sweep (at least 1024), so a sweep's O(n) is paid for by n pushes.
+    private var deadlineSweepAt = 1024
+
+    /// Drops the entries of closed connections and superseded deadlines.
+    private func sweepDeadlines() {
+        deadlines.compact { currentConnection(of: $0) != nil }
+        deadlineSweepAt = max(1024, 2 * deadlines.count)
+    }
+
+    /// The open connection whose current heap entry `entry` is, if any.
+    private func currentConnection(of entry: DeadlineHeap.Entry) -> Connection? {
+        let fd = Int(entry.token & 0xFFFF_FFFF)
+        guard fd < connections.count, let connection = connections[fd], connection.token == entry.token,
+              connection.heapEntryAt == entry.at else { return nil }
+        return connection
     }
 
     private func fireDeadlines() {
         while let entry = deadlines.popExpired(now: nowMs) {
-            let fd = Int(entry.token & 0xFFFF_FFFF)
-            guard fd < connections.count, let connection = connections[fd], connection.token == entry.token,
-                  connection.heapEntryAt == entry.at else { continue }
+            guard let connection = currentConnection(of: entry) else { continue }
             connection.heapEntryAt = nil
             if connection.deadline > nowMs {
                 schedule(connection)  // moved later since it was pushed

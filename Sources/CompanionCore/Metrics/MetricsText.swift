@@ -45,6 +45,9 @@ enum MetricsText {
             out.sample("companion_connections", [("state", activity.label)],
                        metrics.total(LoopMetrics.Cell.connectionStates + activity.rawValue))
         }
+        out.family("companion_connection_timers", "gauge",
+                   "Connection deadlines waiting in the event loops' timer heaps, stale ones included (counted once a second).")
+        out.sample("companion_connection_timers", [], metrics.total(LoopMetrics.Cell.deadlineEntries))
 
         let hits = metrics.total(LoopMetrics.Cell.fileCacheHits)
         out.family("companion_file_cache_hits_total", "counter", "Path resolutions and pages served from the loops' file caches.")

@@ -29,7 +29,9 @@ final class LoopMetrics: @unchecked Sendable {
         static let fileCacheLookups = fileCacheHits + 1
         /// Gauges set once a second by the loop (ConnectionActivity order).
         static let connectionStates = fileCacheLookups + 1
-        static let count = connectionStates + ConnectionActivity.allCases.count
+        /// Entries in the loop's deadline heap (set with the connection states).
+        static let deadlineEntries = connectionStates + ConnectionActivity.allCases.count
+        static let count = deadlineEntries + 1
     }
 
     private let cells: UnsafeMutablePointer<Atomic<Int>>
@@ -76,10 +78,11 @@ final class LoopMetrics: @unchecked Sendable {
     }
 
     /// Open connections by activity, counted by the loop (once a second and at scrape).
-    func publishConnectionStates(_ counts: [Int]) {
+    func publishConnectionStates(_ counts: [Int], deadlineEntries: Int) {
         for (i, count) in counts.enumerated() {
             cells[Cell.connectionStates + i].store(count, ordering: .relaxed)
         }
+        cells[Cell.deadlineEntries].store(deadlineEntries, ordering: .relaxed)
     }
 }
 
