@@ -16,7 +16,7 @@ import Glibc
 /// 1. `append` pushes the record under the mutex (no disk I/O, no allocation
 ///    beyond the queue's growth) and wakes the thread when the queue is large.
 /// 2. The thread commits a row at most `commitLatencyMs` (50 ms, or `flushMs` if smaller)
-///    after it was queued, or as soon as 8192 rows wait: it swaps the queue out and
+///    after it was queued, or as soon as 2048 rows wait: it swaps the queue out and
 ///    inserts it in one transaction with a reused prepared statement.
 /// 3. When a batch fails (locked, read-only, folder removed, disk full), the
 ///    thread keeps the records, retries with back-off, and says so once on stderr.
@@ -198,20 +198,24 @@ final class AccessLogChannel: Sendable {
     /// Writer thread → `flush` waiters.
     let settled = WakeSignal()
     /// Queue length at which `append` wakes the writer before its timer. Measured on the
-    /// benchmark machine (writer and loop sharing one core, ~110k rows/s): 512-row batches
-    /// cost 20% of throughput (WAL rewrites of the same pages per commit, and a context
-    /// switch per batch), 4096 cost 13%, 8192 cost 9%, 16384 no better.
+    /// benchmark machine (writer and loop sharing one core, ~110k rows/s), when the writer
+    /// cost ~1.2 us a row: 512-row batches cost 20% of throughput (WAL rewrites of the same
+    /// pages per commit, and a context switch per batch), 4096 cost 13%, 8192 cost 9%,
+    /// 16384 no better. With the writer at ~0.8 us a row (issue 13), 2048 against 8192:
+    /// +10% writer CPU a row (~75 ns, under 1% of the core at 115k rows/s), req/s within
+    /// the noise, p99 0.93-1.11 vs 1.15-1.25 ms (shorter commits), and peak RSS 19-20 vs
+    /// 23-24 MiB: the queue, the batch being written and the loop's batch each grow to what
+    /// one commit holds.
     let wakeThreshold: Int
 
     /// How long a row may wait before the writer commits it while fewer than half of
     /// `wakeThreshold` rows wait: `companion logs --follow` sees a request this soon after it.
-    /// Past that many rows (over ~80k rows/s) the writer waits for the threshold as before,
-    /// a commit every 8192 rows (every ~60 ms at 130k rows/s): committing every 50 ms there
-    /// cost 10-12% of small-file throughput (the writer shares the loop's core).
+    /// Past that many rows (over ~20k rows/s) the writer waits for the threshold
+    /// instead: a commit every 2048 rows (every ~18 ms at 115k rows/s).
     let commitLatencyMs: Int64
 
     init(settings: AccessLogSettings) {
-        wakeThreshold = max(1, min(8192, settings.maxQueuedRecords / 2))
+        wakeThreshold = max(1, min(2048, settings.maxQueuedRecords / 2))
         commitLatencyMs = Int64(max(1, min(settings.flushMs, 50)))
     }
 
