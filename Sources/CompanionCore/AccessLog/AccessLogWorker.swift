@@ -385,24 +385,18 @@ struct Pacing {
     static let napFactor: Int64 = 3
     static let maxNapMicros: Int64 = 2_000
     static let backlogRows = 16_384
-    private var chunkStartMicros = Self.threadCPUMicroseconds()
+    /// On this thread's CPU clock: a chunk the loop preempted took longer on the wall clock
+    /// but not longer here, and a nap sized on the wall clock let the writer fall behind
+    /// (the queue's buffers then grew to 8 MiB).
+    private var chunkStartMicros = threadCPUMicroseconds()
 
     mutating func afterChunk(behind: Bool) {
-        let now = Self.threadCPUMicroseconds()
+        let now = threadCPUMicroseconds()
         if !behind {
             let nap = min((now - chunkStartMicros) * Self.napFactor, Self.maxNapMicros)
             var request = timespec(tv_sec: 0, tv_nsec: Int(nap) * 1000)
             nanosleep(&request, nil)
         }
         chunkStartMicros = now
-    }
-
-    /// This thread's CPU time: a chunk the loop preempted took longer on the wall clock but
-    /// not longer here, and a nap sized on the wall clock let the writer fall behind (the
-    /// queue's buffers then grew to 8 MiB).
-    private static func threadCPUMicroseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 }
