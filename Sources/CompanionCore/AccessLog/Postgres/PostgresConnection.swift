@@ -55,7 +55,7 @@ final class PostgresConnection {
         }
         connection = pq.connectdb(conninfo)
         guard let connection, pq.status(connection) == CONNECTION_OK else {
-            let message = Self.message(connection, pq)
+            let message = connectionMessage()
             if let connection { pq.finish(connection) }
             self.connection = nil
             throw PostgresError("cannot connect to \(Self.redacted(url)): \(message)", connectionLost: true)
@@ -78,9 +78,10 @@ final class PostgresConnection {
         return String(characters[..<colon]) + ":***" + String(characters[at...])
     }
 
-    private static func message(_ connection: OpaquePointer?, _ pq: companion_libpq) -> String {
+    /// libpq's message for the connection, on one line.
+    private func connectionMessage() -> String {
         guard let connection, let text = pq.errorMessage(connection) else { return "out of memory" }
-        return oneLine(String(cString: text))
+        return Self.oneLine(String(cString: text))
     }
 
     /// libpq's messages span lines ("...unexpectedly\n\tThis probably means..."): one line.
@@ -92,7 +93,7 @@ final class PostgresConnection {
     private func failure(_ result: OpaquePointer?) -> PostgresError {
         var text = ""
         if let result, let message = pq.resultErrorMessage(result) { text = String(cString: message) }
-        if text.isEmpty { text = Self.message(connection, pq) }
+        if text.isEmpty { text = connectionMessage() }
         return PostgresError(Self.oneLine(text), connectionLost: connection.map { pq.status($0) != CONNECTION_OK } ?? true)
     }
 
@@ -153,13 +154,13 @@ final class PostgresConnection {
             guard sent == 1 else {
                 _ = pq.putCopyEnd(connection, "companion: send failed")
                 drainResults()
-                throw PostgresError("COPY: \(Self.message(connection, pq))", connectionLost: true)
+                throw PostgresError("COPY: \(connectionMessage())", connectionLost: true)
             }
             offset += chunk
         }
         guard pq.putCopyEnd(connection, nil) == 1 else {
             drainResults()
-            throw PostgresError("COPY: \(Self.message(connection, pq))", connectionLost: true)
+            throw PostgresError("COPY: \(connectionMessage())", connectionLost: true)
         }
         var problem: PostgresError?
         while let result = pq.getResult(connection) {
