@@ -77,7 +77,8 @@ final class LoopMetrics: @unchecked Sendable {
         cells[Cell.fileCacheLookups].store(lookups, ordering: .relaxed)
     }
 
-    /// Open connections by activity, counted by the loop (once a second and at scrape).
+    /// Open connections by activity and the deadline heap's size, counted by the loop once a
+    /// second (a scrape reads the last count; it does not ask for a new one).
     func publishConnectionStates(_ counts: [Int], deadlineEntries: Int) {
         for (i, count) in counts.enumerated() {
             cells[Cell.connectionStates + i].store(count, ordering: .relaxed)
