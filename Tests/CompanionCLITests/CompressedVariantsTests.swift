@@ -41,7 +41,9 @@ import Testing
 
     /// The body decoded by `tool -d -c` (brotli, zstd, gzip).
     static func decode(_ body: [UInt8], with tool: String) throws -> String {
-        let file = makeTempDirectory().appendingPathComponent("body")
+        let folder = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("body")
         try Data(body).write(to: file)
         let result = try runTool([tool, "-d", "-c", file.path])
         #expect(result.status == 0, "\(tool): \(result.stderr)")

@@ -115,7 +115,9 @@ import Testing
         let client = Process()
         client.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         client.arguments = ["120", "python3", "-c", program, "\(server.httpsPort)", files.ca]
-        let output = makeTempDirectory().appendingPathComponent("out")
+        let outputFolder = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: outputFolder) }
+        let output = outputFolder.appendingPathComponent("out")
         try Data().write(to: output)
         client.standardOutput = try FileHandle(forWritingTo: output)
         try client.run()
@@ -147,6 +149,7 @@ import Testing
 @Suite struct CheckCertificateTests {
     static func check(_ site: String, files: TLSFiles) throws -> CheckCommand.Outcome {
         let folder = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("a"), withIntermediateDirectories: true)
         let json = """
             {"listen": ["127.0.0.1:0", {"address": "127.0.0.1:0", "tls": true}],

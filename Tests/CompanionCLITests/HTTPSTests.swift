@@ -132,7 +132,9 @@ import Testing
     @Test func aTicketFromBeforeOneRotationStillResumesButNotFromBeforeTwo() throws {
         let files = try Self.files()
         let server = try TLSServer(Self.sitesJSON, files: files)
-        let sessionFile = makeTempDirectory().appendingPathComponent("session.pem").path
+        let sessionFolder = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: sessionFolder) }
+        let sessionFile = sessionFolder.appendingPathComponent("session.pem").path
         func connect(_ extra: [String]) throws -> String {
             try runTool(["openssl", "s_client", "-connect", "127.0.0.1:\(server.httpsPort)", "-servername", "a.test",
                          "-tls1_2"] + extra, input: "").stdout

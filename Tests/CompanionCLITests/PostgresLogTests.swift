@@ -287,7 +287,9 @@ final class PostgresCluster {
         #expect(PostgresLogReader.redacted("postgresql://user:secret@db.example/log") == "postgresql://user:***@db.example/log")
         // A server that cannot reach its database says so at start (a typo is not a retry loop).
         let json = #"{"listen": "127.0.0.1:0", "accessLog": {"postgres": "postgresql://u@/x?host=/nonexistent&connect_timeout=2"}, "sites": [{"host": "a", "root": "/tmp"}]}"#
-        let configFile = makeTempDirectory().appendingPathComponent("c.json")
+        let folder = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configFile = folder.appendingPathComponent("c.json")
         try Data(json.utf8).write(to: configFile)
         #expect(throws: ServerError.self) { try Server(config: try ConfigLoader().load(path: configFile.path)) }
     }
