@@ -2,7 +2,10 @@
 // OpenSSL 3 (libssl-dev) for companion's HTTPS. Many of OpenSSL's setters are macros
 // over SSL_CTX_ctrl/SSL_ctrl/SSL_CTX_callback_ctrl that Swift cannot import; each one
 // companion uses has a static inline function here with the same meaning.
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -213,4 +216,77 @@ static inline void companion_watch_reads(SSL *ssl, int *flag) {
     if (bio == NULL) return;
     BIO_set_callback_ex(bio, companion_bio_read_watch);
     BIO_set_callback_arg(bio, (char *)flag);
+}
+
+// ---- Writes: a socket BIO that can say MSG_MORE ----
+
+/// A connection's write BIO: send(2) on the socket, with MSG_MORE while `more` is set, so
+/// the records of one file chunk (SSL_write returns after each 16 KiB record) and a
+/// response head followed by its body leave as full segments rather than one segment per
+/// record, as plain TCP's MSG_MORE and sendfile do. Reads stay on OpenSSL's socket BIO.
+struct companion_wbio {
+    int fd;
+    int more;
+};
+
+static int companion_wbio_write(BIO *bio, const char *data, int length) {
+    struct companion_wbio *state = (struct companion_wbio *)BIO_get_data(bio);
+    BIO_clear_retry_flags(bio);
+    if (state == NULL || length < 0) return -1;
+    ssize_t n;
+    do {
+        n = send(state->fd, data, (size_t)length, MSG_NOSIGNAL | (state->more ? MSG_MORE : 0));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(bio);
+        return -1;
+    }
+    return (int)n;
+}
+
+/// Flushing is a no-op (every write goes straight to the socket); everything else this BIO
+/// does not have (kernel TLS, pending counts) answers 0.
+static long companion_wbio_ctrl(BIO *bio, int command, long number, void *pointer) {
+    (void)bio; (void)number; (void)pointer;
+    return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int companion_wbio_destroy(BIO *bio) {
+    free(BIO_get_data(bio));
+    BIO_set_data(bio, NULL);
+    BIO_set_init(bio, 0);
+    return 1;
+}
+
+/// The method, made once (TLSSession keeps it in a Swift global, initialised once).
+static inline BIO_METHOD *companion_wbio_method_new(void) {
+    BIO_METHOD *method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "companion socket write");
+    if (method == NULL) return NULL;
+    BIO_meth_set_write(method, companion_wbio_write);
+    BIO_meth_set_ctrl(method, companion_wbio_ctrl);
+    BIO_meth_set_destroy(method, companion_wbio_destroy);
+    return method;
+}
+
+/// Gives `ssl` a write BIO of `method` on `fd` (after SSL_set_fd, which set the socket BIO
+/// for both directions; that one keeps reading). Returns the BIO (owned by `ssl`), or NULL.
+static inline BIO *companion_wbio_attach(SSL *ssl, BIO_METHOD *method, int fd) {
+    struct companion_wbio *state = (struct companion_wbio *)calloc(1, sizeof(struct companion_wbio));
+    if (state == NULL) return NULL;
+    BIO *bio = BIO_new(method);
+    if (bio == NULL) {
+        free(state);
+        return NULL;
+    }
+    state->fd = fd;
+    BIO_set_data(bio, state);
+    BIO_set_init(bio, 1);
+    SSL_set0_wbio(ssl, bio);
+    return bio;
+}
+
+/// Whether the next writes say MSG_MORE.
+static inline void companion_wbio_set_more(BIO *bio, int more) {
+    struct companion_wbio *state = (struct companion_wbio *)BIO_get_data(bio);
+    if (state != NULL) state->more = more;
 }

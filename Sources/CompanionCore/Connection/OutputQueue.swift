@@ -181,7 +181,8 @@ struct OutputQueue {
             return .wrote(n)
         case .file(let file, let offset, let end):
             let result = file.withDescriptor { fd in
-                transport.writeFile(fd, offset: offset, count: min(end - offset, Self.fileChunkBytes))
+                let count = min(end - offset, Self.fileChunkBytes)
+                return transport.writeFile(fd, offset: offset, count: count, more: end - offset > count)
             }
             switch result {
             case .wouldBlock: return .wouldBlock

@@ -39,7 +39,8 @@ protocol Transport {
     /// Writes up to `count` bytes of the open file `file` from `offset`. Plain TCP uses
     /// sendfile(2); a transport that must see the bytes reads them into a bounded buffer.
     /// `.wrote(0)` means the file ended before `offset + count` (it shrank since it was opened).
-    mutating func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite
+    /// `more`: the response goes on after these bytes (TLS holds back a partial segment).
+    mutating func writeFile(_ file: Int32, offset: Int, count: Int, more: Bool) -> TransportWrite
 
     /// Ends the sending side (TCP FIN) while reads go on: the start of a lingering close.
     mutating func shutdownWrite()
@@ -85,7 +86,7 @@ struct SocketTransport: Transport {
 
     @inline(__always)
     mutating func write(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportWrite {
-        if let tls { return tls.write(bytes) }
+        if let tls { return tls.write(bytes, more: more) }
         let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
         do {
             switch try Syscall.io("send", { send(descriptor, bytes.baseAddress!, bytes.count, flags) }) {
@@ -102,8 +103,8 @@ struct SocketTransport: Transport {
     /// block" reads the same range again, which OpenSSL's moving-buffer mode accepts).
     /// The seam for kernel TLS (SSL_sendfile) is here; these machines' kernels have no
     /// `tls` module, so it is not used.
-    mutating func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite {
-        if let tls { return tls.writeFile(file, offset: offset, count: count) }
+    mutating func writeFile(_ file: Int32, offset: Int, count: Int, more: Bool) -> TransportWrite {
+        if let tls { return tls.writeFile(file, offset: offset, count: count, more: more) }
         var position = off_t(offset)
         do {
             switch try Syscall.io("sendfile", { Glibc.sendfile(descriptor, file, &position, count) }) {

@@ -33,6 +33,8 @@ final class TLSSession {
 
     /// The loop's buffer that file chunks pass through on their way into SSL_write.
     private unowned(unsafe) let scratch: TLSScratch
+    /// The write BIO (owned by `ssl`): send(2) with MSG_MORE while more records follow.
+    private let wbio: OpaquePointer
 
     init?(descriptor: Int32, contexts: TLSContextSet, scratch: TLSScratch) {
         self.scratch = scratch
@@ -44,6 +46,11 @@ final class TLSSession {
         self.ssl = ssl
         self.contexts = contexts
         SSL_set_fd(ssl, descriptor)
+        guard let method = tlsWriteBIOMethod, let wbio = companion_wbio_attach(ssl, method, descriptor) else {
+            SSL_free(ssl)
+            return nil
+        }
+        self.wbio = wbio
         rawRead.initialize(to: 0)
         companion_watch_reads(ssl, rawRead)
         SSL_set_accept_state(ssl)
@@ -100,16 +107,25 @@ final class TLSSession {
         }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) -> TransportWrite {
+    /// `more`: more bytes of the same response follow these.
+    func write(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportWrite {
         scratch.forget(self)   // a new response starts with bytes: a later file range is read afresh
-        return sslWrite(bytes)
+        return sslWrite(bytes, more: more)
     }
 
-    private func sslWrite(_ bytes: UnsafeRawBufferPointer) -> TransportWrite {
+    /// Largest plaintext of one record: SSL_write (partial-write mode) returns after it.
+    private static let recordPayload = 16 * 1024
+
+    /// One SSL_write (one record, or the rest of one that would have blocked). The record
+    /// leaves with MSG_MORE when `more` or when `bytes` go on past it, so the kernel sends
+    /// full segments; the last record of a response goes without and pushes them out.
+    private func sslWrite(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportWrite {
         guard let ssl else { return .failed }
         writeWantsRead = false
         ERR_clear_error()
+        companion_wbio_set_more(wbio, more || bytes.count > Self.recordPayload ? 1 : 0)
         let n = SSL_write(ssl, bytes.baseAddress, Int32(min(bytes.count, Int(Int32.max))))
+        companion_wbio_set_more(wbio, 0)   // handshake messages, tickets and alerts go at once
         if n > 0 { return .wrote(Int(n)) }
         switch SSL_get_error(ssl, n) {
         case SSL_ERROR_WANT_WRITE:
@@ -126,10 +142,10 @@ final class TLSSession {
     /// Writes (part of) `file` from `offset`, at most `count` bytes, through the loop's
     /// scratch buffer: one pread fills it, and SSL_write (which returns after each 16 KiB
     /// record) takes it record by record while this connection still owns it. `.wrote(0)`:
-    /// the file ended early.
-    func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite {
+    /// the file ended early. `more`: the response goes on after these `count` bytes.
+    func writeFile(_ file: Int32, offset: Int, count: Int, more: Bool) -> TransportWrite {
         if let held = scratch.bytes(for: self, file: file, offset: offset) {
-            return sslWrite(UnsafeRawBufferPointer(rebasing: held.prefix(count)))
+            return sslWrite(UnsafeRawBufferPointer(rebasing: held.prefix(count)), more: more || count > held.count)
         }
         let chunk = min(count, scratch.bytes.count)
         var n: Int
@@ -139,7 +155,7 @@ final class TLSSession {
         if n < 0 { return .failed }
         if n == 0 { return .wrote(0) }
         scratch.hold(for: self, file: file, offset: offset, count: n)
-        return sslWrite(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<n]))
+        return sslWrite(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<n]), more: more || count > n)
     }
 
     /// Sends close_notify (once, best effort: a full socket just skips it).
@@ -160,6 +176,11 @@ final class TLSSession {
         TLSStatistics.handshakeSucceeded()
     }
 }
+
+/// The write BIOs' method, made once (Swift initialises a global once, thread-safely) and
+/// immutable afterwards, so every loop may read it. Nil if OpenSSL could not make it
+/// (out of memory): TLS connections are then refused.
+nonisolated(unsafe) let tlsWriteBIOMethod: OpaquePointer? = companion_wbio_method_new()
 
 /// One loop's buffer for file bytes on their way to SSL_write: a loop writes one
 /// connection at a time and OpenSSL has encrypted the bytes when SSL_write returns, so one

@@ -43,7 +43,7 @@ struct MemoryTransport: Transport {
         return .wrote(n)
     }
 
-    mutating func writeFile(_ file: Int32, offset: Int, count: Int) -> TransportWrite {
+    mutating func writeFile(_ file: Int32, offset: Int, count: Int, more: Bool) -> TransportWrite {
         if failWrites { return .failed }
         let n = min(count, writeChunk, capacity - unread)
         if n == 0 { return .wouldBlock }
