@@ -31,9 +31,16 @@ struct BufferPool {
         readBuffers.append(readBuffer)
     }
 
+    /// Capacity of a new head buffer: a response head and a small body, so the finalizer's
+    /// appends do not grow it step by step.
+    static let newHeadCapacity = 2048
+
     /// An empty array to write a response head into (with capacity when one was returned).
     mutating func takeHeadBuffer() -> [UInt8] {
-        headBuffers.popLast() ?? []
+        if let buffer = headBuffers.popLast() { return buffer }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(Self.newHeadCapacity)
+        return buffer
     }
 
     mutating func giveBack(headBuffer: consuming [UInt8]) {

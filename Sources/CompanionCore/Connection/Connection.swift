@@ -369,7 +369,7 @@ final class Connection {
     // MARK: - Writing
 
     private func writeNext() {
-        switch output.writeSome(to: &transport) {
+        switch output.writeSome(to: &transport, pool: &loop.bufferPool) {
         case .wrote(let count):
             machine.wrote(now: loop.nowMs)
             log.wrote(count, completing: &loop.completedLogs)

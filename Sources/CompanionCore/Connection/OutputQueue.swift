@@ -85,6 +85,7 @@ struct OutputQueue {
             append(out, more: false)
         case .bytes(let bytes, let range):
             if range.count <= Self.smallBodyLimit {
+                Self.reserve(range.count, behind: &out)
                 out.append(contentsOf: bytes[range])
                 append(out, more: false)
             } else if fillRecord && out.count < Self.tlsRecordBytes {
@@ -98,6 +99,7 @@ struct OutputQueue {
             }
         case .file(let file, let range):
             if let contents = file.contents {
+                Self.reserve(range.count, behind: &out)
                 out.append(contentsOf: contents[range])
                 append(out, more: false)
             } else if Self.appendSmallFile(file, range, to: &out) {
@@ -148,6 +150,14 @@ struct OutputQueue {
         items.append(.file(file, offset: range.lowerBound, end: range.upperBound))
     }
 
+    /// Makes room for `count` more bytes in one allocation: appending a body to a head in a
+    /// buffer sized for the head alone grew it step by step (a third of the loop's memcpy in
+    /// callgrind with pipelined requests, where each response takes a fresh buffer).
+    @inline(__always)
+    private static func reserve(_ count: Int, behind out: inout [UInt8]) {
+        if out.capacity - out.count < count { out.reserveCapacity(out.count + count) }
+    }
+
     /// Reads a small file range into `out` (one send instead of send + sendfile). False,
     /// with `out` unchanged, when the range is large or the file is shorter than promised.
     private static func appendSmallFile(_ file: OpenFile, _ range: Range<Int>, to out: inout [UInt8]) -> Bool {
@@ -164,6 +174,14 @@ struct OutputQueue {
 
     /// Writes (part of) the first item.
     mutating func writeSome<T: Transport>(to transport: inout T) -> WriteStep {
+        var none = BufferPool()
+        return writeSome(to: &transport, pool: &none)
+    }
+
+    /// Writes (part of) the first item; an owned head buffer that was sent becomes this
+    /// queue's spare, or goes back to `pool` when the queue has one (pipelined responses
+    /// each build their head in a buffer of their own).
+    mutating func writeSome<T: Transport>(to transport: inout T, pool: inout BufferPool) -> WriteStep {
         guard !isEmpty else { return .wrote(0) }
         switch items[first] {
         case .bytes(let bytes, let offset, let end, let more, let owned):
@@ -174,7 +192,9 @@ struct OutputQueue {
             queuedBytes -= n
             if offset + n == end {
                 removeFirst()
-                if owned && bytes.capacity <= 64 * 1024 { spare = bytes }
+                if owned && bytes.capacity <= 64 * 1024 {
+                    if spare.capacity == 0 { spare = bytes } else { pool.giveBack(headBuffer: bytes) }
+                }
             } else {
                 items[first] = .bytes(bytes, offset: offset + n, end: end, more: more, owned: owned)
             }
