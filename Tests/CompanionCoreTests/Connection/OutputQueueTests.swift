@@ -37,6 +37,28 @@ import Testing
         #expect(Self.same(transport.written, Array("HEAD1\r\nHEAD2\r\nsmallHEAD3\r\n".utf8) + large[100...]))
     }
 
+    /// Pipelined responses each build their head in a buffer of their own: once sent, the
+    /// first becomes the queue's spare and the others go back to the loop's pool, so the
+    /// next batch of heads does not start from empty arrays (and grow them step by step).
+    @Test func sentHeadBuffersBecomeTheSpareOrGoBackToThePool() {
+        var pool = BufferPool()
+        var queue = OutputQueue()
+        for index in 0..<3 {
+            var head = pool.takeHeadBuffer()
+            #expect(head.capacity >= BufferPool.newHeadCapacity)
+            head.append(contentsOf: Array("HEAD\(index)\r\n".utf8))
+            queue.enqueue(.bytes(Array("body".utf8), 0..<4), head: head)
+        }
+        var transport = MemoryTransport()
+        while !queue.isEmpty {
+            guard case .wrote = queue.writeSome(to: &transport, pool: &pool) else { break }
+        }
+        #expect(transport.written == Array("HEAD0\r\nbodyHEAD1\r\nbodyHEAD2\r\nbody".utf8))
+        #expect(queue.hasSpare)
+        #expect(pool.keptCount.head == 2)
+        #expect(pool.takeHeadBuffer().capacity >= BufferPool.newHeadCapacity)
+    }
+
     @Test func overTLSALargeCachedBodyFillsTheHeadsRecord() {
         let body = [UInt8]((0..<22_000).map { UInt8($0 % 251) })
         let head = Array("HTTP/1.1 200 OK\r\n\r\n".utf8)
