@@ -5,6 +5,14 @@
 import CompanionCore
 import Foundation
 
+/// 127.0.0.1, port 0 (the kernel picks one at bind).
+func loopbackAddress() -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return address
+}
+
 /// Runs `arguments` (through coreutils `timeout`), optionally feeding `input`.
 func runTool(_ arguments: [String], input: String? = nil, timeout: Int = 60) throws -> (status: Int32, stdout: String, stderr: String) {
     let folder = makeTempDirectory()
