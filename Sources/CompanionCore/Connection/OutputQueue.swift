@@ -85,7 +85,6 @@ struct OutputQueue {
             append(out, more: false)
         case .bytes(let bytes, let range):
             if range.count <= Self.smallBodyLimit {
-                Self.reserve(range.count, behind: &out)
                 out.append(contentsOf: bytes[range])
                 append(out, more: false)
             } else if fillRecord && out.count < Self.tlsRecordBytes {
@@ -99,7 +98,6 @@ struct OutputQueue {
             }
         case .file(let file, let range):
             if let contents = file.contents {
-                Self.reserve(range.count, behind: &out)
                 out.append(contentsOf: contents[range])
                 append(out, more: false)
             } else if Self.appendSmallFile(file, range, to: &out) {
@@ -150,14 +148,6 @@ struct OutputQueue {
         items.append(.file(file, offset: range.lowerBound, end: range.upperBound))
     }
 
-    /// Makes room for `count` more bytes in one allocation: appending a body to a head in a
-    /// buffer sized for the head alone grew it step by step (a third of the loop's memcpy in
-    /// callgrind with pipelined requests, where each response takes a fresh buffer).
-    @inline(__always)
-    private static func reserve(_ count: Int, behind out: inout [UInt8]) {
-        if out.capacity - out.count < count { out.reserveCapacity(out.count + count) }
-    }
-
     /// Reads a small file range into `out` (one send instead of send + sendfile). False,
     /// with `out` unchanged, when the range is large or the file is shorter than promised.
     private static func appendSmallFile(_ file: OpenFile, _ range: Range<Int>, to out: inout [UInt8]) -> Bool {
@@ -170,12 +160,6 @@ struct OutputQueue {
         if read == range.count { return true }
         out.removeLast(range.count)
         return false
-    }
-
-    /// Writes (part of) the first item.
-    mutating func writeSome<T: Transport>(to transport: inout T) -> WriteStep {
-        var none = BufferPool()
-        return writeSome(to: &transport, pool: &none)
     }
 
     /// Writes (part of) the first item; an owned head buffer that was sent becomes this

@@ -8,8 +8,9 @@ import Testing
     /// Writes until the queue is empty or the transport stops taking bytes.
     static func writeAll(_ queue: inout OutputQueue, to transport: inout MemoryTransport) -> OutputQueue.WriteStep {
         var last = OutputQueue.WriteStep.wrote(0)
+        var pool = BufferPool()
         while !queue.isEmpty {
-            last = queue.writeSome(to: &transport)
+            last = queue.writeSome(to: &transport, pool: &pool)
             if case .wrote = last { continue }
             return last
         }
@@ -62,18 +63,19 @@ import Testing
     @Test func overTLSALargeCachedBodyFillsTheHeadsRecord() {
         let body = [UInt8]((0..<22_000).map { UInt8($0 % 251) })
         let head = Array("HTTP/1.1 200 OK\r\n\r\n".utf8)
+        var pool = BufferPool()
         var queue = OutputQueue()
         queue.enqueue(.bytes(body, 0..<22_000), head: head, fillRecord: true)
         var transport = MemoryTransport()
-        #expect(queue.writeSome(to: &transport) == .wrote(OutputQueue.tlsRecordBytes))   // head + body's start: one record
-        #expect(queue.writeSome(to: &transport) == .wrote(head.count + 22_000 - OutputQueue.tlsRecordBytes))
+        #expect(queue.writeSome(to: &transport, pool: &pool) == .wrote(OutputQueue.tlsRecordBytes))   // head + body's start: one record
+        #expect(queue.writeSome(to: &transport, pool: &pool) == .wrote(head.count + 22_000 - OutputQueue.tlsRecordBytes))
         #expect(queue.isEmpty)
         #expect(Self.same(transport.written, head + body))
         // Plain TCP keeps the head apart (MSG_MORE joins them in one segment) and copies nothing.
         var plain = OutputQueue()
         plain.enqueue(.bytes(body, 0..<22_000), head: head)
         var plainTransport = MemoryTransport()
-        #expect(plain.writeSome(to: &plainTransport) == .wrote(head.count))
+        #expect(plain.writeSome(to: &plainTransport, pool: &pool) == .wrote(head.count))
     }
 
     @Test func aBlockedWriteLosesNothingAndResumes() {
@@ -148,7 +150,8 @@ import Testing
         queue.enqueue(.none, head: Array("H\r\n".utf8))
         var transport = MemoryTransport()
         transport.failWrites = true
-        #expect(queue.writeSome(to: &transport) == .failed)
+        var pool = BufferPool()
+        #expect(queue.writeSome(to: &transport, pool: &pool) == .failed)
     }
 
     /// A long pipelined queue of small responses drains in order (the queue's moving start).
