@@ -128,7 +128,11 @@ enum ResponseFinalizer {
             if response.varyAcceptEncoding { out.put("Vary: Accept-Encoding\r\n") }
             if let encoding = response.contentEncoding { out.putField("Content-Encoding: ", encoding) }
             if let location = response.location { out.putField("Location: ", location) }
-            for (name, value) in response.extraHeaders { out.putField(name: name, value: value) }
+            if response.hasOnlyGeneratedPageHeaders {
+                out.put(Response.generatedPageHeaderLines)
+            } else {
+                for (name, value) in response.extraHeaders { out.putField(name: name, value: value) }
+            }
             if !keepAlive {
                 out.put("Connection: close\r\n")
             } else if head.versionMinor == 0 {

@@ -1,0 +1,77 @@
+// ResponseHeadTests: the head ResponseFinalizer writes for extra header fields: the shared
+// generated-page fields copied as rendered once, a changed copy rendered field by field, and
+// names and values from custom plugins kept from splitting a line.
+import Testing
+@testable import CompanionCore
+
+@Suite struct ResponseHeadTests {
+    /// The head bytes (up to the blank line) written for `response` to a GET of "/".
+    func head(_ response: Response) -> String {
+        guard case .complete(let request, _) = RequestParser().parse(Array("GET / HTTP/1.1\r\nHost: a\r\n\r\n".utf8)) else {
+            Issue.record("the request did not parse")
+            return ""
+        }
+        var dates = DateCache()
+        var out: [UInt8] = []
+        _ = ResponseFinalizer.finalize(response, head: request, keepAlive: true, dates: &dates, into: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        return String(text[..<(text.firstRange(of: "\r\n\r\n")?.upperBound ?? text.endIndex)])
+    }
+
+    /// The extra lines of a head: what follows the fields every response has.
+    func lines(_ head: String) -> [String] {
+        head.split(separator: "\r\n").map(String.init).filter { line in
+            !["HTTP/1.1", "Server:", "Date:", "Content-Type:", "Content-Length:"].contains { line.hasPrefix($0) }
+        }
+    }
+
+    @Test func anErrorPageCarriesTheGeneratedPageFields() {
+        let response = Response.error(.notFound)
+        #expect(response.hasOnlyGeneratedPageHeaders)
+        #expect(lines(head(response)) == [
+            "Content-Security-Policy: \(ListingRenderer.contentSecurityPolicy)",
+            "X-Content-Type-Options: nosniff",
+        ])
+    }
+
+    @Test func aChangedCopyIsRenderedFieldByField() {
+        var replaced = Response.error(.notFound)
+        replaced.setHeader("X-Content-Type-Options", "other")
+        #expect(lines(head(replaced)) == [
+            "Content-Security-Policy: \(ListingRenderer.contentSecurityPolicy)",
+            "X-Content-Type-Options: other",
+        ])
+
+        var response = Response.error(.notFound)
+        response.setHeader("X-Content-Type-Options", "other")
+        response.addHeader("Cache-Control", "no-store")
+        #expect(!response.hasOnlyGeneratedPageHeaders)
+        #expect(lines(head(response)) == [
+            "Content-Security-Policy: \(ListingRenderer.contentSecurityPolicy)",
+            "X-Content-Type-Options: other",
+            "Cache-Control: no-store",
+        ])
+        // The shared array itself is unchanged: the next error page has the original fields.
+        #expect(lines(head(Response.error(.notFound))).last == "X-Content-Type-Options: nosniff")
+
+        var removed = Response.error(.notFound)
+        removed.removeHeader("Content-Security-Policy")
+        #expect(lines(head(removed)) == ["X-Content-Type-Options: nosniff"])
+    }
+
+    @Test func namesAndValuesCannotSplitALine() {
+        var response = Response(status: .ok, body: .bytes([]))
+        response.addHeader("X-Plain", "a value: with colons; and spaces")
+        response.addHeader("X-Bad Name:\r\n\u{0}", "ok")
+        response.addHeader("X-Split", "a\r\nSet-Cookie: b\u{0}c")
+        response.addHeader("X-Long", String(repeating: "v", count: 300) + "\n")
+        response.addHeader(String(repeating: "N", count: 70) + "\u{7F}é", "x")
+        #expect(lines(head(response)) == [
+            "X-Plain: a value: with colons; and spaces",
+            "X-BadName: ok",
+            "X-Split: aSet-Cookie: bc",
+            "X-Long: " + String(repeating: "v", count: 300),
+            String(repeating: "N", count: 70) + ": x",
+        ])
+    }
+}
