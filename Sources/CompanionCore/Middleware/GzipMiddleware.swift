@@ -51,15 +51,25 @@ struct GzipMiddleware: Middleware {
 
     func respond(to request: Request, next: (Request) -> Response) -> Response {
         var response = next(request)
+        // The identity response is changed in place and returned as it is: returning the
+        // local from several paths made the compiler copy the whole Response (~400
+        // instructions of retains and releases a request).
+        if let encoded = encodedVariant(of: &response, for: request) { return encoded }
+        return response
+    }
+
+    /// The encoded variant to send instead of `response`, or nil to send `response` (which
+    /// gains `Vary: Accept-Encoding` when its type is compressible).
+    private func encodedVariant(of response: inout Response, for request: Request) -> Response? {
         guard response.status == .ok, request.isGetOrHead, response.contentEncoding == nil,
               case .file(let file) = response.body, let path = response.filePath
-        else { return response }
+        else { return nil }
         let isCompressible = isCompressible(response.contentType)
         if isCompressible { response.varyAcceptEncoding = true }
         // RFC 9110 §14.2: a range of an encoded body would be a range of different bytes.
-        if request.header(.range) != nil { return response }
+        if request.header(.range) != nil { return nil }
         let accepted = AcceptEncoding.parse(request.header(.acceptEncoding))
-        if accepted == .none { return response }
+        if accepted == .none { return nil }
         if let sidecar = sidecarResponse(for: response, file: file, path: path, accepted: accepted,
                                           resolver: request.site.resolver) {
             return sidecar
@@ -67,7 +77,7 @@ struct GzipMiddleware: Middleware {
         // A file bigger than the cache could never be cached, so it would be compressed on
         // every request (SECURITY-NOTES §8, CPU amplification): it stays identity.
         guard isCompressible, file.size >= settings.minBytes, file.size <= min(settings.cacheBytes, cache.capacityBytes)
-        else { return response }
+        else { return nil }
         // brotli and zstd variants are made once per file version off the loop; until one is
         // ready, the client gets the best variant that is (gzip is made inline for small files).
         let makesOneShot = file.size <= OneShotEncoder.maxInputBytes && queue != nil
@@ -88,9 +98,9 @@ struct GzipMiddleware: Middleware {
         case .br: return Self.encoded(response, body: .bytes(brotli!), coding: "br")
         case .zstd: return Self.encoded(response, body: .bytes(zstd!), coding: "zstd")
         case .gzip:
-            guard let compressed = compressedBody(file, path: path) else { return response }
+            guard let compressed = compressedBody(file, path: path) else { return nil }
             return Self.encoded(response, body: .bytes(compressed), coding: "gzip")
-        case nil: return response
+        case nil: return nil
         }
     }
 
