@@ -22,18 +22,55 @@ public final class SQLiteStatement {
         self.database = database
         self.handle = raw
         self.sql = sql
+        parameterCount = Int(sqlite3_bind_parameter_count(raw))
+        bound = .allocate(capacity: parameterCount)
+        bound.initialize(repeating: .unknown, count: parameterCount)
     }
 
-    deinit { sqlite3_finalize(handle) }
+    deinit {
+        sqlite3_finalize(handle)
+        bound.deinitialize(count: parameterCount)
+        bound.deallocate()
+    }
+
+    /// What a parameter holds, when this wrapper bound an integer or NULL to it.
+    enum BoundValue: Equatable {
+        case unknown, null
+        case integer(Int64)
+    }
+
+    /// The integer or NULL each parameter holds (0-based), so that binding the same value
+    /// again is skipped: `sqlite3_bind_int64` costs ~85 instructions, and the access-log
+    /// writer binds 16 parameters a row, most of them the same ids as the row at the same
+    /// place in the previous batch. Bindings survive `resetKeepingBindings` and SQLite's
+    /// re-preparation after a schema change; `reset` clears them, and so this.
+    private let bound: UnsafeMutablePointer<BoundValue>
+    private let parameterCount: Int
+
+    /// Records what parameter `index` now holds (`.unknown` when the bind failed).
+    @inline(__always)
+    private func note(_ value: BoundValue, at index: Int32, rc: Int32) {
+        let i = Int(index) - 1
+        if i >= 0 && i < parameterCount { bound[i] = rc == SQLITE_OK ? value : .unknown }
+    }
+
+    /// Whether parameter `index` already holds `value`.
+    @inline(__always)
+    private func holds(_ value: BoundValue, at index: Int32) -> Bool {
+        let i = Int(index) - 1
+        return i >= 0 && i < parameterCount && bound[i] == value
+    }
 
     /// Binds text (or NULL) to the 1-based parameter `index`; SQLite copies the bytes.
     ///
     /// The corresponding C function is `sqlite3_bind_text` with `SQLITE_TRANSIENT`.
     public func bind(_ value: String?, at index: Int32) {
         guard var value else {
-            sqlite3_bind_null(handle, index)
+            if holds(.null, at: index) { return }
+            note(.null, at: index, rc: sqlite3_bind_null(handle, index))
             return
         }
+        note(.unknown, at: index, rc: SQLITE_OK)
         value.withUTF8 { bytes in
             if let base = bytes.baseAddress {
                 base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
@@ -52,18 +89,20 @@ public final class SQLiteStatement {
     /// has been stepped (or the parameter rebound); the access-log writer uses an arena
     /// that lives as long as the statement execution.
     func bindStatic(_ bytes: UnsafePointer<UInt8>, count: Int, at index: Int32) {
+        note(.unknown, at: index, rc: SQLITE_OK)
         bytes.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) {
             _ = companion_sqlite3_bind_text_static(handle, index, $0, Int32(count))
         }
     }
 
     public func bind(_ value: Int64, at index: Int32) {
-        sqlite3_bind_int64(handle, index, value)
+        if holds(.integer(value), at: index) { return }
+        note(.integer(value), at: index, rc: sqlite3_bind_int64(handle, index, value))
     }
 
     /// Binds an integer (`sqlite3_bind_int64`).
     public func bind(_ value: Int, at index: Int32) {
-        sqlite3_bind_int64(handle, index, Int64(value))
+        bind(Int64(value), at: index)
     }
 
     /// Runs the statement to its next row.
@@ -86,6 +125,7 @@ public final class SQLiteStatement {
     public func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
+        bound.update(repeating: .unknown, count: parameterCount)
     }
 
     /// Makes the statement ready to run again, keeping its bindings (for a caller that
@@ -96,6 +136,7 @@ public final class SQLiteStatement {
 
     /// Binds bytes as a BLOB; SQLite copies them.
     public func bind(blob bytes: [UInt8], at index: Int32) {
+        note(.unknown, at: index, rc: SQLITE_OK)
         bytes.withUnsafeBytes { raw in
             _ = companion_sqlite3_bind_blob_transient(handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, Int32(raw.count))
         }
