@@ -48,6 +48,10 @@ final class Connection {
     private var lingeredBytes = 0
     /// The socket is closed (the machine may have decided so earlier).
     private var closedSocket = false
+    /// The last bytes went with MSG_MORE (`OutputQueue.writeSome`'s `finFollows`): the close
+    /// shuts the write side first, so they leave with the FIN even when unread input would
+    /// make close(2) send a reset and drop what the kernel still holds.
+    private var heldForFIN = false
     /// Accepted on the admin listener: answered by AdminEndpoints, not logged, not counted.
     let isAdmin: Bool
     /// A response whose body is being rendered off the loop (DeferredPage.swift): nothing
@@ -373,8 +377,10 @@ final class Connection {
     // MARK: - Writing
 
     private func writeNext() {
-        switch output.writeSome(to: &transport, pool: &loop.bufferPool) {
+        let finFollows = machine.closesAfterOutput && parked == nil
+        switch output.writeSome(to: &transport, pool: &loop.bufferPool, finFollows: finFollows) {
         case .wrote(let count):
+            if finFollows && output.isEmpty { heldForFIN = true }
             machine.wrote(now: loop.nowMs)
             log.wrote(count, completing: &loop.completedLogs)
         case .wouldBlock:
@@ -388,6 +394,7 @@ final class Connection {
 
     private func startLingering() {
         transport.shutdownWrite()
+        heldForFIN = false
         input.clear()
         updateDeadline()
     }
@@ -440,6 +447,7 @@ final class Connection {
         input.clear()
         parked = nil
         releaseIdleBuffers()   // for the next connection of this loop
+        if heldForFIN { transport.shutdownWrite() }
         transport.close()
         loop.connectionClosed(self)
     }

@@ -110,6 +110,8 @@ struct ConnectionStateMachine {
 
     var isClosed: Bool { state == .closed }
     var isLingering: Bool { if case .lingering = state { return true } else { return false } }
+    /// No further request will be answered: the connection ends once its output is written.
+    var closesAfterOutput: Bool { if case .closingAfterWrite = state { return true } else { return false } }
 
     // MARK: - Deciding
 

@@ -165,12 +165,18 @@ struct OutputQueue {
     /// Writes (part of) the first item; an owned head buffer that was sent becomes this
     /// queue's spare, or goes back to `pool` when the queue has one (pipelined responses
     /// each build their head in a buffer of their own).
-    mutating func writeSome<T: Transport>(to transport: inout T, pool: inout BufferPool) -> WriteStep {
+    ///
+    /// `finFollows`: the connection closes once this queue is empty, so the last item goes
+    /// with MSG_MORE too and the FIN of the close that follows leaves in its segment (one
+    /// segment, and one ACK from the client, instead of two of each).
+    mutating func writeSome<T: Transport>(to transport: inout T, pool: inout BufferPool,
+                                          finFollows: Bool = false) -> WriteStep {
         guard !isEmpty else { return .wrote(0) }
+        let isLast = first == items.count - 1
         switch items[first] {
         case .bytes(let bytes, let offset, let end, let more, let owned):
             let result = bytes.withUnsafeBytes { raw in
-                transport.write(UnsafeRawBufferPointer(rebasing: raw[offset..<end]), more: more)
+                transport.write(UnsafeRawBufferPointer(rebasing: raw[offset..<end]), more: more || (finFollows && isLast))
             }
             guard case .wrote(let n) = result else { return result == .wouldBlock ? .wouldBlock : .failed }
             queuedBytes -= n
@@ -186,7 +192,7 @@ struct OutputQueue {
         case .file(let file, let offset, let end):
             let result = file.withDescriptor { fd in
                 let count = min(end - offset, Self.fileChunkBytes)
-                return transport.writeFile(fd, offset: offset, count: count, more: end - offset > count)
+                return transport.writeFile(fd, offset: offset, count: count, more: end - offset > count || (finFollows && isLast))
             }
             switch result {
             case .wouldBlock: return .wouldBlock

@@ -24,6 +24,31 @@ import Testing
         OpenFile(adopting: open(directory.path + "/" + name, O_RDONLY | O_CLOEXEC))!
     }
 
+    /// With `finFollows` (the connection closes after this queue) the last item's writes
+    /// carry MSG_MORE, so the close's FIN leaves with its last segment; earlier items keep
+    /// their own flags, and without `finFollows` the last write pushes.
+    @Test(arguments: [false, true])
+    func theLastItemIsHeldForTheFINOfAClose(finFollows: Bool) {
+        let directory = TempDirectory()
+        directory.write("big.bin", [UInt8](repeating: 7, count: OutputQueue.smallBodyLimit + 100))   // sent from the file
+        var queue = OutputQueue()
+        queue.enqueue(.none, head: Array("HEAD1\r\n".utf8))
+        let file = Self.openFile(directory, "big.bin")
+        queue.enqueue(.file(file, 0..<file.size), head: Array("HEAD2\r\n".utf8))
+        queue.enqueue(.bytes(Array("tail".utf8), 0..<4), head: Array("HEAD3\r\n".utf8))
+        var transport = MemoryTransport()
+        transport.writeChunk = 5   // the last item takes two writes
+        var pool = BufferPool()
+        while !queue.isEmpty {
+            guard case .wrote = queue.writeSome(to: &transport, pool: &pool, finFollows: finFollows) else { break }
+        }
+        #expect(queue.isEmpty)
+        let lastWrites = transport.moreFlags.suffix(3)   // "HEAD3\r\ntail" in 5-byte pieces
+        #expect(Array(lastWrites) == [finFollows, finFollows, finFollows])
+        // HEAD1 alone: pushed either way; HEAD2 is held for its file's first bytes.
+        #expect(Array(transport.moreFlags.prefix(4)) == [false, false, true, true])
+    }
+
     @Test func responsesGoOutInOrderThroughPartialWrites() {
         var queue = OutputQueue()
         let large = [UInt8]((0..<40_000).map { UInt8($0 % 251) })

@@ -51,6 +51,7 @@ struct MemoryTransport: Transport {
         let read = chunk.withUnsafeMutableBytes { OpenFile.readFully(file, into: $0, at: offset) }
         written.append(contentsOf: chunk[..<read])
         unread += read
+        if read > 0 { moreFlags.append(more) }
         return .wrote(read)
     }
 
