@@ -43,19 +43,6 @@ public struct Response: Sendable {
         self.body = body
     }
 
-    /// A file representation with its type and validators, built in one expression: built
-    /// field by field in a local and returned, it was copied whole on the way out.
-    @inline(never)
-    init(file: OpenFile, path: String, contentType: String, etag: String) {
-        self.status = .ok
-        self.body = .file(file)
-        self.contentType = contentType
-        self.etag = etag
-        self.lastModified = file.mtimeSeconds
-        self.acceptsRanges = true
-        self.filePath = path
-    }
-
     /// The number of body bytes of the full representation.
     public var bodyLength: Int {
         switch body {
