@@ -53,12 +53,15 @@ public final class EpollBackend: EventBackend {
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)
     }
 
-    public func wait(timeoutMilliseconds: Int32, _ handler: (UInt64, IOEvents) -> Void) throws(Errno) {
+    public func wait(timeoutMilliseconds: Int32, before: (ReadyList) -> Void,
+                     _ handler: (UInt64, IOEvents) -> Void) throws(Errno) {
         let count: Int
         switch try Syscall.io("epoll_wait", { Int(epoll_wait(epollFD, events, Int32(capacity), timeoutMilliseconds)) }) {
         case .done(let n): count = n
         case .wouldBlock: return
         }
+        guard count > 0 else { return }
+        before(ReadyList(events: events, count: count, isFull: count == capacity))
         for i in 0..<count {
             let raw = events[i].events
             let token = events[i].data.u64
@@ -73,6 +76,20 @@ public final class EpollBackend: EventBackend {
             if raw & (EPOLLHUP.rawValue | EPOLLRDHUP.rawValue) != 0 { normalised.insert(.hangup) }
             if raw & EPOLLERR.rawValue != 0 { normalised.insert(.error) }
             handler(token, normalised)
+        }
+    }
+
+    /// What one `wait` returned, to look at before its events are handled.
+    public struct ReadyList {
+        fileprivate let events: UnsafeMutablePointer<epoll_event>
+        public let count: Int
+        /// The wait returned as many events as it had room for: more may be ready.
+        public let isFull: Bool
+
+        /// Whether `token` is among the events.
+        public func contains(token: UInt64) -> Bool {
+            for i in 0..<count where events[i].data.u64 == token { return true }
+            return false
         }
     }
 

@@ -33,8 +33,13 @@ public protocol EventBackend: AnyObject {
     /// Stops watching `fd` (closing the fd also does this on Linux).
     func deregister(fd: Int32)
 
-    /// Waits at most `timeoutMilliseconds` (-1: forever) and calls `handler` per ready fd.
-    func wait(timeoutMilliseconds: Int32, _ handler: (_ token: UInt64, _ events: IOEvents) -> Void) throws(Errno)
+    /// What one wait returned: which tokens are ready, and whether there may be more.
+    associatedtype ReadyList
+
+    /// Waits at most `timeoutMilliseconds` (-1: forever); when something is ready, calls
+    /// `before` once with the whole list, then `handler` per ready fd.
+    func wait(timeoutMilliseconds: Int32, before: (ReadyList) -> Void,
+              _ handler: (_ token: UInt64, _ events: IOEvents) -> Void) throws(Errno)
 
     /// Interrupts a `wait` from any thread.
     func wake()

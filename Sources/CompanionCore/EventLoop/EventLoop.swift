@@ -68,17 +68,21 @@ final class EventLoop: @unchecked Sendable {
     private var stopDeadline: Int64 = 0
 
     private static let listenerTokenBase: UInt64 = 1 << 62
+    /// The file cache's inotify descriptor (connections' tokens stay below 1 << 62; the
+    /// backend's own wake-up is `UInt64.max`).
+    private static let watcherToken: UInt64 = 1 << 63
 
     /// When the file cache next drops its expired entries (and their descriptors).
     private var nextCacheSweepMs: Int64 = 0
 
     init(index: Int, state: ServerState, listeners: [Listener], metrics: LoopMetrics = LoopMetrics(),
-         fileCacheMilliseconds: Int, fileCacheWatches: Bool = true, fileCacheEntries: Int = 512,
+         fileCacheMilliseconds: Int, fileCacheWatches: Bool = true, fileCacheEntries: Int = 512, fileWatchLimit: Int = 4096,
          background: BackgroundQueue? = nil) throws(Errno) {
         self.index = index
         self.metrics = metrics
         self.background = background
-        self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries, watches: fileCacheWatches)
+        self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries, watches: fileCacheWatches,
+                                   watchLimit: fileWatchLimit)
         self.state = state
         self.listeners = listeners
         self.backend = try EpollBackend()
@@ -100,19 +104,23 @@ final class EventLoop: @unchecked Sendable {
         while true {
             nowMs = monotonicMilliseconds()
             let timeout = nextTimeout()
-            // The clock is read again when the wait returns, before the first event is
-            // handled: `nowMs` from before a one-second wait made a connection accepted after
-            // it start its header timeout up to a second early (issue 9 #2).
-            var clockFresh = false
+            registerFileWatcherIfNew()
             do {
-                try backend.wait(timeoutMilliseconds: timeout) { token, events in
-                    if !clockFresh {
-                        clockFresh = true
-                        refreshClocks()
-                        // Before this turn's requests: a file changed before they arrived is
-                        // seen by them (one non-blocking read per turn).
-                        fileCache.applyChanges()
+                try backend.wait(timeoutMilliseconds: timeout, before: { ready in
+                    // The clock is read again when the wait returns, before the first event is
+                    // handled: `nowMs` from before a one-second wait made a connection accepted
+                    // after it start its header timeout up to a second early (issue 9 #2).
+                    let nowMicros = refreshClocks()
+                    // Before this turn's requests: a file changed before they arrived is seen by
+                    // them. The watcher's descriptor is in the wait: when it is not in a complete
+                    // list, nothing is pending, and no read(2) is needed to know it.
+                    if registeredWatcher != nil && !ready.isFull && !ready.contains(token: Self.watcherToken) {
+                        fileCache.noteNoChangesPending(now: nowMicros)
+                    } else {
+                        metrics.turnReadFileChanges()
+                        fileCache.applyChanges(now: nowMicros)
                     }
+                }) { token, events in
                     dispatch(token, events)
                 }
             } catch {
@@ -123,7 +131,9 @@ final class EventLoop: @unchecked Sendable {
             drainMailbox()
             fireDeadlines()
             if nowMs >= nextCacheSweepMs {
-                fileCache.applyChanges()   // deleted files' descriptors close without a request
+                // Deleted files' descriptors close without a request (a registered watcher
+                // wakes the wait for that instead).
+                if registeredWatcher == nil { fileCache.applyChanges() }
                 fileCache.sweep(now: nowMs)
                 nextCacheSweepMs = nowMs + max(100, fileCache.ttlMilliseconds)
                 releaseIdleBuffers()
@@ -185,11 +195,34 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// The loop's notion of now: the monotonic milliseconds, the Date header and the
-    /// wall-clock offset.
-    private func refreshClocks() {
+    /// wall-clock offset. Returns the monotonic microseconds it read.
+    @discardableResult
+    private func refreshClocks() -> Int64 {
         nowMs = monotonicMilliseconds()
         dates.refresh()
-        wallClockOffsetMicros = wallClockMicroseconds() - monotonicMicroseconds()
+        let monotonic = monotonicMicroseconds()
+        wallClockOffsetMicros = wallClockMicroseconds() - monotonic
+        return monotonic
+    }
+
+    /// The file cache's inotify instance as registered in `backend` (level-triggered, so a
+    /// wait reports it while events are unread), nil while it is not.
+    private var registeredWatcher: (fd: Int32, instance: Int)?
+
+    /// Registers the file cache's watcher with `backend` when it is new (at start, and after
+    /// the cache reset its watches with a new instance; closing the old one removed it from
+    /// the epoll set). When that fails, every turn reads the watcher instead.
+    private func registerFileWatcherIfNew() {
+        let current = fileCache.watcherDescriptor
+        if current?.fd == registeredWatcher?.fd && current?.instance == registeredWatcher?.instance { return }
+        registeredWatcher = nil
+        guard let current else { return }
+        do {
+            try backend.registerLevelReadable(fd: current.fd, token: Self.watcherToken)
+            registeredWatcher = current
+        } catch {
+            writeLineToStandardError("companion: loop \(index): file changes are read every turn: \(error)")
+        }
     }
 
     private func handOverLogs() {
@@ -215,6 +248,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func dispatch(_ token: UInt64, _ events: IOEvents) {
+        // Its events were read before the turn's first event (`run`).
+        if token == Self.watcherToken { return }
         if token & Self.listenerTokenBase != 0 {
             acceptConnections(listenerIndex: Int(token & 0xFFFF))
             return

@@ -6,8 +6,10 @@
 // a change to something it depends on: the entry of each directory on its path from the
 // site root (so a file written, replaced by a rename, deleted or created, and a directory
 // or symlink on the way renamed or swapped, all count), and for a listing any entry of the
-// listed directory. The loop reads the events at the start of each turn, before the
-// requests of that turn, so the next request after a change sees it. When a path cannot
+// listed directory. The loop applies the events at the start of each turn, before the
+// requests of that turn, so the next request after a change sees it; the inotify
+// descriptor is in the loop's epoll set, so a turn whose wait did not report it has
+// nothing to read (and makes no read(2) for it). When a path cannot
 // be watched (no inotify instance, the watch limit, permissions) its answer is kept for
 // `ttl` milliseconds instead (lighttpd's one-second stat cache), the old behaviour.
 //
@@ -80,11 +82,11 @@ final class FileCache {
     /// Answers kept until a change (not by `ttl`).
     static let untilChanged = Int64.max
 
-    init(ttlMilliseconds: Int, maxEntries: Int = 512, watches: Bool = true) {
+    init(ttlMilliseconds: Int, maxEntries: Int = 512, watches: Bool = true, watchLimit: Int = 4096) {
         self.ttlMilliseconds = Int64(ttlMilliseconds)
         self.maxEntries = maxEntries
         if watches && ttlMilliseconds > 0 {
-            let watcher = FileWatcher()
+            let watcher = FileWatcher(maxWatches: watchLimit)
             self.watcher = watcher.isAvailable ? watcher : nil
         } else {
             watcher = nil
@@ -192,6 +194,22 @@ final class FileCache {
     /// its request: any change its client made before connecting is applied. Making a change
     /// and connecting takes longer than this, so only a read already that recent is enough.
     static let acceptWindowMicros: Int64 = 2
+
+    /// The watcher's inotify descriptor and instance (see `FileWatcher.instance`), nil without
+    /// one: the loop adds it to its epoll set, so that a turn learns from the wait itself
+    /// whether any change is pending.
+    var watcherDescriptor: (fd: Int32, instance: Int)? {
+        guard let watcher, watcher.fd >= 0 else { return nil }
+        return (watcher.fd, watcher.instance)
+    }
+
+    /// The loop's wait just reported the watcher's descriptor not readable: no change is
+    /// pending as of `now`, as if the events had been read then (without the read(2)).
+    /// `now` is read right after the wait returns; the kernel built its ready list a fraction
+    /// of a microsecond earlier, far inside the windows above.
+    func noteNoChangesPending(now: Int64) {
+        lastChangesMicros = now
+    }
 
     /// Applies the changes unless they were read less than `micros` ago.
     func applyChanges(ifOlderThan micros: Int64, now: Int64 = monotonicMicroseconds()) {

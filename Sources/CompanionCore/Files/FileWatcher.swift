@@ -45,6 +45,10 @@ final class FileWatcher {
         buffer.deallocate()
     }
 
+    /// Counts the inotify instances this watcher has had (`reset` opens a new one, which may
+    /// get the same descriptor number): the loop registers each instance with its epoll set.
+    private(set) var instance = 0
+
     var isAvailable: Bool { fd >= 0 }
     var watchCount: Int { watchByPath.count }
 
@@ -77,6 +81,7 @@ final class FileWatcher {
         watchByPath.removeAll()
         pathsByWatch.removeAll()
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        instance += 1
     }
 
     enum Change {

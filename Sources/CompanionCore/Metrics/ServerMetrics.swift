@@ -28,7 +28,10 @@ final class LoopMetrics: @unchecked Sendable {
         static let fileCacheHits = closed + 1
         static let fileCacheLookups = fileCacheHits + 1
         /// Gauges set once a second by the loop (ConnectionActivity order).
-        static let connectionStates = fileCacheLookups + 1
+        /// Turns that began by reading the loop's inotify descriptor (not exported; tests
+        /// look at it).
+        static let turnFileChangeReads = fileCacheLookups + 1
+        static let connectionStates = turnFileChangeReads + 1
         /// Entries in the loop's deadline heap (set with the connection states).
         static let deadlineEntries = connectionStates + ConnectionActivity.allCases.count
         static let count = deadlineEntries + 1
@@ -72,6 +75,10 @@ final class LoopMetrics: @unchecked Sendable {
     func connectionClosed() { add(Cell.closed, 1) }
 
     /// The loop's file cache counters (plain loop-thread integers), published once per turn.
+    /// Counted when it happens (not published at the end of the turn), so a client that has
+    /// its response also sees the count of the turn that answered it.
+    func turnReadFileChanges() { add(Cell.turnFileChangeReads, 1) }
+
     func publishFileCache(hits: Int, lookups: Int) {
         cells[Cell.fileCacheHits].store(hits, ordering: .relaxed)
         cells[Cell.fileCacheLookups].store(lookups, ordering: .relaxed)

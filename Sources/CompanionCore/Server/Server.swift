@@ -42,6 +42,8 @@ public final class Server: Sendable {
     ///   small file's bytes (FileCache) when it cannot watch the path; 0 turns the cache off.
     /// - Parameter fileCacheWatches: keep answers until inotify reports a change (false: for
     ///   `fileCacheMilliseconds` only, as before issue 13).
+    /// - Parameter fileWatchLimit: inotify watches per loop; past it a loop starts over with a
+    ///   new instance (tests make it small).
     /// - Parameter certificateCheckMilliseconds: how often the certificate and key files are
     ///   compared with what was loaded (two stat calls per TLS site).
     /// - Parameter acmeRetryMilliseconds: the first wait after a failed ACME order (it
@@ -51,7 +53,8 @@ public final class Server: Sendable {
     /// - Parameter dashboardQueryParser: turns `/dashboard?...` parameters into a query (the
     ///   CLI parses them as `companion logs` options); nil serves no dashboard.
     public init(config: ServerConfig, plugins: PluginRegistry = .builtIn,
-                fileCacheMilliseconds: Int = 1000, fileCacheWatches: Bool = true, certificateCheckMilliseconds: Int = 2000,
+                fileCacheMilliseconds: Int = 1000, fileCacheWatches: Bool = true, fileWatchLimit: Int = 4096,
+                certificateCheckMilliseconds: Int = 2000,
                 acmeRetryMilliseconds: Int = 60_000, inheritedSockets: [Int32] = [],
                 dashboardQueryParser: DashboardQueryParser? = nil) throws(ServerError) {
         self.plugins = plugins
@@ -193,7 +196,7 @@ public final class Server: Sendable {
             do {
                 loops.append(try EventLoop(index: i, state: state, listeners: listeners, metrics: metrics.loops[i],
                                            fileCacheMilliseconds: fileCacheMilliseconds, fileCacheWatches: fileCacheWatches,
-                                           fileCacheEntries: cacheEntries,
+                                           fileCacheEntries: cacheEntries, fileWatchLimit: fileWatchLimit,
                                            background: backgroundQueue))
             } catch {
                 abandon()

@@ -108,17 +108,82 @@ import Testing
         #expect(try get(server.port, "/site.css", headers: ["Accept-Encoding: gzip"]).status == 404)
     }
 
-    /// A deleted file's descriptor is closed without waiting for a request for it.
+    /// The loop's inotify descriptor is in its epoll set: a turn whose wait did not report it
+    /// reads nothing (one system call fewer per request with one connection), and a change
+    /// still reaches the next request because the wait reports it.
+    @Test func onlyTurnsWithChangesReadTheWatcher() throws {
+        let directory = TempDirectory()
+        directory.write("a/page.txt", "v0")
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: Self.lifetime)
+        let connection = try TestConnection(port: server.port)
+        func fetch() throws -> String {
+            connection.send("GET /page.txt HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            return try connection.readResponse().text
+        }
+        #expect(try fetch() == "v0")   // the directory is watched from here on
+        let reads = { server.server.metrics.total(LoopMetrics.Cell.turnFileChangeReads) }
+        let quiet = reads()
+        for _ in 1...50 { #expect(try fetch() == "v0") }
+        // Each request was a turn of its own; none had anything to read.
+        #expect(reads() == quiet)
+        for round in 1...20 {
+            directory.write("a/page.txt", "v\(round)")
+            #expect(try fetch() == "v\(round)")
+        }
+        #expect(reads() > quiet)
+    }
+
+    /// Past its watch limit a loop's cache starts over with a new inotify instance (when the
+    /// cache fills up): the loop registers that one in its epoll set too, so quiet turns still
+    /// read nothing and changes under the new watches still reach the next request.
+    @Test func aNewWatcherInstanceIsWaitedOnToo() throws {
+        let directory = TempDirectory()
+        directory.write("a/x/page.txt", "x0")
+        directory.write("a/y/page.txt", "y0")
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: Self.lifetime, fileWatchLimit: 2)
+        let connection = try TestConnection(port: server.port)
+        func fetch(_ path: String) throws -> TestResponse {
+            connection.send("GET \(path) HTTP/1.1\r\nHost: a.test\r\n\r\n")
+            return try connection.readResponse()
+        }
+        #expect(try fetch("/x/page.txt").text == "x0")   // watches a/ and a/x/: the limit
+        // More distinct answers than the cache holds (at most 512): it empties itself and,
+        // its watches at their limit, takes a new instance.
+        for i in 0..<600 { #expect(try fetch("/missing-\(i).txt").status == 404) }
+        // a/y/ can only be watched by the new instance; with the old one full it would keep its
+        // answer for the lifetime (a minute) instead.
+        #expect(try fetch("/y/page.txt").text == "y0")
+        let reads = { server.server.metrics.total(LoopMetrics.Cell.turnFileChangeReads) }
+        let quiet = reads()
+        for _ in 1...20 { #expect(try fetch("/y/page.txt").text == "y0") }
+        #expect(reads() == quiet)
+        directory.write("a/y/page.txt", "y1")
+        #expect(try fetch("/y/page.txt").text == "y1")
+        // And the new instance wakes the loop by itself: a deleted file's descriptor is closed
+        // with no request coming (the lifetime is a minute, so no sweep does it).
+        let file = directory.write("a/y/big.bin", [UInt8](repeating: 7, count: 100_000))
+        #expect(try fetch("/y/big.bin").body.count == 100_000)
+        #expect(unlink(file) == 0)
+        #expect(Self.waitUntilClosed(file))
+    }
+
+    /// Waits (up to 5 s) until no descriptor of this process is open on the deleted `file`.
+    static func waitUntilClosed(_ file: String) -> Bool {
+        let deadline = monotonicMilliseconds() + 5000
+        while openDescriptors(to: file + " (deleted)") > 0 && monotonicMilliseconds() < deadline { usleep(20_000) }
+        return openDescriptors(to: file + " (deleted)") == 0
+    }
+
+    /// A deleted file's descriptor is closed without waiting for a request for it: the
+    /// watcher's descriptor wakes the loop (the lifetime is a minute, so no sweep does it).
     @Test func aDeletedFileIsNotHeldOpen() throws {
         let directory = TempDirectory()
         let file = directory.write("a/big.bin", [UInt8](repeating: 7, count: 100_000))
-        let server = try TestServer(directory: directory)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: Self.lifetime)
         #expect(try get(server.port, "/big.bin").body.count == 100_000)
         #expect(Self.openDescriptors(to: file) == 1)
         #expect(unlink(file) == 0)
-        let deadline = monotonicMilliseconds() + 5000
-        while Self.openDescriptors(to: file + " (deleted)") > 0 && monotonicMilliseconds() < deadline { usleep(20_000) }
-        #expect(Self.openDescriptors(to: file + " (deleted)") == 0)
+        #expect(Self.waitUntilClosed(file))
     }
 
     /// Without watching (inotify refused), answers keep the old lifetime: the fallback.

@@ -90,8 +90,9 @@ final class TestServer {
     /// - Parameter fileCacheMilliseconds: the loops' FileCache lifetime for paths it does not
     ///   watch (0: no cache; the production default is 1000).
     /// - Parameter fileCacheWatches: false keeps answers for the lifetime only (no inotify).
+    /// - Parameter fileWatchLimit: inotify watches per loop before it starts over.
     init(directory: TempDirectory, configJSON: String, workers: Int = 1, fileCacheMilliseconds: Int = 1000,
-         fileCacheWatches: Bool = true) throws {
+         fileCacheWatches: Bool = true, fileWatchLimit: Int = 4096) throws {
         self.directory = directory
         var text = configJSON.replacingAll("\"LISTEN\"", with: "\"127.0.0.1:0\"")
         if !text.contains("\"workers\"") {
@@ -100,14 +101,16 @@ final class TestServer {
         }
         configPath = directory.write("config.json", text)
         let config = try PluginRegistry.builtIn.configLoader.load(path: configPath)
-        server = try Server(config: config, fileCacheMilliseconds: fileCacheMilliseconds, fileCacheWatches: fileCacheWatches)
+        server = try Server(config: config, fileCacheMilliseconds: fileCacheMilliseconds, fileCacheWatches: fileCacheWatches,
+                            fileWatchLimit: fileWatchLimit)
         port = server.boundAddresses[0].port
     }
 
     /// A server with sites `a.test` (default, listing on) and `b.test`, both under the
     /// temp directory (`a/`, `b/`), plus optional extra site JSON and top-level keys.
     convenience init(directory: TempDirectory, siteA: String = "", siteB: String = "", topLevel: String = "",
-                     workers: Int = 1, fileCacheMilliseconds: Int = 1000, fileCacheWatches: Bool = true) throws {
+                     workers: Int = 1, fileCacheMilliseconds: Int = 1000, fileCacheWatches: Bool = true,
+                     fileWatchLimit: Int = 4096) throws {
         directory.mkdir("a")
         directory.mkdir("b")
         let json = """
@@ -116,7 +119,7 @@ final class TestServer {
                    {"host": "b.test", "root": "b" \(siteB)}]}
         """
         try self.init(directory: directory, configJSON: json, workers: workers, fileCacheMilliseconds: fileCacheMilliseconds,
-                      fileCacheWatches: fileCacheWatches)
+                      fileCacheWatches: fileCacheWatches, fileWatchLimit: fileWatchLimit)
     }
 
     deinit { server.stop(graceMilliseconds: 2000) }
