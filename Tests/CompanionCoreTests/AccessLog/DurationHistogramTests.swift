@@ -52,4 +52,29 @@ import Testing
         // A varint that never ends is refused too.
         #expect(![UInt8](repeating: 0xFF, count: 12).withUnsafeBytes { foreign.merge(encoded: $0) })
     }
+
+    /// The writer's per-commit sums keep a dense span of buckets that widens both ways; their
+    /// blob must be the one a DurationHistogram of the same durations encodes (in bucket order,
+    /// no empty buckets), whatever order the durations came in.
+    @Test func aCommitsSpanOfBucketsEncodesLikeAHistogram() {
+        var generator = SplitMix(seed: 13)
+        for round in 0..<200 {
+            var totals = RollupAccumulator.Totals()
+            var expected = DurationHistogram()
+            let count = Int.random(in: 1...40, using: &generator)
+            for _ in 0..<count {
+                // Mostly close together, sometimes far below or above (0 µs to the cap and past it).
+                let micros = switch Int.random(in: 0..<10, using: &generator) {
+                case 0: Int.random(in: 0...7, using: &generator)
+                case 1: Int.random(in: 0...(1 << 37), using: &generator)
+                default: Int.random(in: 200...900, using: &generator)
+                }
+                totals.add(bytes: 0, durationMicros: micros, bucket: DurationHistogram.bucket(ofMicros: micros))
+                expected.add(micros: micros)
+            }
+            #expect(totals.encodedHistogram() == expected.encoded(), "round \(round)")
+            #expect(totals.requests == count)
+        }
+        #expect(RollupAccumulator.Totals().encodedHistogram().isEmpty)
+    }
 }
