@@ -202,7 +202,7 @@ public enum AccessLogSchema {
     /// host, client, method, path, query, protocol, status, bytes, duration_us, referrer,
     /// user_agent, encoding, scheme, tls_version (the `requests` column order).
     static let insertSQL = """
-        INSERT INTO log (t, site, host, client, method, path, query, protocol,
+        INSERT OR FAIL INTO log (t, site, host, client, method, path, query, protocol,
                          status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
         """
@@ -216,8 +216,8 @@ public enum AccessLogSchema {
     static let batchInsertSQL: String = {
         let row = "(" + (1...parametersPerRow).map { _ in "?" }.joined(separator: ",") + ")"
         return """
-            INSERT INTO log (t, site, host, client, method, path, query, protocol,
-                             status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
+            INSERT OR FAIL INTO log (t, site, host, client, method, path, query, protocol,
+                                     status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
             VALUES \(Array(repeating: row, count: batchRows).joined(separator: ","))
             """
     }()
