@@ -87,6 +87,8 @@ import Testing
         usleep(1_000_000)
         let after = Self.cpuTicks(server.process.processIdentifier)
         #expect(after - before < 30, "server used \(after - before) ticks in 1 s while out of descriptors")
+        // It retried every 100 ms for that second, and said so once: one episode.
+        #expect(server.stderrLines.filter { $0.contains("pausing accepts") }.count == 1)
         held.removeAll()
         // Once descriptors are free again, it serves.
         var served = false
@@ -95,7 +97,8 @@ import Testing
             if !served { usleep(100_000) }
         }
         #expect(served)
-        #expect(server.stderrLines.filter { $0.contains("pausing accepts") }.count == 1)
+        // (Not counted again here: when the loop accepts from the backlog before it has read the
+        // held clients' FINs, it runs out once more, a new episode; seen under TSan in CI.)
     }
 
     /// utime + stime of a process, in clock ticks (usually 1/100 s).
