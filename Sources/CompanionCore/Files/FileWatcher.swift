@@ -29,10 +29,10 @@ final class FileWatcher {
     static let mask = UInt32(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO
                              | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
-    /// Where `drain` reads events: allocated once, because the loop drains before every turn
-    /// and, between turns, before a request read 50 µs after the last drain, and a 16 KiB
-    /// temporary is a malloc and a free each time (~420 of the ~550 instructions of a
-    /// drain that finds nothing).
+    /// Where `drain` reads events: allocated once, because the loop drains before a turn whose
+    /// wait reported this descriptor and before a request read 50 µs after the last drain,
+    /// and a 16 KiB temporary is a malloc and a free each time (~420 of the ~550 instructions
+    /// of a drain that finds nothing).
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: MemoryLayout<inotify_event>.alignment)
 
     init(maxWatches: Int = 4096) {

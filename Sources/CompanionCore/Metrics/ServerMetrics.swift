@@ -74,11 +74,12 @@ final class LoopMetrics: @unchecked Sendable {
     func connectionAccepted() { add(Cell.accepted, 1) }
     func connectionClosed() { add(Cell.closed, 1) }
 
-    /// The loop's file cache counters (plain loop-thread integers), published once per turn.
-    /// Counted when it happens (not published at the end of the turn), so a client that has
-    /// its response also sees the count of the turn that answered it.
+    /// A turn began by reading the loop's inotify descriptor. Counted when it happens (not
+    /// published at the end of the turn), so a client that has its response also sees the
+    /// count of the turn that answered it.
     func turnReadFileChanges() { add(Cell.turnFileChangeReads, 1) }
 
+    /// The loop's file cache counters (plain loop-thread integers), published once per turn.
     func publishFileCache(hits: Int, lookups: Int) {
         cells[Cell.fileCacheHits].store(hits, ordering: .relaxed)
         cells[Cell.fileCacheLookups].store(lookups, ordering: .relaxed)

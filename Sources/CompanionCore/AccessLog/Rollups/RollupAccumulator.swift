@@ -158,10 +158,10 @@ struct RollupAccumulator {
     private(set) var index: [Key: Int] = [:]
     private(set) var totals: [Totals] = []
     private let plans = RollupAccumulator.plans
-    /// The previous row's key and slot per rollup (`rollup` -1: none): consecutive rows mostly
-    /// share their minute, site, status and method, so most rows skip the dictionary (hashing
-    /// six keys a row was ~1,500 of the writer's instructions per row under callgrind).
-    /// The previous row and its buckets' starts, nil after `removeAll`.
+    /// The previous row and its buckets' starts, nil after `removeAll`: consecutive rows mostly
+    /// share their minute, site, status and method, so most rollups add to the previous row's
+    /// slot without building a key or hashing it (hashing six keys a row was ~1,500 of the
+    /// writer's instructions per row under callgrind).
     private var previous: (row: RowValues, minute: Int64, hour: Int64, day: Int64)?
     /// Each rollup's slot for the previous row (-1: none yet).
     private var lastSlots = [Int](repeating: -1, count: Rollup.all.count)
