@@ -57,6 +57,9 @@ public struct ServeCommand: ParsableCommand {
                          site.listing ? "listing" : nil, site.gzip.enabled ? "gzip" : nil].compactMap { $0 }
             writeLineToStandardError("companion: site \(site.hosts.joined(separator: ", ")) -> \(site.root)\(flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))")")
         }
+        // Start-up is over: what it alone touched of the code and read-only data leaves the
+        // resident set (see StartupPages). Before "ready", so whoever waits for it sees that.
+        StartupPages.release()
         writeLineToStandardError("companion: ready (\(config.workers) worker\(config.workers == 1 ? "" : "s"), pid \(getpid()))")
         notifier.ready(status: "serving \(config.sites.count) site\(config.sites.count == 1 ? "" : "s")")
 

@@ -17,12 +17,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .proxy: FuzzTarget.proxy(bytes)
     case .histogram: FuzzTarget.histogram(bytes)
     case .accept: FuzzTarget.accept(bytes)
+    case .smaps: FuzzTarget.smaps(bytes)
     }
     return 0
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case parser, path, range, config, escape, acme, proxy, histogram, accept
+    case parser, path, range, config, escape, acme, proxy, histogram, accept, smaps
 
     static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
@@ -244,5 +245,18 @@ enum FuzzTarget: String, CaseIterable {
             check(DurationHistogram.upperBound(ofBucket: bucket) >= clamped, "bucket \(bucket) ends below \(clamped)")
             check(bucket == 0 || DurationHistogram.upperBound(ofBucket: bucket - 1) < clamped, "bucket \(bucket) starts above \(clamped)")
         }
+    }
+
+    /// /proc/self/smaps (StartupPages, issue 13): whatever the text, every range taken is
+    /// non-empty and came from a header line; a trailing newline or a mapping appended after
+    /// the text changes nothing before it.
+    static func smaps(_ bytes: [UInt8]) {
+        let ranges = StartupPages.droppable(smaps: bytes)
+        let headers = bytes.split(separator: UInt8(ascii: "\n")).filter { StartupPages.parseHeader($0) != nil }.count
+        check(ranges.count <= headers, "\(ranges.count) ranges from \(headers) headers")
+        for range in ranges { check(range.start < range.end && range.residentKiB >= 0, "bad range \(range)") }
+        check(StartupPages.droppable(smaps: bytes + [UInt8(ascii: "\n")]) == ranges, "a trailing newline changed the result")
+        let more = bytes + Array("\nffff0000-ffff1000 r--p 0 0:0 0 /x\nAnonymous: 1 kB\n".utf8)
+        check(StartupPages.droppable(smaps: more).prefix(ranges.count).elementsEqual(ranges), "a mapping appended changed earlier ones")
     }
 }
