@@ -62,3 +62,46 @@ static inline void companion_name_thread(const char *name) {
     prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
 }
 
+
+#include <link.h>
+
+/// For `companion_each_readonly_segment`: the visitor and its context.
+struct companion_segment_visit {
+    void (*visit)(uintptr_t start, uintptr_t end, void *context);
+    void *context;
+};
+
+/// The leading fields of `struct dl_phdr_info`, which <link.h> defines only under
+/// _GNU_SOURCE (see accept4 above); their layout is part of the ABI since glibc 2.2.4.
+struct companion_phdr_info {
+    ElfW(Addr) dlpi_addr;
+    const char *dlpi_name;
+    const ElfW(Phdr) *dlpi_phdr;
+    ElfW(Half) dlpi_phnum;
+};
+
+struct dl_phdr_info;
+extern int dl_iterate_phdr(int (*callback)(struct dl_phdr_info *info, size_t size, void *data), void *data);
+
+static int companion_segment_callback(struct dl_phdr_info *opaque, size_t size, void *data) {
+    struct companion_segment_visit *visit = (struct companion_segment_visit *)data;
+    if (size < sizeof(struct companion_phdr_info)) return 0;
+    const struct companion_phdr_info *info = (const struct companion_phdr_info *)opaque;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[i];
+        if (header->p_type != PT_LOAD || (header->p_flags & PF_W) != 0) continue;
+        uintptr_t start = (uintptr_t)info->dlpi_addr + (uintptr_t)header->p_vaddr;
+        visit->visit(start, start + (uintptr_t)header->p_memsz, visit->context);
+    }
+    return 0;
+}
+
+/// Calls `visit` with [start, end) of every loadable segment without write permission of
+/// every ELF object loaded (the program, its libraries, dlopen'ed ones). It runs inside
+/// dl_iterate_phdr(3), which holds the dynamic loader's lock: no object can be unloaded,
+/// and its addresses reused, while `visit` runs.
+static inline void companion_each_readonly_segment(void (*visit)(uintptr_t start, uintptr_t end, void *context),
+                                                   void *context) {
+    struct companion_segment_visit data = { visit, context };
+    dl_iterate_phdr(companion_segment_callback, &data);
+}

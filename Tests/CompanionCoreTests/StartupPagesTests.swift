@@ -48,6 +48,19 @@ import Testing
         #expect(StartupPages.droppable(smaps: []) == [])
     }
 
+    /// Only the part of a droppable mapping inside a read-only segment is dropped.
+    @Test func segmentsDropOnlyTheirOverlapWithDroppableMappings() {
+        let ranges = [
+            StartupPages.Range(start: 0x1000, end: 0x5000, residentKiB: 16),
+            StartupPages.Range(start: 0x8000, end: 0x9000, residentKiB: 4),
+        ]
+        let overlaps = StartupPages.overlaps(of: 0x3000..<0x8800, with: ranges)
+        #expect(overlaps.map(\.index) == [0, 1])
+        #expect(overlaps.map(\.part) == [0x3000..<0x5000, 0x8000..<0x8800])
+        #expect(StartupPages.overlaps(of: 0x5000..<0x8000, with: ranges).isEmpty)
+        #expect(StartupPages.overlaps(of: 0x0..<0x1000, with: ranges).isEmpty)
+    }
+
     /// This process's own smaps: the parse finds its code, and `release` drops most of the
     /// resident pages of those mappings while the code keeps running from them.
     @Test func releaseGivesBackTheResidentPagesOfThisProcess() throws {

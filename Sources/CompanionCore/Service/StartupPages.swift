@@ -14,7 +14,15 @@
 // Only mappings that cannot hold a changed page are touched: backed by a file, not
 // writable, not shared, and with no anonymous (copied-on-write) page in them. RELRO
 // segments (relocated, then made read-only) have anonymous pages and are left alone.
+//
+// Threads: the loops and the log writer already run when this is called. What keeps a
+// concurrent change from being dropped: only pages of the read-only segments of loaded
+// ELF objects are dropped, from inside dl_iterate_phdr(3), which holds the dynamic
+// loader's lock; so no object can be unloaded and its addresses reused by a writable
+// mapping between reading smaps and the madvise. A read-only mapping cannot gain a
+// changed page without mprotect, which the loader does under that lock too.
 
+import CLinux
 import Glibc
 
 public enum StartupPages {
@@ -59,19 +67,58 @@ public enum StartupPages {
         return ranges
     }
 
-    /// Drops the resident pages of every droppable mapping of this process. Returns the KiB that were resident in them
-    /// (0 when /proc is not mounted). Safe to call from any thread at any time: the ranges
-    /// hold no changed page, so a concurrent reader faults the same bytes back in.
+    /// Drops the resident pages of the droppable mappings that lie in a read-only segment of
+    /// a loaded ELF object (the program and its libraries). Returns the KiB that were
+    /// resident in the mappings it dropped pages of (0 when /proc is not mounted). Any
+    /// thread may run meanwhile (see the top of the file); one that uses a dropped page
+    /// faults the same bytes back in.
     @discardableResult
     public static func release() -> Int {
         guard case .success(let text) = ConfigFile.read("/proc/self/smaps", naming: "/proc/self/smaps") else { return 0 }
-        var released = 0
-        for range in droppable(smaps: text) {
-            guard let base = UnsafeMutableRawPointer(bitPattern: range.start) else { continue }
-            let length = Int(range.end - range.start)
-            if madvise(base, length, MADV_DONTNEED) == 0 { released += range.residentKiB }
+        var context = ReleaseContext(ranges: droppable(smaps: text))
+        withUnsafeMutablePointer(to: &context) { pointer in
+            companion_each_readonly_segment({ start, end, raw in
+                guard let raw else { return }
+                raw.assumingMemoryBound(to: ReleaseContext.self).pointee.drop(UInt(start)..<UInt(end))
+            }, pointer)
         }
-        return released
+        return context.releasedKiB
+    }
+
+    /// The droppable mappings, and which of them had pages dropped.
+    struct ReleaseContext {
+        var ranges: [Range]
+        var dropped: [Bool]
+        let pageSize = UInt(max(4096, sysconf(Int32(_SC_PAGESIZE))))
+
+        init(ranges: [Range]) {
+            self.ranges = ranges
+            dropped = [Bool](repeating: false, count: ranges.count)
+        }
+
+        /// Drops the pages of `segment` (widened to whole pages) that lie in a droppable mapping.
+        mutating func drop(_ segment: Swift.Range<UInt>) {
+            let widened = (segment.lowerBound & ~(pageSize - 1))..<((segment.upperBound + pageSize - 1) & ~(pageSize - 1))
+            for (index, part) in StartupPages.overlaps(of: widened, with: ranges) {
+                guard let base = UnsafeMutableRawPointer(bitPattern: part.lowerBound) else { continue }
+                if madvise(base, Int(part.upperBound - part.lowerBound), MADV_DONTNEED) == 0 { dropped[index] = true }
+            }
+        }
+
+        var releasedKiB: Int {
+            zip(ranges, dropped).reduce(0) { $0 + ($1.1 ? $1.0.residentKiB : 0) }
+        }
+    }
+
+    /// The non-empty overlaps of `segment` with each of `ranges`, with the index of the range.
+    static func overlaps(of segment: Swift.Range<UInt>, with ranges: [Range]) -> [(index: Int, part: Swift.Range<UInt>)] {
+        var result: [(index: Int, part: Swift.Range<UInt>)] = []
+        for (index, range) in ranges.enumerated() {
+            let lower = max(segment.lowerBound, range.start)
+            let upper = min(segment.upperBound, range.end)
+            if lower < upper { result.append((index, lower..<upper)) }
+        }
+        return result
     }
 
     /// `start-end perms offset dev inode [path]`: the range and whether it is a candidate
