@@ -1,28 +1,10 @@
 // `companion serve` gives back the code and read-only data pages that start-up alone
 // touched (issue 13, peak RSS): read from the running server's /proc/PID/smaps.
-import CompanionCore
+@testable import CompanionCore
 import Foundation
 import Testing
 
 @Suite struct StartupPagesServeTests {
-    /// The whole of a /proc file, read until EOF: its size is 0, and `Data(contentsOf:)`
-    /// stopped after the first 4 KiB (under TSan, whose mappings come first, that held no
-    /// line of the binary).
-    static func readProcFile(_ path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw POSIXError(.ENOENT) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += chunk[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     @Test func theServersCodeIsMostlyNotResidentWhenItIsReady() throws {
         let dir = makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -35,7 +17,9 @@ import Testing
         let port = try #require(server.waitForPort())
         // "ready" is written after the release, so smaps read now sees its effect.
         #expect(server.waitForLine(containing: "companion: ready") != nil)
-        let text = try Self.readProcFile("/proc/\(server.process.processIdentifier)/smaps")
+        // Read to EOF (ConfigFile.read): a /proc file's size is 0, and `Data(contentsOf:)` stopped
+        // after the first 4 KiB, which under TSan (its mappings come first) held no line of the binary.
+        let text = try String(decoding: ConfigFile.read("/proc/\(server.process.processIdentifier)/smaps").get(), as: UTF8.self)
 
         // The executable's code mapping: its size, and what is resident of it.
         var code: (size: Int, resident: Int)?

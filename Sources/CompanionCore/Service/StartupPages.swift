@@ -157,13 +157,8 @@ public enum StartupPages {
         guard !digits.isEmpty, digits.count <= 16 else { return nil }
         var value: UInt = 0
         for byte in digits {
-            let nibble: UInt
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = UInt(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = UInt(byte - UInt8(ascii: "a") + 10)
-            default: return nil
-            }
-            value = value << 4 | nibble
+            guard let nibble = ASCII.hexValue(byte) else { return nil }
+            value = value << 4 | UInt(nibble)
         }
         return value
     }
