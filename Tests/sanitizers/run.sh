@@ -23,7 +23,7 @@ for kind in "${kinds[@]}"; do
      swift test --sanitize="$kind" --scratch-path "$folder" --skip-build >>"$log" 2>&1; then
     grep -E "^✔ Test run|Test run with" "$log" | tail -n 1
   else
-    grep -E "WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY|✘ Test run" "$log" | head -n 20
+    grep -E "WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY|^✘ Test" "$log" | head -n 30
     status=1
   fi
 done

@@ -267,7 +267,10 @@ final class EventLoop: @unchecked Sendable {
             let accepted: (fd: Int32, peer: sockaddr_storage)
             do {
                 switch try Socket.accept(listener.fd) {
-                case .wouldBlock: return
+                case .wouldBlock:
+                    // The backlog is drained: a descriptor shortage, if there was one, is over.
+                    loggedAcceptError = false
+                    return
                 case .done(let value): accepted = value
                 }
             } catch {
@@ -290,7 +293,9 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// EMFILE/ENFILE/ENOBUFS/ENOMEM: stop accepting for 100 ms instead of spinning on a
-    /// listener that stays readable; say so once per episode.
+    /// listener that stays readable; say so once per episode. An episode ends when an accept
+    /// finds the backlog empty, not at the first accept that succeeds: a descriptor freed now
+    /// and then during a shortage would otherwise log a line every 100 ms.
     private func handleAcceptError(_ error: Errno) {
         switch error.code {
         case EMFILE, ENFILE, ENOBUFS, ENOMEM:
@@ -342,7 +347,6 @@ final class EventLoop: @unchecked Sendable {
         connections[slot] = connection
         connectionCount += 1
         peakConnections = max(peakConnections, connectionCount)
-        if loggedAcceptError { loggedAcceptError = false }
         connection.updateDeadline()
         // Read now: a request that already arrived is answered in this turn, and a client that
         // already left frees its descriptor before the next accept (without this read, a burst
