@@ -69,8 +69,10 @@ public enum MIMETypes {
     /// Whether a type is compressed by default (SPEC §3): text/*, JavaScript, JSON, XML,
     /// SVG, WASM and the +json/+xml families. Parameters (`; charset=…`) and case are ignored.
     public static func isCompressible(_ contentType: String) -> Bool {
-        var contentType = contentType
-        return contentType.withUTF8(isCompressible(bytes:))
+        // Not `var copy; copy.withUTF8`: the copy cost a retain and a release on every file response.
+        if let answer = contentType.utf8.withContiguousStorageIfAvailable(isCompressible(bytes:)) { return answer }
+        var bridged = contentType
+        return bridged.withUTF8(isCompressible(bytes:))
     }
 
     /// `isCompressible` on the bytes of a content type, without building a String: it

@@ -57,13 +57,19 @@ enum ResponseWriter {
         /// A header value without CR, LF and NUL.
         /// SECURITY: header injection through a configured or generated value is impossible.
         mutating func putValue(_ value: String) {
-            var value = value
-            value.withUTF8 { bytes in
-                if Self.isPlainValue(bytes) {
-                    put(bytes)
-                } else {
-                    for byte in bytes where byte != 13 && byte != 10 && byte != 0 { putByte(byte) }
-                }
+            // The bytes in place when the String has them contiguous (always, for Strings made
+            // in Swift): `var copy = value; copy.withUTF8` cost a retain and a release a field.
+            if value.utf8.withContiguousStorageIfAvailable({ putValue(bytes: $0) }) == nil {
+                var bridged = value
+                bridged.withUTF8 { putValue(bytes: $0) }
+            }
+        }
+
+        private mutating func putValue(bytes: UnsafeBufferPointer<UInt8>) {
+            if Self.isPlainValue(bytes) {
+                put(bytes)
+            } else {
+                for byte in bytes where byte != 13 && byte != 10 && byte != 0 { putByte(byte) }
             }
         }
 

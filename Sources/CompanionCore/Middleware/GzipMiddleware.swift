@@ -17,9 +17,10 @@
 
 /// The gzip stage of a site's chain.
 ///
-/// Immutable; shared by all loops. The cache and queue are thread-safe and shared
+/// Immutable (a class so that the chain calls it without copying its fields); shared by
+/// all loops. The cache and queue are thread-safe and shared
 /// by every site of a server, so cache keys carry the site root.
-struct GzipMiddleware: Middleware {
+final class GzipMiddleware: Middleware {
     /// Files up to this size are compressed on the loop on a cache miss (about a
     /// millisecond at level 6), so the first request for a typical script is already
     /// compressed; bigger files go to the CompressionQueue and never stall a loop.
