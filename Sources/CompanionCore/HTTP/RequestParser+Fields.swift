@@ -21,7 +21,6 @@ extension RequestParser {
         list.removeAll(keepingCapacity: true)
         var result = ParsedFields(list: list)
         result.list.reserveCapacity(lineCount)
-        let table = HeaderName.table
         var i = r.lowerBound
         while i < r.upperBound {
             // Framing already found every LF up to r.upperBound, so this always succeeds.
@@ -53,7 +52,7 @@ extension RequestParser {
             while ve > vs && (p[ve - 1] == ASCII.sp || p[ve - 1] == ASCII.htab) { ve -= 1 }
             let value = vs..<ve
 
-            let known = HeaderName.lookup(p, name, in: table)
+            let known = HeaderName.lookup(p, name)
             if let known { try apply(known, p, value, to: &result) }
             result.list.append(HeaderField(name: name, value: value, known: known))
             i = lf + 1

@@ -102,6 +102,8 @@ enum ResponseFinalizer {
         for (name, value) in response.extraHeaders { maximum += 4 + name.utf8.count + value.utf8.count }
         let lastModified = response.lastModified.map { dates.lastModifiedBytes($0) }
         let dateBytes = dates.dateBytes
+        // Read here, not in the closure: capturing `head` there copied it (two retains).
+        let versionMinor = head.versionMinor
         ResponseWriter.write(into: &out, maximumLength: maximum) { out in
             out.putStatusLine(response.status)
             out.put("Server: companion\r\nDate: ")
@@ -135,7 +137,7 @@ enum ResponseFinalizer {
             }
             if !keepAlive {
                 out.put("Connection: close\r\n")
-            } else if head.versionMinor == 0 {
+            } else if versionMinor == 0 {
                 out.put("Connection: keep-alive\r\n")
             }
             out.put("\r\n")
