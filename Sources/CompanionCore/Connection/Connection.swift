@@ -324,6 +324,9 @@ final class Connection {
     /// Finalizes `response` and queues its bytes behind earlier responses.
     private func queue(_ response: consuming Response, head: RequestHead, site: Site?, keepAlive: Bool,
                        state: ServerState, startMicros: Int64, forwarded: ForwardedClient? = nil) {
+        // One strong reference for the whole function: each access through the unowned(unsafe)
+        // field was retained and released around its use.
+        let loop = self.loop
         var out = output.takeSpare(pool: &loop.bufferPool)
         let encoding = response.contentEncoding
         let finalized = ResponseFinalizer.finalize(consume response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
@@ -377,6 +380,7 @@ final class Connection {
     // MARK: - Writing
 
     private func writeNext() {
+        let loop = self.loop   // one retain here, not one around every use (see `queue`)
         let finFollows = machine.closesAfterOutput && parked == nil
         switch output.writeSome(to: &transport, pool: &loop.bufferPool, finFollows: finFollows) {
         case .wrote(let count):

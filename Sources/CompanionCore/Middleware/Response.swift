@@ -43,6 +43,24 @@ public struct Response: Sendable {
         self.body = body
     }
 
+    /// A file representation with every field set at once (built field by field after
+    /// `init(status:body:)`, the whole Response was copied once more).
+    init(file: OpenFile, path: String, contentType: String, etag: String) {
+        self.status = .ok
+        self.contentType = contentType
+        self.etag = etag
+        self.lastModified = file.mtimeSeconds
+        self.contentEncoding = nil
+        self.varyAcceptEncoding = false
+        self.location = nil
+        self.acceptsRanges = true
+        self.extraHeaders = []
+        self.closesConnection = false
+        self.body = .file(file)
+        self.filePath = path
+        self.deferred = nil
+    }
+
     /// The number of body bytes of the full representation.
     public var bodyLength: Int {
         switch body {

@@ -52,13 +52,7 @@ struct StaticFileMiddleware: Middleware {
     }
 
     static func fileResponse(_ file: OpenFile, path: String, contentType: String, etag: String) -> Response {
-        var response = Response(status: .ok, body: .file(file))
-        response.contentType = contentType
-        response.etag = etag
-        response.lastModified = file.mtimeSeconds
-        response.acceptsRanges = true
-        response.filePath = path
-        return response
+        Response(file: file, path: path, contentType: contentType, etag: etag)
     }
 
     /// 301 to the same path with "/" (query kept). SECURITY: the Location is an
