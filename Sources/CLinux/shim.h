@@ -3,6 +3,7 @@
 // static inline wrappers. Only headers Glibc's module does not already cover are
 // included, without feature macros, so no type is defined twice differently.
 #include <errno.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/epoll.h>
@@ -55,6 +56,35 @@ static inline int companion_errno(void) { return errno; }
 /// crypt_r(3); returns NULL on failure.
 static inline const char *companion_crypt(const char *phrase, const char *setting, struct crypt_data *data) {
     return crypt_r(phrase, setting, data);
+}
+
+/// struct sched_attr (sched_setattr(2)), declared here: <linux/sched/types.h> is not in
+/// every libc's headers.
+struct companion_sched_attr {
+    uint32_t size;
+    uint32_t policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime;
+    uint64_t deadline;
+    uint64_t period;
+    uint32_t util_min;
+    uint32_t util_max;
+};
+
+/// Sets the calling thread's time slice to `nanoseconds` when it is in the normal (fair)
+/// class, keeping its nice value. Linux 6.12+ reads sched_runtime as the EEVDF slice of a
+/// SCHED_OTHER thread (0.1-100 ms; no privilege needed); older kernels ignore it.
+/// Returns 0 when set, 1 when the thread is in another class (left alone), -1 with errno.
+static inline int companion_set_own_fair_slice(uint64_t nanoseconds) {
+    struct companion_sched_attr attr = {0};
+    if (syscall(SYS_sched_getattr, 0, &attr, (unsigned int)sizeof attr, 0) != 0) return -1;
+    if (attr.policy != 0 /* SCHED_OTHER */) return 1;
+    attr.size = (uint32_t)sizeof attr;
+    attr.flags &= 0x01;   /* keep SCHED_FLAG_RESET_ON_FORK only; no utilisation clamps */
+    attr.runtime = nanoseconds;
+    return syscall(SYS_sched_setattr, 0, &attr, 0) == 0 ? 0 : -1;
 }
 
 // Names the calling thread (shown by `top -H`, /proc/PID/task/TID/comm); at most 15 bytes.

@@ -105,6 +105,44 @@ import Testing
         // held clients' FINs, it runs out once more, a new episode; seen under TSan in CI.)
     }
 
+    @Test func loopThreadsAskForAShortSliceAndKeepTheirNiceValue() throws {
+        let dir = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = try makeSite(dir, config: #"{"listen": "127.0.0.1:0", "workers": 1, "sites": [{"host": "a.test", "root": "site"}]}"#)
+        let server = try CompanionProcess(["-c", "exec nice -n 3 \"$0\" serve --config \"$1\"", CompanionProcess.binary, config.path],
+                                          executable: "/bin/bash")
+        defer { server.signal(SIGKILL) }
+        let port = try #require(server.waitForPort())
+        // Answered by the loop thread, which set its slice before it ran.
+        #expect(try RawClient.get(port: port, path: "/", host: "a.test").hasSuffix("hello"))
+        let threads = Self.threads(of: server.process.processIdentifier)
+        let loop = try #require(threads.first { $0.name == "companion-w0" })
+        let main = try #require(threads.first { $0.name == "companion" })
+        // The nice value the server was started with is kept (sched_setattr is given it back).
+        #expect(loop.nice == 3 && main.nice == 3)
+        // Linux 6.12+ shows (and honours) a fair thread's slice; older kernels have no such line.
+        if let slice = loop.slice {
+            #expect(slice == 100_000)
+            #expect(main.slice != 100_000, "only the loops ask for a short slice")
+        }
+    }
+
+    /// Each thread's name, nice value and (Linux 6.12+) scheduler slice in nanoseconds.
+    static func threads(of pid: Int32) -> [(name: String, nice: Int?, slice: Int?)] {
+        let base = "/proc/\(pid)/task"
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        return ids.compactMap { id in
+            guard let name = try? String(contentsOfFile: "\(base)/\(id)/comm", encoding: .utf8),
+                  let stat = try? String(contentsOfFile: "\(base)/\(id)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")   // fields[0] is field 3, the state
+            let sched = (try? String(contentsOfFile: "\(base)/\(id)/sched", encoding: .utf8)) ?? ""
+            let sliceLine = sched.split(separator: "\n").first { $0.hasPrefix("se.slice") }
+            let slice = sliceLine.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
+            return (name.trimmingCharacters(in: .whitespacesAndNewlines), fields.count > 16 ? Int(fields[16]) : nil, slice)
+        }
+    }
+
     /// utime + stime of a process, in clock ticks (usually 1/100 s).
     static func cpuTicks(_ pid: Int32) -> Int {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -180,6 +180,9 @@ final class EventLoop: @unchecked Sendable {
     /// Connections that must have closed since the peak before memory is handed back.
     static let stormConnections = 256
 
+    /// The scheduler slice a loop thread asks for (WorkerGroup): the kernel's minimum, 0.1 ms.
+    static let schedulerSliceNanoseconds: UInt64 = 100_000
+
     /// After a storm of connections has passed (at least `stormConnections` fewer open than
     /// at the peak, or as many gone idle and released their buffers), hands the allocator's
     /// free pages back to the kernel. glibc keeps freed
