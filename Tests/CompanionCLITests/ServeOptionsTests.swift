@@ -14,6 +14,14 @@ import Testing
         return url
     }
 
+    /// One loop serving "hello", started by bash as `<shell> companion serve ...` (a ulimit
+    /// or `nice` before the exec).
+    func startOneWorker(_ dir: URL, through shell: String) throws -> CompanionProcess {
+        let config = try makeSite(dir, config: #"{"listen": "127.0.0.1:0", "workers": 1, "sites": [{"host": "a.test", "root": "site"}]}"#)
+        return try CompanionProcess(["-c", "\(shell) \"$0\" serve --config \"$1\"", CompanionProcess.binary, config.path],
+                                    executable: "/bin/bash")
+    }
+
     @Test func listenOverridesAndIPv6() throws {
         let dir = makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -73,9 +81,7 @@ import Testing
     @Test func acceptErrorsBackOffInsteadOfSpinning() throws {
         let dir = makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = try makeSite(dir, config: #"{"listen": "127.0.0.1:0", "workers": 1, "sites": [{"host": "a.test", "root": "site"}]}"#)
-        let server = try CompanionProcess(["-c", "ulimit -n 24 && exec \"$0\" serve --config \"$1\"", CompanionProcess.binary, config.path],
-                                          executable: "/bin/bash")
+        let server = try startOneWorker(dir, through: "ulimit -n 24 && exec")
         defer { server.signal(SIGKILL) }
         let port = try #require(server.waitForPort())
         // Hold more connections than the server has descriptors for.
@@ -108,9 +114,7 @@ import Testing
     @Test func loopThreadsAskForAShortSliceAndKeepTheirNiceValue() throws {
         let dir = makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let config = try makeSite(dir, config: #"{"listen": "127.0.0.1:0", "workers": 1, "sites": [{"host": "a.test", "root": "site"}]}"#)
-        let server = try CompanionProcess(["-c", "exec nice -n 3 \"$0\" serve --config \"$1\"", CompanionProcess.binary, config.path],
-                                          executable: "/bin/bash")
+        let server = try startOneWorker(dir, through: "exec nice -n 3")
         defer { server.signal(SIGKILL) }
         let port = try #require(server.waitForPort())
         // Answered by the loop thread, which set its slice before it ran.
