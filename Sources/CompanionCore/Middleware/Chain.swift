@@ -37,19 +37,9 @@ public final class Chain: Sendable {
         self.staticFiles = staticFiles
     }
 
-    /// Every stage, outermost first (for tests and introspection).
-    var stages: [any Middleware] {
-        var stages: [any Middleware] = [index]
-        stages.append(contentsOf: plugins)
-        if let gzip { stages.append(gzip) }
-        if let listing { stages.append(listing) }
-        stages.append(staticFiles)
-        return stages
-    }
-
     /// Runs the request through every stage, outermost first.
     func respond(to request: Request) -> Response {
-        index.respond(to: request) { plugins.isEmpty ? compress($0) : runPlugins($0, from: 0) }
+        index.respond(to: request) { runPlugins($0, from: 0) }
     }
 
     private func runPlugins(_ request: Request, from position: Int) -> Response {

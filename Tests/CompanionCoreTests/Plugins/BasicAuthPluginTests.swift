@@ -77,7 +77,7 @@ import Testing
     @Test func verifiedLoginsAreRemembered() throws {
         let directory = TempDirectory()
         let server = try Self.makeServer(directory)
-        let plugin = try #require(server.server.state.sites[0].chain.stages.compactMap { $0 as? BasicAuthPlugin }.first)
+        let plugin = try #require(server.server.state.sites[0].chain.plugins.compactMap { $0 as? BasicAuthPlugin }.first)
         #expect(plugin.verified.count == 0)
         #expect(try get(server.port, "/private/report.txt", headers: [Self.basic("ann:s3cret:with colon")]).status == 200)
         #expect(plugin.verified.count == 1)
