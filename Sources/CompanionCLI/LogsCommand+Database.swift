@@ -17,7 +17,7 @@ extension LogFilterOptions {
     func siteName() throws -> String? {
         guard let site else { return nil }
         guard let configPath = config ?? (db == nil ? "./config.json" : nil),
-              let bytes = LogsCommand.readFile(configPath), let file = try? JSONValue.parse(bytes),
+              case .success(let bytes) = ConfigFile.read(configPath), let file = try? JSONValue.parse(bytes),
               let sites = file["sites"]?.arrayValue else { return site }
         for entry in sites {
             let hosts: [String]
@@ -31,8 +31,12 @@ extension LogFilterOptions {
 extension LogsCommand {
     /// `accessLog.sqlite` of the config at `configPath`, resolved against the config's folder.
     static func databasePath(fromConfig configPath: String) throws -> String {
-        guard let bytes = readFile(configPath) else {
-            throw LogsError("cannot read config \(configPath): \(Errno(code: errno, call: "open").message) (pass --db PATH to read a database directly)")
+        // ConfigFile.read, as the server reads it: a size limit (`--config /dev/zero` once read
+        // until memory ran out) and the same wording.
+        let bytes: [UInt8]
+        switch ConfigFile.read(configPath, naming: "config \(configPath)") {
+        case .success(let read): bytes = read
+        case .failure(let failure): throw LogsError("\(failure.message) (pass --db PATH to read a database directly)")
         }
         let file: JSONValue
         do {
@@ -47,21 +51,5 @@ extension LogsCommand {
         if sqlite.hasPrefix("/") { return sqlite }
         guard let slash = configPath.lastIndex(of: "/") else { return sqlite }
         return String(configPath[...slash]) + sqlite
-    }
-
-    /// The whole file, or nil with `errno` set.
-    static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { return bytes }
-            bytes += chunk[0..<count]
-        }
     }
 }

@@ -240,8 +240,20 @@ import Testing
         do {
             _ = try LogsCommand.databasePath(fromConfig: folder.path + "/missing.json")
         } catch {
-            #expect("\(error)" == "cannot read config \(folder.path)/missing.json: No such file or directory (pass --db PATH to read a database directly)")
+            #expect("\(error)" == "cannot read config \(folder.path)/missing.json: no such file or directory (pass --db PATH to read a database directly)")
         }
+    }
+
+    /// `--config /dev/zero` was read until memory ran out (the process aborted under
+    /// `ulimit -v`); it is refused at the server's config size limit, with the same words.
+    @Test func aConfigThatNeverEndsIsRefusedNotReadUntilMemoryRunsOut() throws {
+        #expect {
+            try LogsCommand.databasePath(fromConfig: "/dev/zero")
+        } throws: { error in
+            "\(error)" == "config /dev/zero is larger than 16 MiB (pass --db PATH to read a database directly)"
+        }
+        // `--site` reads the config too: an unreadable one leaves the name as given.
+        #expect(try LogsCommand.parse(["--config", "/dev/zero", "--site", "a.test"]).filters.siteName() == "a.test")
     }
 
     @Test func followPrintsRowsAsTheyArrive() throws {

@@ -4,11 +4,11 @@
 
 import Glibc
 
-/// File-system helpers for the config loader.
-enum ConfigFile {
+/// File-system helpers for the config loader (and `companion logs`, which reads one key of it).
+package enum ConfigFile {
     /// Why a file could not be read, as a sentence.
-    struct ReadFailure: Error {
-        var message: String
+    package struct ReadFailure: Error {
+        package var message: String
     }
 
     /// SECURITY: a config larger than this is refused, so a mistaken `--config /dev/zero`
@@ -17,7 +17,7 @@ enum ConfigFile {
 
     /// Reads the whole file at `path`; `what` names it in the failure (also used for
     /// certificate, key and ACME state files).
-    static func read(_ path: String, naming what: String = "the config file") -> Result<[UInt8], ReadFailure> {
+    package static func read(_ path: String, naming what: String = "the config file") -> Result<[UInt8], ReadFailure> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { return .failure(ReadFailure(message: "cannot read \(what): \(describeErrno(errno))")) }
         defer { close(fd) }
