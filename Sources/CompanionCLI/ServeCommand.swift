@@ -71,6 +71,9 @@ public struct ServeCommand: ParsableCommand {
                 var fresh = try registry.configLoader.load(path: configPath)
                 applyOverrides(to: &fresh)
                 try server.reload(fresh)
+                // The reload ran start-up code again (the config loader, new sites): give it
+                // back as start-up did, or each reload leaves ~3 MiB more resident.
+                StartupPages.release()
                 return nil
             } catch let error as ConfigError {
                 server.recordFailedReload()
