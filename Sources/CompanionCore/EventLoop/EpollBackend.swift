@@ -1,12 +1,16 @@
-// EpollBackend: EventBackend on Linux epoll, with an eventfd to wake the loop
-// from other threads (swift-nio SelectorEpoll's design).
+// EpollBackend: an event loop's readiness notifier on Linux epoll, with an eventfd to wake
+// the loop from other threads (swift-nio SelectorEpoll's design). The loop uses this class
+// directly: a kqueue or poll backend for another OS would take the same methods, and a
+// protocol over them would be worth having once there are two.
 import CLinux
 import Glibc
 
 /// The token reserved for the backend's own wake-up eventfd.
 let wakeToken: UInt64 = .max
 
-public final class EpollBackend: EventBackend {
+/// A readiness notifier. One instance belongs to one loop thread; only `wake()` may be
+/// called from other threads.
+public final class EpollBackend {
     private let epollFD: Int32
     private let eventFD: Int32
     private var events: UnsafeMutablePointer<epoll_event>
@@ -25,6 +29,10 @@ public final class EpollBackend: EventBackend {
         events.deallocate()
     }
 
+    /// Starts watching `fd`. `token` comes back with every event for it; the loop packs a
+    /// generation number into it so an event for a closed and reused fd is recognised.
+    /// Registration is edge-triggered for read and write readiness at once: the loop reads
+    /// and writes until `EAGAIN` and never has to change interest per request.
     public func register(fd: Int32, token: UInt64) throws(Errno) {
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
@@ -32,6 +40,7 @@ public final class EpollBackend: EventBackend {
         try Syscall.check("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
     }
 
+    /// Registers `fd` for read readiness only, level-triggered (listeners, wake and signal fds).
     public func registerLevelReadable(fd: Int32, token: UInt64) throws(Errno) {
         var event = epoll_event()
         event.events = EPOLLIN.rawValue
@@ -39,6 +48,8 @@ public final class EpollBackend: EventBackend {
         try Syscall.check("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
     }
 
+    /// Registers a listening socket that other loops watch too: read readiness,
+    /// level-triggered, waking one of the waiting loops per event.
     public func registerListener(fd: Int32, token: UInt64) throws(Errno) {
         var event = epoll_event()
         // Level-triggered, and EPOLLEXCLUSIVE: of the loops waiting on the same listener,
@@ -48,11 +59,14 @@ public final class EpollBackend: EventBackend {
         try Syscall.check("epoll_ctl") { epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) }
     }
 
+    /// Stops watching `fd` (closing the fd also does this).
     public func deregister(fd: Int32) {
         var event = epoll_event()
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &event)
     }
 
+    /// Waits at most `timeoutMilliseconds` (-1: forever); when something is ready, calls
+    /// `before` once with the whole list, then `handler` per ready fd.
     public func wait(timeoutMilliseconds: Int32, before: (ReadyList) -> Void,
                      _ handler: (UInt64, IOEvents) -> Void) throws(Errno) {
         let count: Int
@@ -93,6 +107,7 @@ public final class EpollBackend: EventBackend {
         }
     }
 
+    /// Interrupts a `wait` from any thread.
     public func wake() {
         var one: UInt64 = 1
         _ = write(eventFD, &one, 8)
