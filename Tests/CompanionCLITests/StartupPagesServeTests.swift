@@ -8,11 +8,7 @@ import Testing
     @Test func theServersCodeIsMostlyNotResidentWhenItIsReady() throws {
         let dir = makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("site"), withIntermediateDirectories: true)
-        try "hello\n".write(to: dir.appendingPathComponent("site/index.html"), atomically: true, encoding: .utf8)
-        try #"{"listen": "127.0.0.1:0", "workers": 1, "sites": [{"host": "a.test", "root": "site"}], "accessLog": {"sqlite": "logs/access.sqlite"}}"#
-            .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        let server = try CompanionProcess(["serve", "--config", dir.appendingPathComponent("config.json").path])
+        let server = try Self.startServer(in: dir)
         defer { server.signal(SIGKILL) }
         let port = try #require(server.waitForPort())
         // "ready" is written after the release, so smaps read now sees its effect.
@@ -34,11 +30,7 @@ import Testing
     @Test func aReloadGivesBackTheCodeItTouched() throws {
         let dir = makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("site"), withIntermediateDirectories: true)
-        try "hello\n".write(to: dir.appendingPathComponent("site/index.html"), atomically: true, encoding: .utf8)
-        try #"{"listen": "127.0.0.1:0", "workers": 1, "sites": [{"host": "a.test", "root": "site"}], "accessLog": {"sqlite": "logs/access.sqlite"}}"#
-            .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        let server = try CompanionProcess(["serve", "--config", dir.appendingPathComponent("config.json").path])
+        let server = try Self.startServer(in: dir)
         defer { server.signal(SIGKILL) }
         #expect(server.waitForLine(containing: "companion: ready") != nil)
         let pid = server.process.processIdentifier
@@ -58,6 +50,15 @@ import Testing
         #expect(ready.resident * 2 < ready.size)
         #expect(reloaded.resident * 2 < reloaded.size, "\(reloaded.resident) of \(reloaded.size) KiB of code resident")
         #expect(try RawClient.get(port: try #require(server.waitForPort()), path: "/", host: "a.test").hasSuffix("hello\n"))
+    }
+
+    /// `companion serve` with one worker, a log and one site whose index says "hello".
+    static func startServer(in dir: URL) throws -> CompanionProcess {
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("site"), withIntermediateDirectories: true)
+        try "hello\n".write(to: dir.appendingPathComponent("site/index.html"), atomically: true, encoding: .utf8)
+        try #"{"listen": "127.0.0.1:0", "workers": 1, "sites": [{"host": "a.test", "root": "site"}], "accessLog": {"sqlite": "logs/access.sqlite"}}"#
+            .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        return try CompanionProcess(["serve", "--config", dir.appendingPathComponent("config.json").path])
     }
 
     /// The size and resident KiB of the executable's code mapping in /proc/PID/smaps.
