@@ -126,13 +126,8 @@ import Testing
         #expect(loop.nice == 3 && main.nice == 3)
         // The log writer is 5 below the loops whatever they start at, not at nice 5 flat.
         // (The writer sets it first thing in its thread: wait for that, not for a clock.)
-        var writerNice: Int?
-        for _ in 0..<100 {
-            writerNice = Self.threads(of: server.process.processIdentifier).first { $0.name == "companion-log" }?.nice
-            if writerNice == 8 { break }
-            usleep(20_000)
-        }
-        #expect(writerNice == 8)
+        let writerNice = { Self.threads(of: server.process.processIdentifier).first { $0.name == "companion-log" }?.nice }
+        #expect(waitUntilTrue(seconds: 2) { writerNice() == 8 }, "writer nice \(String(describing: writerNice()))")
         // Linux 6.12+ shows (and honours) a fair thread's slice; older kernels have no such line.
         if let slice = loop.slice {
             #expect(slice == 100_000)

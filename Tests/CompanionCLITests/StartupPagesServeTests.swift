@@ -38,12 +38,7 @@ import Testing
         // "config reloaded" is written after the release: each wait sees the reload done.
         for count in 1...3 {
             server.signal(SIGHUP)
-            var seen = 0
-            for _ in 0..<1000 where seen < count {
-                seen = server.stderrLines.filter { $0.contains("config reloaded") }.count
-                if seen < count { usleep(20_000) }
-            }
-            #expect(seen == count)
+            #expect(waitUntilTrue(seconds: 20) { server.stderrLines.filter { $0.contains("config reloaded") }.count == count })
         }
         let reloaded = try #require(try Self.codeMapping(of: pid))
         // Debug build: 1,040 KiB at ready, 3,236 after three reloads without the release, 768 with it.
