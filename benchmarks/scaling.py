@@ -94,7 +94,7 @@ def main():
         with open(out) as f:
             results[workers] = json.load(f)
 
-    servers = [s for s in results[2]["servers"]]
+    servers = results[2]["servers"]
     print("\nrequests/s, median of %d; unpinned, one wrk thread, 2 cores" % args.repeat)
     print("| scenario | server | 1 worker | 2 workers | gain | 2 workers / nginx |")
     print("| --- | --- | --- | --- | --- | --- |")
