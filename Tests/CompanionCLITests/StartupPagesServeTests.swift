@@ -47,6 +47,29 @@ import Testing
         #expect(try RawClient.get(port: try #require(server.waitForPort()), path: "/", host: "a.test").hasSuffix("hello\n"))
     }
 
+    /// A renewed certificate file makes the server build its sites again (Server.reload, from
+    /// the certificate watcher, as after an ACME order): the same start-up code as a SIGHUP
+    /// reload, so it gives that code back too.
+    @Test func aCertificateRenewalGivesBackTheCodeItTouched() throws {
+        let dir = makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try TLSFiles([("a", "a.test")])
+        let (server, _) = try HostileTLSTests.start(dir, files: files, limit: nil)
+        defer { server.signal(SIGKILL) }
+        #expect(server.waitForLine(containing: "companion: ready") != nil)
+        let pid = server.process.processIdentifier
+        let ready = try #require(try Self.codeMapping(of: pid))
+        // "certificates reloaded" is written after the release: each wait sees the reload done.
+        for count in 1...3 {
+            try HTTPSReloadTests.renew(files, names: "a.test,renewed\(count).a.test")
+            #expect(waitUntilTrue(seconds: 20) { server.stderrLines.filter { $0.contains("certificates reloaded") }.count == count })
+        }
+        let reloaded = try #require(try Self.codeMapping(of: pid))
+        // Debug build: 3,108 of 5,304 KiB resident after three renewals without the release.
+        #expect(ready.resident * 2 < ready.size)
+        #expect(reloaded.resident * 2 < reloaded.size, "\(reloaded.resident) of \(reloaded.size) KiB of code resident")
+    }
+
     /// `companion serve` with one worker, a log and one site whose index says "hello".
     static func startServer(in dir: URL) throws -> CompanionProcess {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("site"), withIntermediateDirectories: true)

@@ -219,6 +219,10 @@ public final class Server: Sendable {
         guard let tls = state.tls, tls.filesChanged() else { return }
         do {
             try reload(state.config)
+            // The reload built the sites again, which is start-up code: give it back, as
+            // `serve` does after a SIGHUP reload, or renewals pile it up (debug build: 3,108
+            // of 5,304 KiB of code resident after three, against ~1,000 at ready).
+            StartupPages.release()
             writeLineToStandardError("companion: certificates reloaded")
         } catch {
             writeLineToStandardError("companion: certificate reload failed: \(error)")
