@@ -18,12 +18,14 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .histogram: FuzzTarget.histogram(bytes)
     case .accept: FuzzTarget.accept(bytes)
     case .smaps: FuzzTarget.smaps(bytes)
+    case .conditional: FuzzTarget.conditional(bytes)
+    case .auth: FuzzTarget.auth(bytes)
     }
     return 0
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case parser, path, range, config, escape, acme, proxy, histogram, accept, smaps
+    case parser, path, range, config, escape, acme, proxy, histogram, accept, smaps, conditional, auth
 
     static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
@@ -258,5 +260,83 @@ enum FuzzTarget: String, CaseIterable {
         check(StartupPages.droppable(smaps: bytes + [UInt8(ascii: "\n")]) == ranges, "a trailing newline changed the result")
         let more = bytes + Array("\nffff0000-ffff1000 r--p 0 0:0 0 /x\nAnonymous: 1 kB\n".utf8)
         check(StartupPages.droppable(smaps: more).prefix(ranges.count).elementsEqual(ranges), "a mapping appended changed earlier ones")
+    }
+
+    /// HTTP dates and entity-tag lists (If-Modified-Since, If-None-Match, If-Match, If-Range):
+    /// a date that parses formats as an IMF-fixdate that parses to the same second, with or
+    /// without surrounding whitespace; a header read from the middle of a request buffer
+    /// (an ArraySlice with a non-zero start) gives the answer its bytes alone give; a list
+    /// that matches strongly matches weakly, and still matches with our tag appended; our
+    /// tag alone always matches weakly.
+    static func conditional(_ input: [UInt8]) {
+        let now = 1_800_000_000
+        if let date = HTTPDate.parse(input, now: now) {
+            let formatted = Array(HTTPDate.format(epochSeconds: date).utf8)
+            check(HTTPDate.parse(formatted, now: now) == date, "\(date) formats as \(String(decoding: formatted, as: UTF8.self)), which parses differently")
+            check(HTTPDate.parse([0x20, 0x09] + input + [0x20], now: now) == date, "whitespace around a date changed it")
+        }
+        let framed = Array("If-None-Match: ".utf8) + input + Array("\r\n".utf8)
+        let slice = framed[15..<(15 + input.count)]
+        check(HTTPDate.parse(slice, now: now) == HTTPDate.parse(input, now: now), "a date in a slice parsed differently")
+        let etags = ["\"5f3a1b2c.1c8-400\"", "W/\"abc\"", "\"\""]
+        for etag in etags {
+            let strong = EntityTagList.matches(ArraySlice(input), etag: etag, weakComparison: false)
+            let weak = EntityTagList.matches(ArraySlice(input), etag: etag, weakComparison: true)
+            check(!strong || weak, "\(etag) matches strongly but not weakly")
+            check(EntityTagList.matches(slice, etag: etag, weakComparison: true) == weak, "a list in a slice matched differently")
+            let isStar = input.filter { $0 != 0x20 && $0 != 0x09 } == [UInt8(ascii: "*")]
+            if weak && !isStar {  // "*" stands alone: "*, tag" is no list
+                let longer = ArraySlice(input + Array(", \(etag)".utf8))
+                check(EntityTagList.matches(longer, etag: etag, weakComparison: true), "appending \(etag) to a matching list broke it")
+            }
+            check(EntityTagList.matches(ArraySlice(etag.utf8), etag: etag, weakComparison: true), "\(etag) does not match itself")
+            let lastModified = Int(input.first ?? 0) * 1_000_000
+            for isGetOrHead in [true, false] {
+                let fresh = Conditional.evaluate(ifMatch: ArraySlice(input), ifNoneMatch: ArraySlice(input), ifModifiedSince: ArraySlice(input),
+                                                 ifUnmodifiedSince: ArraySlice(input), etag: etag, lastModified: lastModified, isGetOrHead: isGetOrHead)
+                let sliced = Conditional.evaluate(ifMatch: slice, ifNoneMatch: slice, ifModifiedSince: slice, ifUnmodifiedSince: slice,
+                                                  etag: etag, lastModified: lastModified, isGetOrHead: isGetOrHead)
+                check(fresh == sliced, "conditionals in a slice: \(sliced), alone: \(fresh)")
+                // RFC 9110 §13.2.2: 304 only for GET and HEAD.
+                check(isGetOrHead || fresh != .notModified, "304 for another method")
+            }
+            check(Conditional.ifRangeAllows(slice, etag: etag, lastModified: lastModified, now: lastModified + 1)
+                  == Conditional.ifRangeAllows(ArraySlice(input), etag: etag, lastModified: lastModified, now: lastModified + 1),
+                  "If-Range in a slice answered differently")
+        }
+    }
+
+    /// `Authorization: Basic …` (the basic-auth plugin, on every request to a protected
+    /// path): base64 decodes only its canonical form, so decoding and encoding again gives
+    /// the input back (padding aside); what any user and password encode to parses back
+    /// to them; the header read from a slice of a request buffer parses as its bytes do.
+    static func auth(_ input: [UInt8]) {
+        if let decoded = BasicAuthPlugin.base64Decode(input) {
+            let again = standardBase64(decoded)
+            let unpadded = Array(input.prefix { $0 != UInt8(ascii: "=") })
+            check(again.prefix { $0 != UInt8(ascii: "=") }.elementsEqual(unpadded), "\(input) decodes, but encodes back as \(again)")
+        }
+        let split = Int(input.first ?? 0) % (input.count + 1)
+        let user = input[..<split].filter { $0 != UInt8(ascii: ":") }
+        let password = Array(input[split...])
+        let header = Array("Basic ".utf8) + standardBase64(user + [UInt8(ascii: ":")] + password)
+        let parsed = BasicAuthPlugin.basicCredentials(ArraySlice(header))
+        if header.count - 6 <= BasicAuthPlugin.maxTokenBytes {
+            check(parsed.map { Array($0.user) == user && Array($0.password) == password } == true, "user and password do not round-trip")
+        } else {
+            check(parsed == nil, "a token over the limit was read")
+        }
+        let framed = Array("Authorization: ".utf8) + input + Array("\r\n".utf8)
+        let fresh = BasicAuthPlugin.basicCredentials(ArraySlice(input)).map { (Array($0.user), Array($0.password)) }
+        let sliced = BasicAuthPlugin.basicCredentials(framed[15..<(15 + input.count)]).map { (Array($0.user), Array($0.password)) }
+        check(fresh?.0 == sliced?.0 && fresh?.1 == sliced?.1, "credentials in a slice parsed differently")
+        _ = BasicAuthPlugin.login(ArraySlice(input))
+    }
+
+    /// Standard base64 with padding (RFC 4648 §4), from the ACME writer's base64url.
+    static func standardBase64(_ bytes: [UInt8]) -> [UInt8] {
+        var out = Base64URL.encode(bytes).utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 }
+        while out.count % 4 != 0 { out.append(UInt8(ascii: "=")) }
+        return out
     }
 }
