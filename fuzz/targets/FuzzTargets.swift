@@ -20,12 +20,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .smaps: FuzzTarget.smaps(bytes)
     case .conditional: FuzzTarget.conditional(bytes)
     case .auth: FuzzTarget.auth(bytes)
+    case .host: FuzzTarget.host(bytes)
     }
     return 0
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case parser, path, range, config, escape, acme, proxy, histogram, accept, smaps, conditional, auth
+    case parser, path, range, config, escape, acme, proxy, histogram, accept, smaps, conditional, auth, host
 
     static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
@@ -338,5 +339,57 @@ enum FuzzTarget: String, CaseIterable {
         var out = Base64URL.encode(bytes).utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 }
         while out.count % 4 != 0 { out.append(UInt8(ascii: "=")) }
         return out
+    }
+
+    /// Virtual-host routing (the Host header of every request): the router's hash table and
+    /// wildcard list agree with a plain reading of SPEC §3 Routing. Up to five sites' names
+    /// (lines of lower-case host bytes, "*." for a wildcard) come from the input, the last
+    /// line is the Host header; the answer must be the first site naming the host exactly
+    /// (port, brackets' outside and one trailing dot removed, ASCII case folded), else the
+    /// longest matching wildcard suffix (the earliest site on a tie), else the default.
+    static func host(_ input: [UInt8]) {
+        let lines = input.split(separator: 0x0A, omittingEmptySubsequences: false)
+        guard lines.count >= 2 else { return }
+        let hostAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789.-".utf8)
+        let names: [[UInt8]] = lines.dropLast().prefix(5).map { line in
+            let wildcard = line.starts(with: "*.".utf8)
+            let body = (wildcard ? line.dropFirst(2) : line[...]).map { hostAlphabet[Int($0) % hostAlphabet.count] }
+            return (wildcard ? Array("*.".utf8) : []) + body
+        }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { return }
+        let sites = names.map { SiteConfig(hosts: [String(decoding: $0, as: UTF8.self)], root: "/") }
+        let defaultIndex = Int(input[0]) % sites.count
+        let router = HostRouter(sites: sites, defaultIndex: defaultIndex)
+        let header = Array(lines.last!)
+        let routed = header.withUnsafeBufferPointer { router.route(hostHeader: $0) }
+
+        var host = header[...]
+        if host.first == UInt8(ascii: "[") {
+            if let close = host.firstIndex(of: UInt8(ascii: "]")) { host = host[...close] }
+        } else if let colon = host.firstIndex(of: UInt8(ascii: ":")) {
+            host = host[..<colon]
+        }
+        if host.last == UInt8(ascii: ".") { host = host.dropLast() }
+        let folded = host.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        var expected = defaultIndex
+        if !folded.isEmpty {
+            if let exact = names.firstIndex(where: { $0 == folded }) {
+                expected = exact
+            } else {
+                var best: (length: Int, site: Int)?
+                for (site, name) in names.enumerated() where name.starts(with: "*.".utf8) {
+                    let suffix = name.dropFirst()
+                    if folded.count > suffix.count, folded.suffix(suffix.count).elementsEqual(suffix),
+                       best == nil || suffix.count > best!.length {
+                        best = (suffix.count, site)
+                    }
+                }
+                if let best { expected = best.site }
+            }
+        }
+        check(routed == expected, "\(String(decoding: header, as: UTF8.self)) went to site \(routed), expected \(expected) of \(names.map { String(decoding: $0, as: UTF8.self) })")
+        if !folded.isEmpty, String(validating: host, as: UTF8.self) != nil {
+            check(router.route(String(decoding: folded, as: UTF8.self)) == expected, "route(String) disagrees with route(hostHeader:)")
+        }
     }
 }
