@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(parser path range config escape acme proxy histogram accept smaps conditional auth host)
+[ ${#targets[@]} -eq 0 ] && targets=(parser path range config escape acme proxy histogram accept smaps conditional auth host percent)
 out=${FUZZ_OUT:-.build-fuzz}
 runs=${FUZZ_RUNS:--1}
 mkdir -p "$out/crashes"

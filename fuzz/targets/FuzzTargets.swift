@@ -21,12 +21,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .conditional: FuzzTarget.conditional(bytes)
     case .auth: FuzzTarget.auth(bytes)
     case .host: FuzzTarget.host(bytes)
+    case .percent: FuzzTarget.percent(bytes)
     }
     return 0
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case parser, path, range, config, escape, acme, proxy, histogram, accept, smaps, conditional, auth, host
+    case parser, path, range, config, escape, acme, proxy, histogram, accept, smaps, conditional, auth, host, percent
 
     static let selected: FuzzTarget = {
         guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let target = FuzzTarget(rawValue: name) else {
@@ -390,6 +391,39 @@ enum FuzzTarget: String, CaseIterable {
         check(routed == expected, "\(String(decoding: header, as: UTF8.self)) went to site \(routed), expected \(expected) of \(names.map { String(decoding: $0, as: UTF8.self) })")
         if !folded.isEmpty, String(validating: host, as: UTF8.self) != nil {
             check(router.route(String(decoding: folded, as: UTF8.self)) == expected, "route(String) disagrees with route(hostHeader:)")
+        }
+    }
+
+    /// Percent-encoding: the Location of a slash redirect (built from a decoded path) holds
+    /// only pchar bytes (RFC 3986 §3.3), "/" and %XX, so no header or URL can be broken out
+    /// of, and %-decodes back to the path; the listing's query parameters (any request's
+    /// query) decode without trapping, and a component without "%" or "+" stays as it is.
+    static func percent(_ input: [UInt8]) {
+        let path = String(decoding: input, as: UTF8.self)
+        let encoded = Array(PercentEncoding.encodePath(path).utf8)
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$()*+,;=:@/%".utf8)
+        check(encoded.allSatisfy(allowed.contains), "unsafe byte in \(String(decoding: encoded, as: UTF8.self))")
+        var decoded: [UInt8] = []
+        var i = 0
+        while i < encoded.count {
+            if encoded[i] == UInt8(ascii: "%") {
+                check(i + 2 < encoded.count, "a cut escape")
+                guard let high = ASCII.hexValue(encoded[i + 1]), let low = ASCII.hexValue(encoded[i + 2]) else {
+                    return check(false, "a bad escape")
+                }
+                decoded.append(high << 4 | low)
+                i += 3
+            } else {
+                decoded.append(encoded[i])
+                i += 1
+            }
+        }
+        check(decoded.elementsEqual(path.utf8), "\(String(decoding: encoded, as: UTF8.self)) does not decode to \(path.debugDescription)")
+        let query = QueryParameters(path)
+        _ = query["format"]
+        let component = PercentEncoding.decodeQueryComponent(Substring(path))
+        if !path.utf8.contains(UInt8(ascii: "%")) && !path.utf8.contains(UInt8(ascii: "+")) {
+            check(component == path, "a component without escapes changed: \(path.debugDescription) -> \(component.debugDescription)")
         }
     }
 }
