@@ -72,7 +72,7 @@ extension LogsCommand {
         while !shouldStop() {
             // The mark is read before the rows: a batch committed between the two reads has
             // ids above the mark and is read by the next poll. (Reading the mark after an
-            // empty poll skipped such a batch for good, issue 9 #16.)
+            // empty poll skipped such a batch for good.)
             let mark = try source.maxID()
             if mark > lastID {
                 let rows = try source.rows(query, limit: batch, afterID: lastID, throughID: mark)

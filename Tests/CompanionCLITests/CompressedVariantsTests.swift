@@ -1,4 +1,4 @@
-// brotli and zstd made once per file version (issue 13): the real server compresses a
+// brotli and zstd made once per file version: the real server compresses a
 // stylesheet on its background queue, serves the variant the client ranks highest by
 // q-value (ties: br, zstd, gzip), each with its own ETag, and the bodies decode to the
 // file with the libraries' own command-line tools (Debian's brotli and zstd).

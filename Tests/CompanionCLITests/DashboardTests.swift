@@ -1,4 +1,4 @@
-// The live dashboard on the admin listener (issue 10): loaded in headless Chromium, it
+// The live dashboard on the admin listener: loaded in headless Chromium, it
 // shows what `companion logs --format json` says for the same filters, follows new
 // requests through its event stream (within 2 s), logs no console error and asks nothing
 // of anyone but its own listener. Filters in its URL are checked as `companion logs`

@@ -1,4 +1,4 @@
-// Descriptor exhaustion (issue 9 #3): under a small `ulimit -n`, a lookup that fails for
+// Descriptor exhaustion: under a small `ulimit -n`, a lookup that fails for
 // lack of descriptors is a 503 with Retry-After, never a 404 (which tells clients and
 // caches that the file is gone), is never cached, and the server recovers fully once the
 // clients leave (the file cache is sized from the limit and releases expired entries).

@@ -64,7 +64,7 @@ import Testing
         #expect(output == CompanionVersion.string + "\n")
     }
 
-    /// Issue 11: `logs --help` broke lines mid-sentence (hard newlines inside a paragraph
+    /// `logs --help` broke lines mid-sentence (hard newlines inside a paragraph
     /// that the parser then wrapped again). Every line of a paragraph but its last must
     /// reach well into the 80 columns, and none may pass them.
     @Test(arguments: ["serve", "check", "logs", "hash-password"])

@@ -1,4 +1,4 @@
-// Hostile conditions against the real `companion` binary (issue 9): thousands of idle
+// Hostile conditions against the real `companion` binary: thousands of idle
 // keep-alive connections (memory per connection, and memory back after they close), kill -9
 // under load then a restart (the log is intact and lost at most flushMs of rows), and a full
 // disk under the access log, then freed (nothing lost). Waits are bounded polls of the

@@ -1,4 +1,4 @@
-// The hostile clients of issue 9, over TLS, against the real binary: descriptor
+// Hostile clients over TLS, against the real binary: descriptor
 // exhaustion (`ulimit -n 64` with more TLS clients than descriptors; the server keeps
 // running and serves everyone once they leave) and slow readers of a large file (each
 // holds at most its socket buffer, OpenSSL's record buffer and the queue's bound, so RSS

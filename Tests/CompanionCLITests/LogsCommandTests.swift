@@ -280,7 +280,7 @@ import Testing
         #expect(lines[2].hasPrefix(#"{"id":9,"#))
     }
 
-    /// Issue 9 #16: after an empty poll, `--follow` read max(id) in a second statement, so
+    /// After an empty poll, `--follow` read max(id) in a second statement, so
     /// a batch committed between the two reads was never printed. The follower polls without
     /// pausing while 300 single-row batches are committed; every one must come out once.
     @Test func followMissesNoBatchCommittedBetweenPolls() throws {
@@ -346,7 +346,7 @@ private func waitFor(_ condition: () -> Bool) -> Bool {
 }
 
 extension LogsCommandTests {
-    /// Issue 10's text filters: globs on Host, User-Agent, Referer and the query string, and
+    /// The text filters: globs on Host, User-Agent, Referer and the query string, and
     /// their negations, which keep rows that have no such field.
     @Test(arguments: [
         (["--user-agent", "*curl*"], "2"), (["--not-user-agent", "*curl*"], "4"),

@@ -1,4 +1,4 @@
-// The questions issue 10 added to `companion logs`, on the six fixture rows (see
+// The analytical questions of `companion logs`, on the six fixture rows (see
 // LogsTestSupport.swift): two and three group keys, --sort, --percentiles,
 // --unique client, --client/--not-client ranges, --site by any of a site's names,
 // and the errors for what does not go together.

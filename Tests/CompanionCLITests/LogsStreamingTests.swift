@@ -1,4 +1,4 @@
-// Exports stream (issue 10): rows are read and written in chunks, so `--limit 0` over a
+// Exports stream: rows are read and written in chunks, so `--limit 0` over a
 // large log runs in constant memory (before: the whole output was built in memory, 12 GB
 // of RSS for 10M rows), and the chunk boundaries do not show in any format.
 import ArgumentParser

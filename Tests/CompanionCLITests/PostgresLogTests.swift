@@ -1,4 +1,4 @@
-// One access log for a fleet (SPEC §7, issue 11): two companion servers write into one
+// One access log for a fleet (SPEC §7): two companion servers write into one
 // real PostgreSQL (a throwaway cluster: initdb in a temp folder, Unix socket only, stopped
 // at the end), and `companion logs --db postgresql://...` answers exactly as the SQLite
 // files of the same requests do; a PostgreSQL restart under load loses no row.
@@ -161,7 +161,7 @@ final class PostgresCluster {
             ["--not-query", "n=[0-2]", "--count"], ["--not-path", "/docs/*", "--group-by", "path"],
             ["--group-by", "host"], ["--group-by", "protocol"], ["--group-by", "scheme"], ["--group-by", "encoding"],
             ["--group-by", "minute"], ["--group-by", "5m"], ["--group-by", "hour_of_day"], ["--slowest", "1", "--format", "combined", "--status", "404"],   // combined: no id (ids differ)
-            // Issue 10: two keys, sorting, percentiles, distinct clients, address ranges.
+            // Two keys, sorting, percentiles, distinct clients, address ranges.
             ["--group-by", "hour,status", "--top", "0"], ["--group-by", "site,path", "--sort", "bytes", "--top", "0"],
             ["--group-by", "path", "--sort", "duration", "--top", "0", "--format", "csv"],
             ["--group-by", "status", "--percentiles", "--unique", "client", "--format", "json"],

@@ -1,4 +1,4 @@
-// Clients behind proxies (SPEC §7, issue 11): X-Forwarded-For read from the right with
+// Clients behind proxies (SPEC §7): X-Forwarded-For read from the right with
 // trusted and untrusted hops, forged left ends, IPv6 and ports; X-Forwarded-Proto; and the
 // PROXY protocol v1 and v2 on a listener that requires it, over plain TCP and TLS, split
 // across segments, malformed, stalled, and from peers that are not trusted. What counts is

@@ -1,4 +1,4 @@
-// Running under systemd (SPEC §7, issue 11): the notify protocol spoken by companion itself
+// Running under systemd (SPEC §7): the notify protocol spoken by companion itself
 // (READY=1, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1), received on a Unix datagram
 // socket as systemd would; socket activation (LISTEN_FDS) serving on the inherited socket;
 // and the unit files in contrib/ verified by systemd-analyze.

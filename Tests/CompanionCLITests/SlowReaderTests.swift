@@ -1,4 +1,4 @@
-// Slow readers (issue 9 #5): each connection used to copy a cached compressed body into
+// Slow readers: each connection used to copy a cached compressed body into
 // its own output, so 20 clients that ask for a 14 MB gzip body and never read took the
 // server from 120 to 380 MiB. Cached bodies are queued by reference now: many slow
 // readers of one large cached body cost the server (almost) nothing in RSS.

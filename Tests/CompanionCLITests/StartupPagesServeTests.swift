@@ -1,5 +1,5 @@
 // `companion serve` gives back the code and read-only data pages that start-up alone
-// touched (issue 13, peak RSS): read from the running server's /proc/PID/smaps.
+// touched (peak RSS): read from the running server's /proc/PID/smaps.
 @testable import CompanionCore
 import Foundation
 import Testing

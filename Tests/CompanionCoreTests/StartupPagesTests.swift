@@ -1,4 +1,4 @@
-// StartupPages (issue 13, memory): which mappings of /proc/self/smaps may be dropped
+// StartupPages (memory): which mappings of /proc/self/smaps may be dropped
 // (file-backed, read-only, private, no copied-on-write page), and that dropping them in a
 // running process gives their resident pages back without changing a byte.
 @testable import CompanionCore

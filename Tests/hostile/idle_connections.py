@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Thousands of idle keep-alive connections against a running companion: RSS (anonymous) per
-connection while they are open, and RSS after they all closed (issue 9: memory must go
+connection while they are open, and RSS after they all closed (memory must go
 back near the baseline).
 
     python3 Tests/hostile/idle_connections.py --port 8080 --pid PID [--count 5000]

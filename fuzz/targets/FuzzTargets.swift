@@ -40,7 +40,7 @@ enum FuzzTarget: String, CaseIterable {
         if !condition { fatalError(message()) }
     }
 
-    /// Accept-Encoding (the variant choice of issue 13): q-values stay in 0...1000 and agree
+    /// Accept-Encoding (the compressed-variant choice): q-values stay in 0...1000 and agree
     /// with the flags; empty list elements change nothing; a later `q=0` refuses a coding
     /// whatever came before; the parse of a slice of a larger buffer is the parse of its
     /// bytes; `best` picks a coding with the highest q-value among those allowed.
@@ -76,7 +76,7 @@ enum FuzzTarget: String, CaseIterable {
     }
 
     /// The request parser, resumed over splits chosen by the first byte, agrees at every
-    /// step with a stateless parse of the same bytes (issue 9 #8).
+    /// step with a stateless parse of the same bytes.
     static func parser(_ input: [UInt8]) {
         guard let seed = input.first else { return }
         let bytes = Array(input.dropFirst())
@@ -189,7 +189,7 @@ enum FuzzTarget: String, CaseIterable {
         check(encoded.utf8.count == (bytes.count * 4 + 2) / 3, "base64url length")
     }
 
-    /// PROXY protocol headers (issue 11), X-Forwarded-For entries and trustedProxies ranges:
+    /// PROXY protocol headers, X-Forwarded-For entries and trustedProxies ranges:
     /// a complete header is complete on its own bytes, whatever follows, and every shorter
     /// prefix of it asks for more; an invalid input stays invalid however it goes on;
     /// addresses round-trip through their canonical text.
@@ -217,7 +217,7 @@ enum FuzzTarget: String, CaseIterable {
         }
     }
 
-    /// Duration histograms (issue 10): the `hist` blobs of the rollups are read back from a
+    /// Duration histograms: the `hist` blobs of the rollups are read back from a
     /// file any tool may have written. Decoding never traps; a blob that decodes re-encodes
     /// to a canonical form that decodes to the same counts; merging is addition; every
     /// percentile lies in a bucket that holds a count; a duration's bucket holds it.
@@ -251,7 +251,7 @@ enum FuzzTarget: String, CaseIterable {
         }
     }
 
-    /// /proc/self/smaps (StartupPages, issue 13): whatever the text, every range taken is
+    /// /proc/self/smaps (StartupPages): whatever the text, every range taken is
     /// non-empty and came from a header line; a trailing newline or a mapping appended after
     /// the text changes nothing before it.
     static func smaps(_ bytes: [UInt8]) {

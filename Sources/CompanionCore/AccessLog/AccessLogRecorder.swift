@@ -18,7 +18,7 @@ enum AccessLogRecorder {
                           status: Int, timeMicros: Int64, to batch: inout AccessLogBatch) {
         let version: StaticString = head.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
         // What routed the request: an absolute-form target's authority replaces Host
-        // (RFC 9112 §3.2.2), so it is what the row names (issue 9 #18).
+        // (RFC 9112 §3.2.2), so it is what the row names.
         let host = head.absoluteAuthority ?? head.firstField(.host)?.value
         let referrer = head.firstField(.referer)?.value
         let userAgent = head.firstField(.userAgent)?.value

@@ -201,7 +201,7 @@ final class AccessLogChannel: Sendable {
     /// benchmark machine (writer and loop sharing one core, ~110k rows/s), when the writer
     /// cost ~1.2 us a row: 512-row batches cost 20% of throughput (WAL rewrites of the same
     /// pages per commit, and a context switch per batch), 4096 cost 13%, 8192 cost 9%,
-    /// 16384 no better. With the writer at ~0.8 us a row (issue 13), 2048 against 8192:
+    /// 16384 no better. With the writer at ~0.8 us a row, 2048 against 8192:
     /// +10% writer CPU a row (~75 ns, under 1% of the core at 115k rows/s), req/s within
     /// the noise, p99 0.93-1.11 vs 1.15-1.25 ms (shorter commits), and peak RSS 19-20 vs
     /// 23-24 MiB: the queue, the batch being written and the loop's batch each grow to what

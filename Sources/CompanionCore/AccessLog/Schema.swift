@@ -24,7 +24,7 @@ import CSQLite
 ///   index's condition when every asked status is ≥ 300.
 /// `site`, `path` and `client` (few distinct values, or globs) are scanned.
 ///
-/// Version 4 is the compact log (issue 10): 258 bytes per row became ~50.
+/// Version 4 is the compact log: 258 bytes per row became ~50.
 /// - `strings` holds each distinct text once (site, host, client, method, path, protocol,
 ///   referrer, user agent, encoding, scheme, TLS version); `log` holds the rows with their
 ///   ids, the time as integer Unix milliseconds, and the query string as text (mostly NULL,

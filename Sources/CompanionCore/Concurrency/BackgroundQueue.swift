@@ -1,6 +1,6 @@
 // BackgroundQueue: one thread that runs jobs the event loops must not run themselves
 // (rendering a listing of a large directory: 100,000 entries cost ~0.3 s of fstatat on the
-// loop, stalling every other client of it; issue 9 #14). A job posts its result back to
+// loop, stalling every other client of it). A job posts its result back to
 // its loop's mailbox. Bounded: a full queue refuses the job, and the caller answers 503.
 import CLinux
 import Glibc

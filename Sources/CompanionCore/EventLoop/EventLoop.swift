@@ -109,7 +109,7 @@ final class EventLoop: @unchecked Sendable {
                 try backend.wait(timeoutMilliseconds: timeout, before: { ready in
                     // The clock is read again when the wait returns, before the first event is
                     // handled: `nowMs` from before a one-second wait made a connection accepted
-                    // after it start its header timeout up to a second early (issue 9 #2).
+                    // after it start its header timeout up to a second early.
                     let nowMicros = refreshClocks()
                     // Before this turn's requests: a file changed before they arrived is seen by
                     // them. The watcher's descriptor is in the wait: when it is not in a complete

@@ -4,7 +4,7 @@
 //
 // SECURITY: no SO_REUSEPORT. With it, any process of the same user could bind the
 // same address and silently take a share of the connections; a second `companion
-// serve` did exactly that (issue 9 #4). Without it, a second server fails with
+// serve` did exactly that. Without it, a second server fails with
 // "Address already in use" like any other program holding the port.
 import CLinux
 import Glibc

@@ -1,5 +1,5 @@
 // CompressionQueue: background worker threads that gzip whole files into the
-// GzipCache, so compressing a large file never stalls an event loop (issue 4).
+// GzipCache, so compressing a large file never stalls an event loop.
 import CLinux  // struct timespec comes through <sys/epoll.h> in CLinux
 import Glibc
 
@@ -49,7 +49,7 @@ public final class CompressionQueue: Sendable {
     private let state = Locked(State())
 
     /// At most this many jobs wait (each holds a duplicated descriptor): 1,500 distinct
-    /// large files took the server from 43 to 1,544 open descriptors (issue 9 #15). A file
+    /// large files took the server from 43 to 1,544 open descriptors. A file
     /// refused now is served uncompressed and submitted again by a later request.
     public let maxQueuedJobs: Int
 

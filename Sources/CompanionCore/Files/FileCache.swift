@@ -2,7 +2,7 @@
 // answers the same (site, path) without touching the disk: the open file (or the
 // not-found answer), its content type and ETag, and for small files their bytes.
 //
-// Freshness (issue 13): an answer is kept until the loop's FileWatcher (inotify) reports
+// Freshness: an answer is kept until the loop's FileWatcher (inotify) reports
 // a change to something it depends on: the entry of each directory on its path from the
 // site root (so a file written, replaced by a rename, deleted or created, and a directory
 // or symlink on the way renamed or swapped, all count), and for a listing any entry of the

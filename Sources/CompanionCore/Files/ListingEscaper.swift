@@ -1,5 +1,5 @@
 // ListingEscaper: the context-specific encoders for generated pages, one per context
-// (SECURITY-NOTES §4, lighttpd mod_dirlisting's ENCODING_MINIMAL_XML vs
+// (as lighttpd mod_dirlisting's ENCODING_MINIMAL_XML vs
 // ENCODING_REL_URI_PART): HTML text, a relative URL path segment, a JSON string.
 // Each takes raw name bytes, so hostile names (markup, quotes, '?', '#', ':', newlines,
 // invalid UTF-8) come out inert in their context.

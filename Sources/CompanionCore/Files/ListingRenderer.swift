@@ -15,7 +15,8 @@ public enum ListingOrder: String, Sendable {
 /// Sorting and rendering of directory listings.
 public enum ListingRenderer {
     /// The `Content-Security-Policy` for listing and error pages: nothing may load or run;
-    /// only the page's own inline `<style>` applies (SECURITY-NOTES §4).
+    /// only the page's own inline `<style>` applies (a file name that slips past escaping
+    /// still cannot run or load anything).
     public static let contentSecurityPolicy =
         "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -94,7 +95,8 @@ public enum ListingRenderer {
     /// Renders the HTML listing page (UTF-8), entries in the given order.
     ///
     /// SECURITY: names are HTML-escaped in text and percent-encoded per segment in links
-    /// (two encoders, SECURITY-NOTES §4); serve with `contentSecurityPolicy` and
+    /// (two encoders, one per context: one escaper for both is how listings got XSS);
+    /// serve with `contentSecurityPolicy` and
     /// `X-Content-Type-Options: nosniff`.
     /// - Parameters:
     ///   - displayPath: the normalised request path of the directory, e.g. `/docs/`.

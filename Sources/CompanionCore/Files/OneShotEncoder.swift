@@ -1,4 +1,4 @@
-// OneShotEncoder: brotli and zstd bodies for the compressed-variant cache (issue 13),
+// OneShotEncoder: brotli and zstd bodies for the compressed-variant cache,
 // through the system libraries (libbrotlienc, libzstd). A file is encoded once per
 // version, on the CompressionQueue's thread, never on a loop: brotli at its best
 // quality runs at about 1 MB/s, which is why Caddy refuses it on the fly; made once

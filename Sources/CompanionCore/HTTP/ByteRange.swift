@@ -1,6 +1,7 @@
 // ByteRange: the `Range: bytes=…` header (RFC 9110 §14.1.2, §14.2) parsed against a
 // file size into a small decision: ignore it, serve it all, serve these ranges, or
-// 416. Overflow-safe and capped (SECURITY-NOTES §5). The multipart/byteranges framing
+// 416. Overflow-safe, and capped so that a header of many tiny ranges cannot
+// multiply the work or the response. The multipart/byteranges framing
 // lives in ByteRange+Multipart.swift.
 
 /// What to do with a `Range` header for a representation of a known size.

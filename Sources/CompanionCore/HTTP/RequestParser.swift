@@ -48,7 +48,7 @@ public enum ParseResult: Sendable {
 
 /// How far an incomplete head has been examined, so the next `parse` of the same (grown)
 /// buffer resumes there instead of at byte 0. A head dripped one byte per read would
-/// otherwise cost O(n²): a 23 KB head took 0.29 s of CPU (issue 9 #8). Offsets count from
+/// otherwise cost O(n²): a 23 KB head took 0.29 s of CPU. Offsets count from
 /// the start of the buffer passed to `parse`, which must start at the same request each
 /// time (compacting the buffer keeps that). Reset after `.complete` or `.reject`.
 public struct ParseProgress: Sendable {

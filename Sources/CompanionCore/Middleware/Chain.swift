@@ -10,7 +10,7 @@
 //
 // Deviation from SPEC §4's order (index after gzip): the index path is chosen before
 // the plugins, as nginx re-matches its locations after `index`, so a plugin pattern sees
-// the path that is served (issue 9 #9). Plugins also match the path asked for
+// the path that is served. Plugins also match the path asked for
 // (`Request.matches`), and a redirect only that one.
 //
 // After the chain, ResponseFinalizer applies conditionals, ranges and HEAD.

@@ -4,7 +4,7 @@
 //
 // SECURITY: sidecars are opened through the site's PathResolver like every other
 // lookup, so a sidecar that is a symlink leaving the root is never served
-// (static-web-server GHSA, SECURITY-NOTES §2), and the validated descriptor is
+// (static-web-server's advisory on exactly that), and the validated descriptor is
 // the one sent: no second open by name.
 
 extension GzipMiddleware {
@@ -22,7 +22,7 @@ extension GzipMiddleware {
             guard case .success(let sidecar) = resolver.open(path + suffix), sidecar.isRegularFile,
                   Self.isAtLeastAsNew(sidecar, as: file)
             else { continue }
-            // The validators come from the file actually sent (issue 9 #12): rebuilding
+            // The validators come from the file actually sent: rebuilding
             // style.css.gz alone must change the ETag, or caches revalidate to the old build.
             var response = Self.encoded(identity, body: .file(sidecar), coding: coding)
             response.etag = ETag.variant(ETag.make(size: sidecar.size, mtimeSeconds: sidecar.mtimeSeconds,

@@ -76,7 +76,7 @@ final class GzipMiddleware: Middleware {
             return sidecar
         }
         // A file bigger than the cache could never be cached, so it would be compressed on
-        // every request (SECURITY-NOTES §8, CPU amplification): it stays identity.
+        // every request (a client could make us burn CPU at will): it stays identity.
         guard isCompressible, file.size >= settings.minBytes, file.size <= min(settings.cacheBytes, cache.capacityBytes)
         else { return nil }
         // brotli and zstd variants are made once per file version off the loop; until one is

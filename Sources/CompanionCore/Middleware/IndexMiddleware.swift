@@ -1,6 +1,6 @@
 // IndexMiddleware: a GET/HEAD for "/dir/" is served as its first index file (`index`,
 // default ["index.html"]) that exists, by rewriting the path before the plugins run, so
-// every plugin sees the path of what is finally served (issue 9 #9: a basicAuth rule for
+// every plugin sees the path of what is finally served (a basicAuth rule for
 // "/private/index.html" was bypassed by "GET /private/", because the index used to be
 // added after the plugins). The path asked for stays in `requestedPath`. A directory
 // without an index file goes on as "/dir/" (to the listing, or 403).

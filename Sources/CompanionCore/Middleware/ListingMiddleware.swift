@@ -2,7 +2,7 @@
 // (HTML, or JSON for `Accept: application/json` / `?format=json`), sorted by
 // `?sort=name|size|mtime&order=asc|desc`. Only in sites with `listing` on.
 //
-// Bounded (issue 9 #14): at most `listingMaxEntries` entries are rendered, the first ones
+// Bounded: at most `listingMaxEntries` entries are rendered, the first ones
 // in the requested order; the page says how many more there are (HTML: a last row; both
 // formats: `X-Listing-Omitted: N`). Pages are gzipped like files when the client accepts
 // it (`Vary: Accept, Accept-Encoding`: the format and the coding both depend on the

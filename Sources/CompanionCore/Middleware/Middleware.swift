@@ -53,7 +53,7 @@ public struct Request: @unchecked Sendable {
     }
 
     /// Whether a plugin's pattern applies: it matches the path that is served, or the one
-    /// the client asked for. SECURITY (issue 9 #9): `match: "/private/index.html"` must also
+    /// the client asked for. SECURITY: `match: "/private/index.html"` must also
     /// cover `GET /private/`, which serves that file; and a rule for `/private/` still
     /// applies after the index step (nginx re-matches its locations after `index`).
     public func matches(_ pattern: PathPattern) -> Bool {

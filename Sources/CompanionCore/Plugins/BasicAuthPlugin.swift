@@ -16,7 +16,7 @@ struct BasicAuthPlugin: Middleware {
     /// The full `WWW-Authenticate` value.
     let challenge: String
     let verified: VerifiedCredentials
-    /// Failed checks per client, shared by all loops (issue 9 #6).
+    /// Failed checks per client, shared by all loops.
     let failures: FailedAttempts
 
     static let type = PluginType(name: "basicAuth", keys: ["realm", "users", "match"], parse: parse) { settings, _ in
@@ -75,7 +75,7 @@ struct BasicAuthPlugin: Middleware {
         guard let authorization else { return challengeResponse(closing: false) }
         let login = Self.login(authorization)
         if let login, users[login.user] != nil, verified.contains(login.key) { return next(request) }
-        // SECURITY (issue 9 #6): a check costs a full bcrypt (~55 ms at cost 10) on the
+        // SECURITY: a check costs a full bcrypt (~55 ms at cost 10) on the
         // event loop. A client gets `limit` failed checks per window, then 429 without a
         // check; and a wrong password closes the connection, so guesses pipelined in one
         // packet are not tried one after another while other clients wait.

@@ -4,8 +4,9 @@
 //
 // SECURITY: pages are read once, when the site's chain is built (start-up and
 // SIGHUP), through the site's root-contained resolver: a storm of 404s never
-// touches the disk (SECURITY-NOTES §6, static-web-server error_page.rs), and a
-// page cannot be a symlink out of the root or a dotfile. A page that cannot be
+// touches the disk (static-web-server read its page from disk on every 404, an
+// amplifier for a stream of them), and a page cannot be a symlink out of the root
+// or a dotfile. A page that cannot be
 // read fails the start (or the reload) with its key path. Statuses decided
 // before or after the chain (malformed requests, 304, 412, 416) keep the
 // built-in page.

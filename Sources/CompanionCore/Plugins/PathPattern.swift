@@ -7,7 +7,7 @@
 /// SECURITY: patterns are matched against the request path after it has been
 /// percent-decoded and normalised, the same value the file lookup uses, so an
 /// encoded form such as `/public/..%2fadmin` cannot slip past a `basicAuth`
-/// match (SECURITY-NOTES §3, Caddy #7941). Comparison is byte for byte (UTF-8),
+/// match (Caddy #7941 was that bug). Comparison is byte for byte (UTF-8),
 /// case-sensitive, like the file system.
 public struct PathPattern: Sendable, Equatable, CustomStringConvertible {
     /// The path, or the prefix before `*`.

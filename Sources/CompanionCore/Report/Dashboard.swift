@@ -1,4 +1,4 @@
-// Dashboard: the report served live on the admin listener (SPEC §7, issue 10):
+// Dashboard: the report served live on the admin listener (SPEC §7):
 // `GET /dashboard?site=a.test&since=1d` is the page, and the page's EventSource reads
 // `GET /dashboard/events?...` (server-sent events, one port, no WebSocket). Each
 // events response carries the report's new body when the log moved since the

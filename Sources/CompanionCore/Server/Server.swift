@@ -41,7 +41,7 @@ public final class Server: Sendable {
     /// - Parameter fileCacheMilliseconds: how long a loop reuses a path's resolution and a
     ///   small file's bytes (FileCache) when it cannot watch the path; 0 turns the cache off.
     /// - Parameter fileCacheWatches: keep answers until inotify reports a change (false: for
-    ///   `fileCacheMilliseconds` only, as before issue 13).
+    ///   `fileCacheMilliseconds` only, with no inotify watches).
     /// - Parameter fileWatchLimit: inotify watches per loop; past it a loop starts over with a
     ///   new instance (tests make it small).
     /// - Parameter certificateCheckMilliseconds: how often the certificate and key files are

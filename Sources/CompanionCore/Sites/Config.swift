@@ -1,7 +1,7 @@
 // Config: the resolved, validated config (SPEC §2) as plain values. Built only
 // by ConfigLoader, which guarantees every field below holds a checked value:
 // absolute paths, lowercased host names, defaults filled in. Key names keep
-// their SPEC spelling (STYLE.md §2).
+// their SPEC spelling, so a config key and its field are found by the same search.
 
 /// An address to listen on: `127.0.0.1:8080`, `[::1]:8080`, `0.0.0.0:0`.
 public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {

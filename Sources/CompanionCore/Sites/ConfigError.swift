@@ -1,6 +1,6 @@
 // ConfigProblem and ConfigError: every problem found in a config file, each
 // tied to the JSON key path that caused it, thrown together so `companion check`
-// can list them all at once (STYLE.md §3). Also the key-path spelling helpers
+// can list them all at once. Also the key-path spelling helpers
 // shared by the loader and by plugin config decoders.
 
 /// One thing wrong with a config file, e.g. `sites[1].root: directory does not exist: sites/blg`.

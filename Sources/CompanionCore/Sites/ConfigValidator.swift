@@ -2,7 +2,7 @@
 // offers typed readers (object, integer, bool, string, array) that report a
 // wrong type with the key path and the offending value instead of stopping.
 // Every reader returns nil after reporting, so the loader keeps going and the
-// user sees all problems at once (STYLE.md §3).
+// user sees all problems at once, not one per run.
 
 /// Problem collector and typed accessors used by ``ConfigLoader`` (and usable by plugin decoders).
 public struct ConfigValidator: Sendable {

@@ -1,7 +1,8 @@
 // OpenFile: the single owner of a descriptor that PathResolver opened, with the
 // fstat facts the static-file stage needs (size, mtime, inode, kind). Serving reads
-// from this fd (sendfile), never by re-opening the path (SECURITY-NOTES §2, the
-// static-web-server fix: "open once and stream the validated handle").
+// from this fd (sendfile), never by re-opening the path (a path re-opened after
+// its check can be swapped for a symlink; static-web-server's fix: "open once and
+// stream the validated handle").
 import CLinux  // struct timespec comes through <sys/epoll.h> in CLinux
 import Glibc
 

@@ -1,7 +1,7 @@
 // PathNormalizer: turns the raw path bytes of a request target into the one
 // decoded, normalised path that routing, plugins, logging and file lookup all use
-// (SECURITY-NOTES §3: normalise once). It does not touch the disk; containment on
-// disk is PathResolver's job.
+// (normalised once, so no two layers can disagree on it). It does not touch the
+// disk; containment on disk is PathResolver's job.
 //
 // Steps, in order:
 //   1. the target must start with '/'                      (else 400)
@@ -17,8 +17,8 @@ public enum PathNormalizer {
     /// Called once per request by the request pipeline, on the loop thread; pure.
     ///
     /// SECURITY: decode first, then normalise, then (in PathResolver) check containment
-    /// (SECURITY-NOTES §1: `%2e%2e`, `..%2f` and friends were all "checked before decoding"
-    /// bugs). Decoding happens exactly once, so `%252e` becomes the literal three bytes `%2e`,
+    /// (`%2e%2e`, `..%2f` and friends were all "checked before decoding" bugs in other
+    /// servers). Decoding happens exactly once, so `%252e` becomes the literal three bytes `%2e`,
     /// never a dot. A decoded `%2f` is a separator like a plain '/': the decoded path is what
     /// the file system sees, so it must be what we normalise.
     ///
@@ -72,7 +72,7 @@ public enum PathNormalizer {
     /// first segment `.well-known` (RFC 8615).
     ///
     /// SECURITY: dotfiles (`.env`, `.git/`, `.htpasswd`) are the most common accidental
-    /// exposure (SECURITY-NOTES §10); they answer 404 as if absent.
+    /// exposure on static hosts; they answer 404 as if absent.
     /// - Parameter normalizedPath: a path returned by `normalize`.
     public static func isHidden(_ normalizedPath: String) -> Bool {
         let bytes = normalizedPath.utf8

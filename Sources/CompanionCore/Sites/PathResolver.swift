@@ -1,7 +1,7 @@
 // PathResolver: the one door from a normalised request path to an open file below a
 // site root. Every lookup (requested file, index files, compressed sidecars, SPA
 // fallbacks, error pages, listing entries) goes through `open`, so a containment rule
-// cannot be skipped by one code path (SECURITY-NOTES §2, static-web-server GHSA).
+// cannot be skipped by one code path (static-web-server's sidecar advisory was one such path).
 //
 // Steps of `open`:
 //   1. hidden path (a segment starting with '.')      → .notFound, no disk access
@@ -22,7 +22,7 @@ public enum ResolveFailure: Error, Sendable {
     case forbidden
     /// The server is out of a resource (descriptors: EMFILE/ENFILE, or memory): 503 with
     /// Retry-After, never cached. Reporting it as 404 told clients and caches that
-    /// existing files were gone (issue 9 #3).
+    /// existing files were gone.
     case unavailable
 }
 

@@ -95,7 +95,7 @@ import Testing
         #expect(rows.first?.path == "/index.html")
     }
 
-    /// Issue 9 #18: an absolute-form target's authority routes the request (RFC 9112
+    /// An absolute-form target's authority routes the request (RFC 9112
     /// §3.2.2), so the row's host is that authority, not the Host header.
     @Test func absoluteFormRowsNameTheAuthorityThatRouted() throws {
         let directory = TempDirectory()

@@ -7,7 +7,7 @@ import Testing
     @Test(arguments: [
         (nil, ""), ("plain", "plain"), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""),
         ("", ""),
-        // Issue 9 #17: controls and bidi characters are escaped, formulas neutralised (OWASP).
+        // Controls and bidi characters are escaped, formulas neutralised (OWASP).
         ("two\nlines", "two\\x0Alines"), ("cr\r", "cr\\x0D"),
         ("=1+2", "\"'=1+2\""), ("+cmd", "\"'+cmd\""), ("-2", "\"'-2\""), ("@SUM(A1)", "\"'@SUM(A1)\""),
         ("\tx", "\"'\\x09x\""), ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""), ("a=b", "a=b"),

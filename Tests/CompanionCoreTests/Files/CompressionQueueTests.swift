@@ -46,7 +46,7 @@ import Testing
         }
     }
 
-    /// Issue 9 #15: the queue was unbounded and each waiting job holds a duplicated
+    /// The queue was unbounded and each waiting job holds a duplicated
     /// descriptor (1,500 distinct large files: 1,544 open descriptors). Now at most
     /// `maxQueuedJobs` wait; further submits are refused and hold nothing.
     @Test func theQueueIsBoundedAndRefusalsHoldNoDescriptor() throws {

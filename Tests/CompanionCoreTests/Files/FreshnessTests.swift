@@ -1,4 +1,4 @@
-// Files fresh the moment they change (issue 13): the loops keep answers until inotify
+// Files fresh the moment they change: the loops keep answers until inotify
 // reports a change, so the next request after a write, a rename over, a delete, a new
 // file, a renamed directory or a swapped symlink sees the disk as it is, with a cache
 // lifetime of a minute that would otherwise hide every change.

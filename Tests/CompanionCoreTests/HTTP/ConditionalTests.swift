@@ -104,7 +104,7 @@ import Testing
                                           now: Self.lastModified + 60) == expected, "\(value)")
     }
 
-    /// Regression (issue 9 #11): a date starting with "W" (Wednesday) was taken for a weak
+    /// Regression: a date starting with "W" (Wednesday) was taken for a weak
     /// entity-tag, so a matching date got 200 instead of 206 one day a week.
     @Test func ifRangeWithAWednesdayDate() {
         let wednesday = 1_445_412_480  // Wed, 21 Oct 2015 07:28:00 GMT
@@ -116,7 +116,7 @@ import Testing
         #expect(!Conditional.ifRangeAllows(ArraySlice("W".utf8), etag: Self.etag, lastModified: 0, now: 60))
     }
 
-    /// RFC 9110 §8.8.2.2 (issue 9 #19): a Last-Modified in the same second as the Date is
+    /// RFC 9110 §8.8.2.2: a Last-Modified in the same second as the Date is
     /// weak, so it never allows a 206; one second earlier it does.
     @Test func ifRangeDateMustBeStrong() {
         let value = ArraySlice(Self.same.utf8)

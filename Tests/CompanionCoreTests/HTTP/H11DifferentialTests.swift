@@ -1,4 +1,4 @@
-// Differential check of RequestParser against h11 (issue 9): the same 5,720 requests that
+// Differential check of RequestParser against h11: the same 5,720 requests that
 // fuzz/differential/h11_corpus.py fed to h11 (valid, borderline, malformed, and random
 // mutations of valid ones, each followed by a second request) are parsed here; accept /
 // reject / incomplete and the framing (where the next request starts) must agree, except
@@ -201,7 +201,7 @@ func isValidHostField(_ raw: ArraySlice<UInt8>) -> Bool {
                     "\(item.kind): h11 \(item.verdict), companion \(ours), no listed reason: \(String(decoding: item.bytes.prefix(300), as: UTF8.self).debugDescription)")
             for reason in reasons { tally[reason.rawValue, default: 0] += 1 }
         }
-        // The committed corpus: the figures in the closing note of issue 9.
+        // The committed corpus: the agreement and the tally of known differences.
         print("h11 differential: \(cases.count) cases, \(agreed) agree; differences: \(tally.sorted { $0.key < $1.key })")
         #expect(agreed >= cases.count * 9 / 10)
     }

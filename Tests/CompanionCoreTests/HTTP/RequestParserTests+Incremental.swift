@@ -1,4 +1,4 @@
-// Resumed parsing (issue 9 #8): feeding a head in pieces with one ParseProgress gives
+// Resumed parsing: feeding a head in pieces with one ParseProgress gives
 // exactly what a one-shot parse of the whole buffer gives, and a head dripped one byte
 // per read is examined in O(n) bytes instead of O(n²).
 import Testing

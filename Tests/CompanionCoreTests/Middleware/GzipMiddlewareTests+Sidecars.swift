@@ -81,7 +81,7 @@ extension GzipMiddlewareTests {
         #expect(try get(server.port, "/dir/", headers: ["Accept-Encoding: br", "If-None-Match: \(tag)"]).status == 304)
     }
 
-    /// Issue 9 #12: rebuilding only `app.js.gz` must change the variant's validators, or a
+    /// Rebuilding only `app.js.gz` must change the variant's validators, or a
     /// cache revalidates to 304 and keeps the old build.
     @Test func rebuiltSidecarGetsANewETag() throws {
         let directory = TempDirectory()

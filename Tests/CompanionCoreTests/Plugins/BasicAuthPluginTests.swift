@@ -139,7 +139,7 @@ import Testing
     }
 }
 
-/// Issue 9 #6: every wrong password costs a bcrypt check on the event loop; 30 wrong
+/// Every wrong password costs a bcrypt check on the event loop; 30 wrong
 /// guesses pipelined in one packet stalled an unrelated client for 1.6 s.
 @Suite struct BasicAuthFloodTests {
     static func makeServer(_ directory: TempDirectory) throws -> TestServer {

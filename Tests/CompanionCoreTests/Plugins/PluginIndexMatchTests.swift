@@ -1,4 +1,4 @@
-// Issue 9 #9: plugins used to see "/private/" while the index stage, after them, served
+// Plugins used to see "/private/" while the index stage, after them, served
 // "/private/index.html", so `match: "/private/index.html"` was bypassed by GET /private/.
 // The index path is chosen before the plugins now; a pattern matches the path served or
 // the path asked for.

@@ -92,7 +92,7 @@ import Testing
         #expect(try get(server.port, "/data.txt", headers: ["Range: bytes=\(many)"]).status == 200)
     }
 
-    /// Issue 9 #19: the file's time is set an hour back, so the date is a strong validator
+    /// The file's time is set an hour back, so the date is a strong validator
     /// whatever second the test runs in (a file written in the Date's second is weak).
     @Test func ifRange() throws {
         let directory = TempDirectory()
@@ -106,7 +106,7 @@ import Testing
         #expect(try get(server.port, "/data.txt", headers: ["Range: bytes=0-1", "If-Range: \"stale\""]).status == 200)
     }
 
-    /// Issue 9 #13 (RFC 9110 §8.8.2.1): a file dated in the future is sent with
+    /// RFC 9110 §8.8.2.1: a file dated in the future is sent with
     /// Last-Modified equal to the Date, and such a date never allows a 206.
     @Test func futureModificationTimeBecomesTheDate() throws {
         let directory = TempDirectory()

@@ -1,4 +1,4 @@
-// More hostile clients (issue 9): slowloris heads and bodies, a pipelined flood that never
+// More hostile clients: slowloris heads and bodies, a pipelined flood that never
 // reads, a reset in the middle of a response (the log must count the bytes really sent),
 // and a file truncated or replaced while it is being sent. Each test is bounded by socket
 // timeouts; the pauses in them are the adversary's pacing, not synchronisation.

@@ -1,4 +1,4 @@
-// Hostile and careless clients (issue 9): half-closed sockets, heads that arrive just
+// Hostile and careless clients: half-closed sockets, heads that arrive just
 // before a timeout, and what such clients must not do to other clients. Each test is
 // bounded by its socket timeouts; none sleeps to synchronise.
 import Glibc
@@ -13,7 +13,7 @@ import Testing
         return Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
     }
 
-    /// Issue 9 #1: a request followed at once by shutdown(SHUT_WR) often brought the FIN in
+    /// A request followed at once by shutdown(SHUT_WR) often brought the FIN in
     /// the same edge-triggered event as the data; the short read returned and no further
     /// edge came, so the client got no answer (or no close) until the idle timeout.
     @Test func halfClosedClientsAreAnsweredAndClosed() throws {
@@ -52,7 +52,7 @@ import Testing
         #expect(connection.isClosedByPeer())
     }
 
-    /// Issue 9 #2: the loop used the time read before epoll_wait for connections accepted
+    /// The loop used the time read before epoll_wait for connections accepted
     /// after it, so a head timeout could fire up to a second early. Connections opened at
     /// different points of the loop's idle wait must each get the full header timeout.
     @Test func headerTimeoutIsNeverCutShort() throws {
@@ -84,7 +84,7 @@ import Testing
 }
 
 extension HostileClientTests {
-    /// Issue 9 #4: with SO_REUSEPORT a second server on the same address started silently
+    /// With SO_REUSEPORT a second server on the same address started silently
     /// and took half of the connections. It must fail like any program finding the port
     /// taken, while the first server's own loops (two here) still share it.
     @Test func aSecondServerOnTheSameAddressFails() throws {
@@ -111,7 +111,7 @@ extension HostileClientTests {
 }
 
 extension HostileClientTests {
-    /// Issue 9 #7: a lingering close read until EAGAIN inside one loop turn, so a client that
+    /// A lingering close read until EAGAIN inside one loop turn, so a client that
     /// keeps its socket full after an error response held the loop thread, and every other
     /// client of that loop waited. Now the loop reads at most 64 KiB per turn and 1 MiB in
     /// all before it closes such a connection.

@@ -1,4 +1,4 @@
-// Listings are bounded and compressed (issue 9 #14): a huge directory renders at most
+// Listings are bounded and compressed: a huge directory renders at most
 // `maxEntries` entries and says how many more there are; pages are gzipped like files.
 import Glibc
 import Testing
@@ -131,7 +131,7 @@ import Testing
     }
 }
 
-/// Listings are rendered off the loop (issue 9 #14): with the background thread held, the
+/// Listings are rendered off the loop: with the background thread held, the
 /// loop still answers other requests, a listing waits for its page, and a full queue is 503.
 @Suite struct ListingOffLoopTests {
     /// Holds the server's background thread until `release`.

@@ -1,4 +1,4 @@
-// Rollup: the aggregate tables the writer keeps beside the raw rows (issue 10),
+// Rollup: the aggregate tables the writer keeps beside the raw rows,
 // described once here for the schema, the writer and the query planner.
 //
 // Each rollup row counts the requests of one time bucket (`start`, Unix seconds of
