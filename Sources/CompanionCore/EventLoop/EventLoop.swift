@@ -114,7 +114,7 @@ final class EventLoop: @unchecked Sendable {
                     // Before this turn's requests: a file changed before they arrived is seen by
                     // them. The watcher's descriptor is in the wait: when it is not in a complete
                     // list, nothing is pending, and no read(2) is needed to know it.
-                    if registeredWatcher != nil && !ready.isFull && !ready.contains(token: Self.watcherToken) {
+                    if watcher.registered != nil && !ready.isFull && !ready.contains(token: Self.watcherToken) {
                         fileCache.noteNoChangesPending(now: nowMicros)
                     } else {
                         metrics.turnReadFileChanges()
@@ -133,7 +133,7 @@ final class EventLoop: @unchecked Sendable {
             if nowMs >= nextCacheSweepMs {
                 // Deleted files' descriptors close without a request (a registered watcher
                 // wakes the wait for that instead).
-                if registeredWatcher == nil { fileCache.applyChanges() }
+                if watcher.registered == nil { fileCache.applyChanges() }
                 fileCache.sweep(now: nowMs)
                 nextCacheSweepMs = nowMs + max(100, fileCache.ttlMilliseconds)
                 releaseIdleBuffers()
@@ -208,23 +208,22 @@ final class EventLoop: @unchecked Sendable {
         return monotonic
     }
 
-    /// The file cache's inotify instance as registered in `backend` (level-triggered, so a
-    /// wait reports it while events are unread), nil while it is not.
-    private var registeredWatcher: (fd: Int32, instance: Int)?
+    /// The file cache's inotify instance in `backend` (level-triggered, so a wait reports it
+    /// while events are unread), and when to try again after a failed registration.
+    private var watcher = WatcherRegistration()
 
     /// Registers the file cache's watcher with `backend` when it is new (at start, and after
     /// the cache reset its watches with a new instance; closing the old one removed it from
-    /// the epoll set). When that fails, every turn reads the watcher instead.
+    /// the epoll set). While that fails, every turn reads the watcher instead.
     private func registerFileWatcherIfNew() {
-        let current = fileCache.watcherDescriptor
-        if current?.fd == registeredWatcher?.fd && current?.instance == registeredWatcher?.instance { return }
-        registeredWatcher = nil
-        guard let current else { return }
+        guard let instance = watcher.instanceToRegister(current: fileCache.watcherDescriptor, now: nowMs) else { return }
         do {
-            try backend.registerLevelReadable(fd: current.fd, token: Self.watcherToken)
-            registeredWatcher = current
+            try backend.registerLevelReadable(fd: instance.fd, token: Self.watcherToken)
+            watcher.succeeded(instance)
         } catch {
-            writeLineToStandardError("companion: loop \(index): file changes are read every turn: \(error)")
+            if watcher.failed(instance, now: nowMs) {
+                writeLineToStandardError("companion: loop \(index): file changes are read every turn: \(error) (retried every second)")
+            }
         }
     }
 

@@ -198,9 +198,9 @@ final class FileCache {
     /// The watcher's inotify descriptor and instance (see `FileWatcher.instance`), nil without
     /// one: the loop adds it to its epoll set, so that a turn learns from the wait itself
     /// whether any change is pending.
-    var watcherDescriptor: (fd: Int32, instance: Int)? {
+    var watcherDescriptor: WatcherRegistration.Instance? {
         guard let watcher, watcher.fd >= 0 else { return nil }
-        return (watcher.fd, watcher.instance)
+        return WatcherRegistration.Instance(fd: watcher.fd, instance: watcher.instance)
     }
 
     /// The loop's wait just reported the watcher's descriptor not readable: no change is
