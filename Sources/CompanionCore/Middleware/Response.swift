@@ -72,22 +72,27 @@ public struct Response: Sendable {
     }
 
     /// Sets (replaces) a header by name, case-insensitively. Typed headers are kept typed.
+    /// Framing headers (`HeaderSyntax.framingHeaders`) are ignored.
     public mutating func setHeader(_ name: String, _ value: String) {
-        switch name.lowercased() {
+        let lowered = name.lowercased()
+        switch lowered {
         case "content-type": contentType = value
         case "etag": etag = value
         case "location": location = value
         case "content-encoding": contentEncoding = value
-        case "content-length", "date", "server", "transfer-encoding", "connection":
-            return  // SECURITY: framing headers belong to the writer; a plugin cannot break them.
         default:
-            extraHeaders.removeAll { $0.name.lowercased() == name.lowercased() }
+            // SECURITY: framing headers belong to the writer; a plugin cannot break them.
+            if HeaderSyntax.framingHeaders.contains(lowered) { return }
+            extraHeaders.removeAll { $0.name.lowercased() == lowered }
             extraHeaders.append((name, value))
         }
     }
 
-    /// Adds a header without removing earlier ones of the same name.
+    /// Adds a header without removing earlier ones of the same name. Framing headers are
+    /// ignored, as by `setHeader`: a second Content-Length or a Transfer-Encoding from a
+    /// plugin would change how the client reads the body.
     public mutating func addHeader(_ name: String, _ value: String) {
+        if HeaderSyntax.framingHeaders.contains(name.lowercased()) { return }
         extraHeaders.append((name, value))
     }
 

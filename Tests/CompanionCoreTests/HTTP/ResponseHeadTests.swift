@@ -74,4 +74,24 @@ import Testing
             String(repeating: "N", count: 70) + ": x",
         ])
     }
+
+    /// The writer owns the framing: a custom plugin that adds or sets Content-Length,
+    /// Transfer-Encoding, Connection, Keep-Alive, Upgrade or Trailer (any case) changes
+    /// nothing on the wire. Only setHeader refused them, and only five of the eight: an
+    /// `addHeader("Content-Length", "0")` sent a second length after the real one.
+    @Test func pluginsCannotAddFramingHeaders() {
+        var response = Response(status: .ok, body: .bytes(Array("hello".utf8)))
+        for name in ["Content-Length", "transfer-encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer", "Date", "Server"] {
+            response.addHeader(name, "0")
+            response.setHeader(name, "0")
+        }
+        response.addHeader("X-Kept", "yes")
+        let head = head(response)
+        #expect(lines(head) == ["X-Kept: yes"])
+        for name in ["content-length:", "date:", "server:"] {
+            #expect(head.split(separator: "\r\n").filter { $0.lowercased().hasPrefix(name) }.count == 1, "\(name)")
+        }
+        #expect(head.contains("Content-Length: 5\r\n"))
+        #expect(HeaderSyntax.framingHeaders.count == 8)
+    }
 }
