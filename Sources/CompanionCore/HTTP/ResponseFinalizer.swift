@@ -133,7 +133,11 @@ enum ResponseFinalizer {
             if response.hasOnlyGeneratedPageHeaders {
                 out.put(Response.generatedPageHeaderLines)
             } else {
-                for (name, value) in response.extraHeaders { out.putField(name: name, value: value) }
+                // SECURITY: a plugin that appended a framing field to `extraHeaders` directly
+                // cannot change how the client reads the body.
+                for (name, value) in response.extraHeaders where !HeaderSyntax.isFramingHeader(name) {
+                    out.putField(name: name, value: value)
+                }
             }
             if !keepAlive {
                 out.put("Connection: close\r\n")

@@ -25,7 +25,8 @@ public struct Response: Sendable {
     public var location: String?
     /// Answer `Accept-Ranges: bytes` and honour `Range` (file representations).
     public var acceptsRanges: Bool = false
-    /// Headers the writer has no typed field for, in order.
+    /// Headers the writer has no typed field for, in order. Framing headers here are not
+    /// written (HeaderSyntax.framingHeaders).
     public var extraHeaders: [(name: String, value: String)] = []
     /// Close the connection after this response and read no further pipelined request
     /// (e.g. after a wrong password: the next guesses in the same packet are not tried).
@@ -82,17 +83,18 @@ public struct Response: Sendable {
         case "content-encoding": contentEncoding = value
         default:
             // SECURITY: framing headers belong to the writer; a plugin cannot break them.
-            if HeaderSyntax.framingHeaders.contains(lowered) { return }
+            if HeaderSyntax.isFramingHeader(name) { return }
             extraHeaders.removeAll { $0.name.lowercased() == lowered }
             extraHeaders.append((name, value))
         }
     }
 
     /// Adds a header without removing earlier ones of the same name. Framing headers are
-    /// ignored, as by `setHeader`: a second Content-Length or a Transfer-Encoding from a
-    /// plugin would change how the client reads the body.
+    /// ignored, as by `setHeader` (and by the writer, for fields appended to `extraHeaders`
+    /// directly): a second Content-Length or a Transfer-Encoding from a plugin would change
+    /// how the client reads the body.
     public mutating func addHeader(_ name: String, _ value: String) {
-        if HeaderSyntax.framingHeaders.contains(name.lowercased()) { return }
+        if HeaderSyntax.isFramingHeader(name) { return }
         extraHeaders.append((name, value))
     }
 

@@ -76,15 +76,18 @@ import Testing
     }
 
     /// The writer owns the framing: a custom plugin that adds or sets Content-Length,
-    /// Transfer-Encoding, Connection, Keep-Alive, Upgrade or Trailer (any case) changes
-    /// nothing on the wire. Only setHeader refused them, and only five of the eight: an
-    /// `addHeader("Content-Length", "0")` sent a second length after the real one.
+    /// Transfer-Encoding, Connection, Keep-Alive, Upgrade or Trailer (any case), or appends
+    /// them to `extraHeaders`, changes nothing on the wire. Only setHeader refused them, and
+    /// only five of the eight: `addHeader("Content-Length", "0")` sent a second length.
     @Test func pluginsCannotAddFramingHeaders() {
         var response = Response(status: .ok, body: .bytes(Array("hello".utf8)))
         for name in ["Content-Length", "transfer-encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer", "Date", "Server"] {
             response.addHeader(name, "0")
             response.setHeader(name, "0")
         }
+        // Appended to the public array directly, they are dropped when the head is written.
+        response.extraHeaders.append(("TRANSFER-ENCODING", "chunked"))
+        response.extraHeaders.append(("Content-length", "0"))
         response.addHeader("X-Kept", "yes")
         let head = head(response)
         #expect(lines(head) == ["X-Kept: yes"])
@@ -93,5 +96,10 @@ import Testing
         }
         #expect(head.contains("Content-Length: 5\r\n"))
         #expect(HeaderSyntax.framingHeaders.count == 8)
+        #expect(HeaderSyntax.framingHeaders.allSatisfy { HeaderSyntax.isFramingHeader($0.uppercased()) })
+        // Same length, one byte off (CR would become "-" under a careless case fold).
+        for near in ["content\rlength", "content-lengthX", "date ", "X-Upgrade", "Keep_Alive", ""] {
+            #expect(!HeaderSyntax.isFramingHeader(near), "\(near.debugDescription)")
+        }
     }
 }
