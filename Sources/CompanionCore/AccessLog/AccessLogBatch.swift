@@ -25,6 +25,16 @@ struct AccessLogBatch: Sendable {
     /// The text columns of a row, in storage order.
     enum Field: Int, CaseIterable {
         case site, host, client, method, path, query, protocolVersion, referrer, userAgent, encoding, scheme, tlsVersion
+
+        /// The `log` column the field is written to.
+        var column: String {
+            switch self {
+            case .protocolVersion: "protocol"
+            case .userAgent: "user_agent"
+            case .tlsVersion: "tls_version"
+            default: "\(self)"
+            }
+        }
     }
 
     static let headerSize = 32 + 4 * 12

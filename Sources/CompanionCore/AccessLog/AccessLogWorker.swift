@@ -259,15 +259,16 @@ final class AccessLogWorker {
                       memo: inout FieldMemo, accumulator: inout RollupAccumulator) throws(SQLiteError) {
         let milliseconds = row.timeMicros / 1000
         let day = Int32(truncatingIfNeeded: milliseconds / 86_400_000)
-        statement.bind(milliseconds, at: i)
-        statement.bind(row.status, at: i + 8)
-        statement.bind(row.bytes, at: i + 9)
-        statement.bind(row.durationMicros, at: i + 10)
+        let offsets = Self.offsets
+        statement.bind(milliseconds, at: i + offsets.time)
+        statement.bind(row.status, at: i + offsets.status)
+        statement.bind(row.bytes, at: i + offsets.bytes)
+        statement.bind(row.durationMicros, at: i + offsets.duration)
         // The ids the rollups group by (the rest are only bound): no array per row.
         var site: Int64 = 0, method: Int64 = 0, path: Int64 = 0, referrer: Int64 = 0, userAgent: Int64 = 0, client: Int64 = 0
         var crawler: Int64 = 0
         try row.forEachText { (field, text) throws(SQLiteError) in
-            let at = i + Self.textParameterOffset[field.rawValue]
+            let at = i + offsets.text[field.rawValue]
             if field == .query {
                 arena.bindLoggable(text, to: statement, at: at)
                 return
@@ -317,11 +318,19 @@ final class AccessLogWorker {
         return found
     }
 
-    /// Where each text field (`AccessLogBatch.Field` order) sits among a row's parameters
-    /// of `AccessLogSchema.insertSQL`, counted from `t`: site, host, client, method, path,
-    /// query, protocol, then referrer, user_agent, encoding, scheme, tls_version after status,
-    /// bytes, duration_us.
-    private static let textParameterOffset: [Int32] = [1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15]
+    /// Where each value sits among a row's parameters of `AccessLogSchema.insertSQL`
+    /// (counted from `t`), looked up once from its column list; text fields in
+    /// `AccessLogBatch.Field` order.
+    /// One value, so a row pays one lazy-initialisation check, not one per offset (four
+    /// separate statics cost ~90 instructions a row).
+    private struct ParameterOffsets {
+        let text: [Int32] = AccessLogBatch.Field.allCases.map { AccessLogSchema.parameterOffset(of: $0.column) }
+        let time = AccessLogSchema.parameterOffset(of: "t")
+        let status = AccessLogSchema.parameterOffset(of: "status")
+        let bytes = AccessLogSchema.parameterOffset(of: "bytes")
+        let duration = AccessLogSchema.parameterOffset(of: "duration_us")
+    }
+    private static let offsets = ParameterOffsets()
 
     /// Schedules a retry with back-off and reports the problem once.
     private func noteFailure(_ error: any Error) {

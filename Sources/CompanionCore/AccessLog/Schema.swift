@@ -194,17 +194,28 @@ public enum AccessLogSchema {
             """
     }()
 
-    /// Parameters of one row in `insertSQL` and `batchInsertSQL`: t, the eleven string ids,
-    /// query, status, bytes, duration_us.
-    static let parametersPerRow = 16
+    /// The columns of `log` the writer fills, in `requests` order: the one list the inserts,
+    /// their parameter count and the writer's bind positions are derived from. (The
+    /// migrations above spell their tables out: they are records of past versions.)
+    static let insertedColumns = ["t", "site", "host", "client", "method", "path", "query", "protocol",
+                                  "status", "bytes", "duration_us", "referrer", "user_agent", "encoding", "scheme",
+                                  "tls_version"]
 
-    /// The insert the writer prepares once and reuses for a row. Parameter order: t, site,
-    /// host, client, method, path, query, protocol, status, bytes, duration_us, referrer,
-    /// user_agent, encoding, scheme, tls_version (the `requests` column order).
+    /// Parameters of one row in `insertSQL` and `batchInsertSQL`.
+    static let parametersPerRow = insertedColumns.count
+
+    /// Where `column` sits among a row's parameters, counted from 0 (`t`).
+    static func parameterOffset(of column: String) -> Int32 {
+        guard let index = insertedColumns.firstIndex(of: column) else {
+            preconditionFailure("\(column) is not a column the writer inserts")
+        }
+        return Int32(index)
+    }
+
+    /// The insert the writer prepares once and reuses for a row.
     static let insertSQL = """
-        INSERT OR FAIL INTO log (t, site, host, client, method, path, query, protocol,
-                         status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+        INSERT OR FAIL INTO log (\(insertedColumns.joined(separator: ", ")))
+        VALUES (\((1...parametersPerRow).map { "?\($0)" }.joined(separator: ", ")))
         """
 
     /// Rows per statement of `batchInsertSQL`.
@@ -216,8 +227,7 @@ public enum AccessLogSchema {
     static let batchInsertSQL: String = {
         let row = "(" + (1...parametersPerRow).map { _ in "?" }.joined(separator: ",") + ")"
         return """
-            INSERT OR FAIL INTO log (t, site, host, client, method, path, query, protocol,
-                                     status, bytes, duration_us, referrer, user_agent, encoding, scheme, tls_version)
+            INSERT OR FAIL INTO log (\(insertedColumns.joined(separator: ", ")))
             VALUES \(Array(repeating: row, count: batchRows).joined(separator: ","))
             """
     }()

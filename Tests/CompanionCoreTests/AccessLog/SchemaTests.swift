@@ -18,6 +18,13 @@ import Testing
             "id", "time", "site", "host", "client", "method", "path", "query", "protocol", "status", "bytes",
             "duration_us", "referrer", "user_agent", "encoding", "scheme", "tls_version"])
         #expect(try database.hasView("requests"))
+        // The writer's one column list is every column of `log` but its id, in table order,
+        // and every text field of a row has its column there.
+        let logColumns = try database.prepare("SELECT name FROM pragma_table_info('log') ORDER BY cid")
+        var table: [String] = []
+        while try logColumns.step() { table.append(logColumns.text(at: 0)!) }
+        #expect(table == ["id"] + AccessLogSchema.insertedColumns)
+        #expect(AccessLogBatch.Field.allCases.allSatisfy { AccessLogSchema.insertedColumns.contains($0.column) })
         let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
         var names: [String] = []
         while try indexes.step() { names.append(indexes.text(at: 0)!) }
