@@ -60,10 +60,10 @@ struct ErrorPagesPlugin: Middleware {
         var pages: [Int: Page] = [:]
         for (status, path, keyPath) in settings.pages {
             guard case .success(let file) = context.resolver.open(path), file.isRegularFile else {
-                throw ServerError("\(keyPath): cannot read \(path) in the site root (missing, hidden or outside the root)")
+                throw ConfigProblem(path: keyPath, message: "cannot read \(path) in the site root (missing, hidden or outside the root)")
             }
             guard file.size <= maxPageBytes, let body = file.readAll(limit: maxPageBytes) else {
-                throw ServerError("\(keyPath): \(path) is larger than \(maxPageBytes) bytes or unreadable")
+                throw ConfigProblem(path: keyPath, message: "\(path) is larger than \(maxPageBytes) bytes or unreadable")
             }
             pages[status] = Page(contentType: MIMETypes.contentType(forPath: path), body: body)
         }

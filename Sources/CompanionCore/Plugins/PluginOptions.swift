@@ -138,8 +138,9 @@ extension PluginType {
     ///   - keys: the option keys besides `type`; any other key is an error.
     ///   - parse: reads the options (reporting problems) and returns the settings,
     ///     or nil when they are unusable.
-    ///   - build: makes the middleware from valid settings and the site's context;
-    ///     may throw `ServerError` for what only the site can tell (a missing file).
+    ///   - build: makes the middleware from valid settings and the site's context; may
+    ///     throw for what only the site can tell (a missing file): a `ConfigProblem` names
+    ///     its own key path, any other error is reported under the plugin's.
     public init<Settings>(name: String, keys: [String],
                           parse: @escaping @Sendable (inout PluginOptions) -> Settings?,
                           build: @escaping @Sendable (Settings, PluginContext) throws -> any Middleware) {
@@ -153,8 +154,8 @@ extension PluginType {
             make: { config, context in
                 var options = PluginOptions(config, keys: keys)
                 let settings = parse(&options)
-                if let problem = options.problems.first { throw ServerError(problem.description) }
-                guard let settings else { throw ServerError("\(config.keyPath): invalid options") }
+                if let problem = options.problems.first { throw problem }
+                guard let settings else { throw ConfigProblem(path: config.keyPath, message: "invalid options") }
                 return try build(settings, context)
             })
     }

@@ -60,11 +60,10 @@ public final class ServerState: Sendable {
             for plugin in siteConfig.plugins {
                 do {
                     stages.append(try plugins.makeMiddleware(plugin, site: siteConfig, resolver: resolver))
+                } catch let problem as ConfigProblem {
+                    throw ServerError(problem.description)   // names its key: `sites[0].plugins[1].pages.404: ...`
                 } catch {
-                    // Plugin errors that already name their key (`sites[0].plugins[1].pages.404: ...`)
-                    // are kept as they are; others get the plugin's path.
-                    let message = "\(error)"
-                    throw ServerError(message.hasPrefix(plugin.keyPath) ? message : "\(plugin.keyPath): \(message)")
+                    throw ServerError("\(plugin.keyPath): \(error)")
                 }
             }
             let chain = Chain(

@@ -4,7 +4,10 @@
 // shared by the loader and by plugin config decoders.
 
 /// One thing wrong with a config file, e.g. `sites[1].root: directory does not exist: sites/blg`.
-public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
+///
+/// Also thrown by a plugin's `build` for what only the site can tell (a missing page): the
+/// server reports it as it is, under its own key path.
+public struct ConfigProblem: Error, Sendable, Equatable, CustomStringConvertible {
     /// JSON key path of the offending value (`sites[1].root`), or `""` for the whole file.
     public var path: String
     /// What is wrong and, where it helps, the offending value as written.
