@@ -148,11 +148,8 @@ final class TLSSession {
             return sslWrite(UnsafeRawBufferPointer(rebasing: held.prefix(count)), more: more || count > held.count)
         }
         let chunk = min(count, scratch.bytes.count)
-        var n: Int
-        repeat {
-            n = pread(file, scratch.bytes.baseAddress, chunk, off_t(offset))
-        } while n < 0 && errno == EINTR
-        if n < 0 { return .failed }
+        // 0: the file ended early or the read failed; the queue ends the response either way.
+        let n = OpenFile.readFully(file, into: UnsafeMutableRawBufferPointer(rebasing: scratch.bytes[0..<chunk]), at: offset)
         if n == 0 { return .wrote(0) }
         scratch.hold(for: self, file: file, offset: offset, count: n)
         return sslWrite(UnsafeRawBufferPointer(rebasing: scratch.bytes[0..<n]), more: more || count > n)
