@@ -84,7 +84,8 @@ def pipelined(port, count, batch=100):
     return answered
 
 
-def start(name, work, port):
+def server_command(name, work, port):
+    """The command that serves `work`/a on `port` with one worker and the access log on."""
     if name == "nginx":
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
@@ -116,6 +117,11 @@ server.max-keep-alive-requests = 1000000
             f.write(f'{{"listen": "127.0.0.1:{port}", "workers": 1, "sites": [{{"host": "a.test", "root": "{work}/a"}}], '
                     f'"accessLog": {{"sqlite": "{work}/access.sqlite"}}}}')
         command = [BINARY, "serve", "--config", conf]
+    return command
+
+
+def start(name, work, port):
+    command = server_command(name, work, port)
     out = os.path.join(work, f"{name}.callgrind")
     log = open(os.path.join(work, f"{name}.valgrind.log"), "w")
     process = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + command,
