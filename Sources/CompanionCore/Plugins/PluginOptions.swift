@@ -176,19 +176,14 @@ enum HeaderSyntax {
     }
 
     /// Headers the writer owns: a plugin may not set or remove them.
-    static let framingHeaders: Set<String> = Set(framingHeaderNames)
+    static let framingHeaders: Set<String> = Set(framingHeaderNames.map { "\($0)" })
 
-    private static let framingHeaderNames = ["content-length", "transfer-encoding", "connection", "date", "server",
-                                             "keep-alive", "upgrade", "trailer"]
+    private static let framingHeaderNames: [StaticString] = ["content-length", "transfer-encoding", "connection", "date",
+                                                             "server", "keep-alive", "upgrade", "trailer"]
 
     /// Whether `name` is one of `framingHeaders` in any ASCII case, without allocating: the
     /// finalizer asks it of every extra field of every response.
     static func isFramingHeader(_ name: String) -> Bool {
-        let count = name.utf8.count
-        return framingHeaderNames.contains { framing in
-            framing.utf8.count == count && zip(name.utf8, framing.utf8).allSatisfy { byte, lower in
-                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == lower
-            }
-        }
+        framingHeaderNames.contains { AcceptEncoding.matches(name.utf8, $0) }
     }
 }
