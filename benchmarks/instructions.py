@@ -156,22 +156,33 @@ def run(name, work, count):
     return total, answered
 
 
+def build_companion(servers):
+    """The release build, when companion is among `servers` (a comma-separated list)."""
+    if "companion" in servers:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "companion"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def make_work(prefix):
+    """A fresh folder with the site every server serves: a/index.html of 1 KiB (and tmp/)."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    os.makedirs(os.path.join(work, "a"))
+    os.makedirs(os.path.join(work, "tmp"))
+    with open(os.path.join(work, "a", "index.html"), "wb") as f:
+        f.write(b"x" * 1024)
+    return work
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("count", nargs="?", type=int, default=10_000)
     parser.add_argument("--servers", default="nginx,lighttpd,companion")
     options = parser.parse_args()
-    if "companion" in options.servers:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "companion"], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+    build_companion(options.servers)
     print(f"| server | start-up and stop | with {options.count:,} requests | per request |")
     print("| --- | --- | --- | --- |")
     for name in options.servers.split(","):
-        work = tempfile.mkdtemp(prefix=f"companion-instructions-{name}-")
-        os.makedirs(os.path.join(work, "a"))
-        os.makedirs(os.path.join(work, "tmp"))
-        with open(os.path.join(work, "a", "index.html"), "wb") as f:
-            f.write(b"x" * 1024)
+        work = make_work(f"companion-instructions-{name}-")
         base, _ = run(name, work, 0)
         loaded, answered = run(name, work, options.count)
         if answered != options.count:

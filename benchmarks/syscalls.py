@@ -22,7 +22,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import instructions
@@ -69,17 +68,11 @@ def main():
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--servers", default="nginx,lighttpd,companion")
     options = parser.parse_args()
-    if "companion" in options.servers:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "companion"], cwd=instructions.ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+    instructions.build_companion(options.servers)
     print(f"system calls per request ({'keep-alive' if options.keep_alive else 'a new connection per request'}, "
           f"{options.connections} connections), failed returns in brackets")
     for name in options.servers.split(","):
-        work = tempfile.mkdtemp(prefix=f"companion-syscalls-{name}-")
-        os.makedirs(os.path.join(work, "a"))
-        os.makedirs(os.path.join(work, "tmp"))
-        with open(os.path.join(work, "a", "index.html"), "wb") as f:
-            f.write(b"x" * 1024)
+        work = instructions.make_work(f"companion-syscalls-{name}-")
         requests, calls, failures = count(name, work, options.keep_alive, options.connections)
         total = sum(calls.values()) / requests
         listed = ", ".join(f"{call} {n / requests:.2f}" + (f" [{failures[call] / requests:.2f}]" if call in failures else "")
