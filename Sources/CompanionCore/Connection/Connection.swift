@@ -281,6 +281,17 @@ final class Connection {
 
     private func answer(_ head: RequestHead) {
         let state = loop.state
+        var templateFor: FileCache.Entry?
+        if !isAdmin && state.config.trustedProxies.isEmpty && !loop.isStopping,
+           let plain = RequestDispatcher.plainFile(head, state: state, files: loop.fileCache, security: security) {
+            switch plain {
+            case .template(let template, let file, let site):
+                answer(head, from: template, file: file, site: site, state: state)
+                return
+            case .noTemplateYet(let entry):
+                templateFor = entry
+            }
+        }
         // Behind trusted proxies the client and scheme come from X-Forwarded-For/-Proto.
         let forwarded = state.config.trustedProxies.isEmpty || isAdmin
             ? nil : ForwardedHeaders.resolve(head, peer: client, trusted: state.config.trustedProxies)
@@ -305,9 +316,24 @@ final class Connection {
             }
         } else {
             queue(consume response, head: head, site: dispatched.site, keepAlive: dispatched.keepAlive, state: state,
-                  startMicros: requestStartMicros, forwarded: forwarded)
+                  startMicros: requestStartMicros, forwarded: forwarded, templateFor: templateFor)
         }
         machine.requestAnswered(keepAlive: dispatched.keepAlive, linger: dispatched.linger)
+    }
+
+    /// Answers a plain request for a file from its template (ResponseTemplate.swift): the
+    /// same bytes the chain and the finalizer wrote for it, with the current Date.
+    private func answer(_ head: RequestHead, from template: ResponseTemplate, file: OpenFile, site: Site, state: ServerState) {
+        bodyToSkip = 0
+        let loop = self.loop
+        loop.metrics.answeredFromTemplate()
+        var out = output.takeSpare(pool: &loop.bufferPool)
+        template.write(into: &out, date: loop.dates.dateBytes)
+        let finalized = head.method == .head
+            ? FinalizedResponse(status: .ok, body: .none, bodyLength: 0)
+            : FinalizedResponse(status: .ok, body: .file(file, 0..<file.size), bodyLength: file.size)
+        send(consume out, finalized, head: head, site: site, encoding: nil, state: state, startMicros: requestStartMicros)
+        machine.requestAnswered(keepAlive: true, linger: false)
     }
 
     /// The page of the parked response arrived (on the loop thread, through its mailbox).
@@ -322,14 +348,33 @@ final class Connection {
     }
 
     /// Finalizes `response` and queues its bytes behind earlier responses.
+    /// `templateFor`: the cache entry of a plain request's file, which keeps the head written
+    /// here as its template when the response is that file's 200.
     private func queue(_ response: consuming Response, head: RequestHead, site: Site?, keepAlive: Bool,
-                       state: ServerState, startMicros: Int64, forwarded: ForwardedClient? = nil) {
+                       state: ServerState, startMicros: Int64, forwarded: ForwardedClient? = nil,
+                       templateFor entry: FileCache.Entry? = nil) {
         // One strong reference for the whole function: each access through the unowned(unsafe)
         // field was retained and released around its use.
         let loop = self.loop
         var out = output.takeSpare(pool: &loop.bufferPool)
         let encoding = response.contentEncoding
+        var servedFile: OpenFile?
+        if entry != nil, case .file(let file) = response.body { servedFile = file }
         let finalized = ResponseFinalizer.finalize(consume response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
+        if let entry, let site, let servedFile, finalized.status == .ok, encoding == nil,
+           case .success(let cached) = entry.result, cached === servedFile {
+            entry.template = ResponseTemplate(head: out[...], site: site, https: security.isHTTPS,
+                                              file: servedFile, dates: loop.dates)
+        }
+        send(consume out, finalized, head: head, site: site, encoding: encoding, state: state,
+             startMicros: startMicros, forwarded: forwarded)
+    }
+
+    /// Queues a finalized response (`out` holds its head) and accounts for it: metrics and
+    /// the access-log row.
+    private func send(_ out: consuming [UInt8], _ finalized: FinalizedResponse, head: RequestHead, site: Site?,
+                      encoding: String?, state: ServerState, startMicros: Int64, forwarded: ForwardedClient? = nil) {
+        let loop = self.loop
         let headLength = out.count
         output.enqueue(finalized.body, head: consume out, fillRecord: transport.tls != nil)
         guard !isAdmin else { return }

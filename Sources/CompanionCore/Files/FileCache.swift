@@ -38,6 +38,8 @@ final class FileCache {
         let expiresAt: Int64
         let contentType: String
         let etag: String
+        /// The head of this file's plain 200 response, once one was written (ResponseTemplate).
+        var template: ResponseTemplate?
 
         init(result: Result<OpenFile, ResolveFailure>, path: String, expiresAt: Int64) {
             self.result = result
@@ -147,6 +149,13 @@ final class FileCache {
         entries[key] = entry
         if let dependencies { register(key, dependsOn: dependencies) }
         return entry
+    }
+
+    /// The response template of `entry` when it was written for `site` and the scheme (the
+    /// dispatcher answers from it; see ResponseTemplate.swift).
+    func template(of entry: Entry, site: Site, https: Bool) -> ResponseTemplate? {
+        guard let template = entry.template, template.site == ObjectIdentifier(site), template.https == https else { return nil }
+        return template
     }
 
     // MARK: - Changes

@@ -27,10 +27,12 @@ final class LoopMetrics: @unchecked Sendable {
         static let closed = accepted + 1
         static let fileCacheHits = closed + 1
         static let fileCacheLookups = fileCacheHits + 1
+        /// Plain file requests answered from a response template (not exported; tests look at it).
+        static let templateAnswers = fileCacheLookups + 1
         /// Gauges set once a second by the loop (ConnectionActivity order).
         /// Turns that began by reading the loop's inotify descriptor (not exported; tests
         /// look at it).
-        static let turnFileChangeReads = fileCacheLookups + 1
+        static let turnFileChangeReads = templateAnswers + 1
         static let connectionStates = turnFileChangeReads + 1
         /// Entries in the loop's deadline heap (set with the connection states).
         static let deadlineEntries = connectionStates + ConnectionActivity.allCases.count
@@ -78,6 +80,10 @@ final class LoopMetrics: @unchecked Sendable {
     /// published at the end of the turn), so a client that has its response also sees the
     /// count of the turn that answered it.
     func turnReadFileChanges() { add(Cell.turnFileChangeReads, 1) }
+
+    /// A response head copied from a template, counted before the response is queued (so a
+    /// client that has the response sees it counted).
+    func answeredFromTemplate() { add(Cell.templateAnswers, 1) }
 
     /// The loop's file cache counters (plain loop-thread integers), published once per turn.
     func publishFileCache(hits: Int, lookups: Int) {

@@ -47,19 +47,10 @@ enum RequestDispatcher {
             return DispatchedResponse(response: response, site: nil, keepAlive: keepAlive,
                                       bodyToSkip: head.contentLength, linger: false)
         }
-        let siteIndex: Int
-        if let hostRange = head.routingHostBytes {
-            siteIndex = head.bytes.withUnsafeBufferPointer {
-                state.router.route(hostHeader: UnsafeBufferPointer(rebasing: $0[hostRange]))
-            }
-        } else {
-            siteIndex = state.config.defaultSiteIndex
-        }
+        let siteIndex = self.siteIndex(head, state: state)
         let site = state.sites[siteIndex]
-        let rawPath = head.bytes[head.path]
-        let normalized = rawPath.isEmpty ? Result<String, HTTPStatus>.success("/") : PathNormalizer.normalize(rawPath)
         var response: Response
-        switch normalized {
+        switch normalizedPath(head) {
         case .failure(let status):
             response = .error(status)
             keepAlive = keepAlive && status != .badRequest
@@ -77,6 +68,52 @@ enum RequestDispatcher {
         }
         return DispatchedResponse(response: response, site: site, keepAlive: keepAlive,
                                   bodyToSkip: head.contentLength, linger: false)
+    }
+}
+
+extension RequestDispatcher {
+    /// The site `head` is for: by Host (or the absolute-form target's authority), else the default.
+    static func siteIndex(_ head: RequestHead, state: ServerState) -> Int {
+        guard let hostRange = head.routingHostBytes else { return state.config.defaultSiteIndex }
+        return head.bytes.withUnsafeBufferPointer {
+            state.router.route(hostHeader: UnsafeBufferPointer(rebasing: $0[hostRange]))
+        }
+    }
+
+    /// The target's path, percent-decoded and normalised ("/" for an empty one), or the error status.
+    static func normalizedPath(_ head: RequestHead) -> Result<String, HTTPStatus> {
+        let rawPath = head.bytes[head.path]
+        return rawPath.isEmpty ? .success("/") : PathNormalizer.normalize(rawPath)
+    }
+
+    /// A plain request for a file (ResponseTemplate.swift): the file and the template to
+    /// answer with, or the cache entry a template is to be written for.
+    enum PlainFile {
+        case template(ResponseTemplate, OpenFile, Site)
+        case noTemplateYet(FileCache.Entry)
+    }
+
+    /// Whether `head` is a plain request for a file of a site without plugins; nil sends it
+    /// through `dispatch`. The caller checks what only the connection knows (not stopping,
+    /// no trusted proxies, not the admin listener).
+    static func plainFile(_ head: RequestHead, state: ServerState, files: FileCache,
+                          security: ConnectionSecurity) -> PlainFile? {
+        // Without a cache (ttl 0) every lookup is a new entry: nothing to keep a template on.
+        guard files.ttlMilliseconds > 0, ResponseTemplate.isPlain(head) else { return nil }
+        let siteIndex = self.siteIndex(head, state: state)
+        let site = state.sites[siteIndex]
+        guard site.chain.plugins.isEmpty, case .success(let path) = normalizedPath(head),
+              answerForTransport(head, path: path, site: site, siteIndex: siteIndex, state: state, security: security) == nil
+        else { return nil }
+        // A directory's path is answered by its index file when it has one, as the index stage does.
+        let entry = path.utf8.last == UInt8(ascii: "/")
+            ? site.chain.index.indexFile(of: path) { files.lookup($0, in: site) }?.answer
+            : files.lookup(path, in: site)
+        guard let entry, case .success(let file) = entry.result, file.isRegularFile else { return nil }
+        if let template = files.template(of: entry, site: site, https: security.isHTTPS) {
+            return .template(template, file, site)
+        }
+        return .noTemplateYet(entry)
     }
 }
 

@@ -1,0 +1,76 @@
+// ResponseTemplate: the head of a file's plain 200 response, written once by the full
+// path (chain and finalizer) and kept with the file's cache entry. The next plain GET or
+// HEAD of that file copies it and writes the current Date into it, instead of building a
+// Request and a Response, running the stages and rendering every field again.
+//
+// "Plain" is what makes the head a function of the site, the scheme and the entry alone:
+//  - a site without plugins (only the built-in stages: index, gzip, listing, static);
+//  - GET or HEAD over HTTP/1.1, kept alive (no Connection line), without a body;
+//  - a regular file: the path's own, or for a directory's path ("/docs/") its index file, the
+//    one the index stage would choose (IndexMiddleware.indexFile);
+//  - none of the fields that change an answer: If-Match, If-None-Match,
+//    If-Modified-Since, If-Unmodified-Since, Range, If-Range, Accept-Encoding;
+//  - no answer of the transport (ACME challenge, 421, the https redirect);
+//  - the server not stopping, and no trusted proxies (X-Forwarded-* not consulted).
+// The rest of the head (type, length, Last-Modified, ETag, Accept-Ranges, Vary, HSTS)
+// follows from the site, the scheme and the file. A template records the site and the
+// scheme it was written for and lives as long as its entry, which the file cache drops
+// when the file changes. The full path stays the reference: a template is only ever a
+// copy of bytes the full path wrote for a plain request.
+
+/// A file's plain 200 head, kept on its `FileCache.Entry`.
+struct ResponseTemplate {
+    /// The site whose chain wrote it (a reload makes new sites, so old templates go unused).
+    let site: ObjectIdentifier
+    /// Written for a client on https (HSTS).
+    let https: Bool
+    /// The whole head, with the Date of when it was written.
+    let bytes: [UInt8]
+    /// Where the Date value starts in `bytes` (an IMF-fixdate, always the same length).
+    let dateOffset: Int
+
+    /// The request-header fields whose presence can change a file's answer.
+    static let fieldsThatChangeTheAnswer: UInt32 = [
+        HeaderName.ifMatch, .ifNoneMatch, .ifModifiedSince, .ifUnmodifiedSince, .range, .ifRange, .acceptEncoding,
+    ].reduce(0) { $0 | $1.bit }
+
+    /// Whether a request is plain as far as its head tells (the site and file are checked
+    /// by the dispatcher).
+    static func isPlain(_ head: RequestHead) -> Bool {
+        (head.method == .get || head.method == .head) && head.versionMinor == 1 && head.isKeepAlive
+            && head.contentLength == 0 && !head.isAsteriskForm && head.knownSeen & fieldsThatChangeTheAnswer == 0
+    }
+
+    /// Keeps `head`, the bytes the finalizer wrote for a plain request, as a template; nil when
+    /// its Date is not where the finalizer writes it or the file's time would be clamped
+    /// (a modification time in the future is sent as the Date, which changes every second).
+    init?(head: ArraySlice<UInt8>, site: Site, https: Bool, file: OpenFile, dates: DateCache) {
+        guard file.mtimeSeconds <= dates.currentSecond else { return nil }
+        let bytes = Array(head)
+        let marker = Array("\r\nDate: ".utf8)
+        let date = dates.dateBytes
+        guard date.count == Self.dateLength, let start = bytes.firstRange(of: marker)?.upperBound, start + date.count <= bytes.count,
+              bytes[start..<start + date.count].elementsEqual(date)
+        else { return nil }
+        self.site = ObjectIdentifier(site)
+        self.https = https
+        self.bytes = bytes
+        self.dateOffset = start
+    }
+
+    /// Appends the head to `out` with `date` (the current Date value) in place.
+    func write(into out: inout [UInt8], date: [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: bytes)
+        out.withUnsafeMutableBufferPointer { buffer in
+            date.withUnsafeBufferPointer { date in
+                guard let target = buffer.baseAddress, let source = date.baseAddress,
+                      date.count == Self.dateLength else { return }
+                (target + start + dateOffset).update(from: source, count: Self.dateLength)
+            }
+        }
+    }
+
+    /// Length of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT").
+    static let dateLength = 29
+}

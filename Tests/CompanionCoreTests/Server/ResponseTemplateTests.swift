@@ -1,0 +1,231 @@
+// Response templates (ResponseTemplate.swift): a plain request for a cached file is answered
+// from the head the full path wrote for it. What a client sees must not change: each request
+// here is sent three times on one connection, the first answered the full way and the next
+// two from the template, and all three must be the same response but for the Date value.
+// Requests that are not plain, sites with plugins, changed files and reloads go the full way.
+import Glibc
+import Testing
+@testable import CompanionCore
+
+@Suite struct ResponseTemplateTests {
+    /// Status, header lines in order (the Date value blanked: the one thing a template
+    /// rewrites) and body.
+    static func shape(_ response: TestResponse) -> String {
+        let headers = response.headers.map { $0.0.lowercased() == "date" ? "Date: -" : "\($0.0): \($0.1)" }
+        return "\(response.status)\n" + headers.joined(separator: "\n") + "\n\n" + String(decoding: response.body, as: UTF8.self)
+    }
+
+    /// Answers from templates so far (counted before each response is queued).
+    static func templateAnswers(_ server: TestServer) -> Int {
+        server.server.metrics.total(LoopMetrics.Cell.templateAnswers)
+    }
+
+    static func site(_ directory: TempDirectory) {
+        directory.write("a/page.html", String(repeating: "<p>page</p>\n", count: 40))
+        directory.write("a/image.png", [UInt8](repeating: 0x89, count: 700))
+        directory.write("a/empty.txt", "")
+        directory.write("a/docs/guide.css", "body { color: #333 }\n")
+        directory.write("a/ü.txt", "unicode name")
+        directory.write("b/b.txt", "site b")
+        directory.write("a/index.html", "the index")
+        for name in ["a/index.html", "a/page.html", "a/image.png", "a/empty.txt", "a/docs/guide.css", "a/ü.txt", "b/b.txt"] {
+            directory.setModified(name, 1_700_000_000)
+        }
+    }
+
+    /// Plain request heads (without the final empty line) and the file each asks for.
+    static let plainRequests: [(file: String?, head: String)] = [
+        ("a/page.html", "GET /page.html HTTP/1.1\r\nHost: a.test"),
+        ("a/page.html", "HEAD /page.html HTTP/1.1\r\nHost: a.test"),
+        ("a/image.png", "GET /image.png HTTP/1.1\r\nHost: a.test\r\nUser-Agent: test\r\nAccept: */*"),
+        ("a/page.html", "GET /page.html?v=2&x HTTP/1.1\r\nHost: a.test"),
+        ("a/page.html", "GET http://a.test/page.html HTTP/1.1\r\nHost: other.test"),
+        ("a/page.html", "GET /page.html HTTP/1.1\r\nHost: A.TEST:8080\r\nConnection: keep-alive"),
+        ("a/docs/guide.css", "GET /docs/%67uide.css HTTP/1.1\r\nHost: a.test"),
+        ("a/docs/guide.css", "GET /docs/./../docs//guide.css HTTP/1.1\r\nHost: a.test"),
+        ("a/empty.txt", "GET /empty.txt HTTP/1.1\r\nHost: a.test"),
+        ("a/ü.txt", "GET /%C3%BC.txt HTTP/1.1\r\nHost: a.test"),
+        ("b/b.txt", "GET /b.txt HTTP/1.1\r\nHost: b.test"),
+        ("a/index.html", "GET / HTTP/1.1\r\nHost: a.test"),   // the index file of a directory's path
+        ("a/index.html", "HEAD /index.html HTTP/1.1\r\nHost: a.test"),
+        (nil, "GET /docs/ HTTP/1.1\r\nHost: a.test"),   // a listing: never a template
+        (nil, "GET /b.txt HTTP/1.1\r\nHost: unknown.test"),   // the default site (a): 404, never a template
+    ]
+
+    @Test func aTemplatedAnswerIsTheResponseTheFullPathWrote() throws {
+        let directory = TempDirectory()
+        Self.site(directory)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let connection = try TestConnection(port: server.port)
+        for (index, (file, request)) in Self.plainRequests.enumerated() {
+            // A new modification time drops the file's entry (and template): the first of the
+            // three is answered the full way.
+            if let file { directory.setModified(file, 1_700_000_100 + index) }
+            let isHead = request.hasPrefix("HEAD")
+            connection.send(String(repeating: request + "\r\n\r\n", count: 3))   // pipelined: one turn
+            let full = try connection.readResponse(headRequest: isHead)
+            let first = try connection.readResponse(headRequest: isHead)
+            let second = try connection.readResponse(headRequest: isHead)
+            #expect(Self.shape(first) == Self.shape(full), "\(request)")
+            #expect(Self.shape(second) == Self.shape(full), "\(request)")
+            #expect(full.header("Date") != nil && first.header("Date") != nil)
+            // And apart at least a second, the Date is the current one, not the template's.
+            if index == 0 {
+                let before = HTTPDate.parse(Array(full.header("Date")!.utf8))!
+                var now = timespec()
+                clock_gettime(CLOCK_REALTIME, &now)
+                while Int(now.tv_sec) <= before + 1 {
+                    var pause = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+                    nanosleep(&pause, nil)   // waits for the wall clock to pass a second, not for the server
+                    clock_gettime(CLOCK_REALTIME, &now)
+                }
+                connection.send(request + "\r\n\r\n")
+                let later = try connection.readResponse()
+                #expect(HTTPDate.parse(Array(later.header("Date")!.utf8))! > before)
+                #expect(Self.shape(later) == Self.shape(full))
+            }
+        }
+        // Two template answers for each request of a file (the listing and the 404 have none),
+        // and one for the later request.
+        let answered = Self.templateAnswers(server)
+        #expect(answered == 2 * Self.plainRequests.filter { $0.file != nil }.count + 1)
+        let page = try get(server.port, "/page.html")
+        #expect(page.header("Vary") == "Accept-Encoding" && page.header("Accept-Ranges") == "bytes")
+    }
+
+    /// Each of these changes the answer, so none may come from the template (or write one).
+    @Test func requestsThatAreNotPlainGoTheFullWay() throws {
+        let directory = TempDirectory()
+        Self.site(directory)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let connection = try TestConnection(port: server.port)
+        connection.send("GET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\nGET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        let plain = try connection.readResponse()
+        _ = try connection.readResponse()
+        let etag = plain.header("ETag")!
+        let date = plain.header("Last-Modified")!
+        let before = Self.templateAnswers(server)
+        #expect(before == 1)
+
+        let cases: [(String, (TestResponse) -> Bool)] = [
+            ("If-None-Match: \(etag)", { $0.status == 304 }),
+            ("If-Modified-Since: \(date)", { $0.status == 304 }),
+            ("If-Match: \"other\"", { $0.status == 412 }),
+            ("If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT", { $0.status == 412 }),
+            ("Range: bytes=0-3", { $0.status == 206 && $0.text == "<p>p" }),
+            ("Range: bytes=0-3\r\nIf-Range: \"other\"", { $0.status == 200 && $0.body == plain.body }),
+            ("Accept-Encoding: gzip", { $0.header("Content-Encoding") == "gzip" }),
+            ("Accept-Encoding: identity", { $0.status == 200 && $0.body == plain.body }),
+        ]
+        for (field, check) in cases {
+            connection.send("GET /page.html HTTP/1.1\r\nHost: a.test\r\n\(field)\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(check(response), "\(field): \(response)")
+        }
+        // HTTP/1.0 (kept alive, then not), a closing request, a body, OPTIONS, the index of "/".
+        connection.send("GET /page.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(try connection.readResponse().header("Connection") == "keep-alive")
+        connection.send("POST /page.html HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi")
+        #expect(try connection.readResponse().status == 405)
+        connection.send("OPTIONS /page.html HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        #expect(try connection.readResponse().header("Allow") == "GET, HEAD, OPTIONS")
+        connection.send("GET /docs/ HTTP/1.1\r\nHost: a.test\r\n\r\nGET /docs/ HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        #expect(try connection.readResponse().text.contains("guide.css"))
+        #expect(try connection.readResponse().text.contains("guide.css"))
+        connection.send("GET /docs HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        #expect(try connection.readResponse().header("Location") == "/docs/")
+        connection.send("GET /page.html HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        #expect(try connection.readResponse().header("Connection") == "close")
+        let old = try TestConnection(port: server.port)
+        old.send("GET /page.html HTTP/1.0\r\n\r\n")
+        #expect(try old.readResponse().header("Connection") == "close")
+        #expect(Self.templateAnswers(server) == before)
+
+        // The template is still the plain answer afterwards.
+        let again = try TestConnection(port: server.port)
+        again.send("GET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        #expect(Self.shape(try again.readResponse()) == Self.shape(plain))
+        let after = Self.templateAnswers(server)
+        #expect(after == before + 1)
+    }
+
+    @Test func aSiteWithPluginsHasNoTemplates() throws {
+        let directory = TempDirectory()
+        Self.site(directory)
+        let server = try TestServer(directory: directory, siteB: """
+            , "plugins": [{"type": "headers", "set": {"X-Plugin": "ran"}}]
+            """, fileCacheMilliseconds: 60_000)
+        let connection = try TestConnection(port: server.port)
+        connection.send(String(repeating: "GET /b.txt HTTP/1.1\r\nHost: b.test\r\n\r\n", count: 3))
+        for _ in 0..<3 { #expect(try connection.readResponse().header("X-Plugin") == "ran") }
+        #expect(Self.templateAnswers(server) == 0)
+    }
+
+    /// A template lives as long as its cache entry: a changed file is answered with its new
+    /// length and validators, and gets a new template.
+    @Test func aChangedFileGetsANewTemplate() throws {
+        let directory = TempDirectory()
+        Self.site(directory)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let connection = try TestConnection(port: server.port)
+        var etags: Set<String> = []
+        for round in 1...20 {
+            directory.write("a/page.html", String(repeating: "v\(round) ", count: round))
+            directory.setModified("a/page.html", 1_700_000_000 + round)
+            connection.send(String(repeating: "GET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\n", count: 2))
+            let full = try connection.readResponse()
+            let templated = try connection.readResponse()
+            #expect(full.text == String(repeating: "v\(round) ", count: round))
+            #expect(Self.shape(templated) == Self.shape(full))
+            etags.insert(full.header("ETag") ?? "")
+        }
+        #expect(etags.count == 20)
+        #expect(Self.templateAnswers(server) == 20)
+    }
+
+    /// A reload makes new sites: a template written under the old config is not used, and
+    /// the new config's answer (here: gzip off, so no Vary) is what later requests get.
+    @Test func aReloadedConfigIsNotAnsweredFromOldTemplates() throws {
+        let directory = TempDirectory()
+        Self.site(directory)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let request = String(repeating: "GET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\n", count: 2)
+        let connection = try TestConnection(port: server.port)
+        connection.send(request)
+        #expect(try connection.readResponse().header("Vary") == "Accept-Encoding")
+        #expect(try connection.readResponse().header("Vary") == "Accept-Encoding")
+
+        let text = directory.path + "/config.json"
+        let fd = open(text, O_RDONLY)
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = read(fd, &bytes, bytes.count)
+        close(fd)
+        let json = String(decoding: bytes[0..<count], as: UTF8.self)
+            .replacingAll("\"listing\": true", with: "\"listing\": true, \"gzip\": false")
+        directory.write("config.json", json)
+        try server.server.reload(try PluginRegistry.builtIn.configLoader.load(path: server.configPath))
+        connection.send(request)
+        #expect(try connection.readResponse().header("Vary") == nil)
+        #expect(try connection.readResponse().header("Vary") == nil)
+        #expect(Self.templateAnswers(server) == 2)
+    }
+
+    /// A file modified "in the future" is sent with the Date as its Last-Modified (RFC 9110
+    /// §8.8.2.1), which changes every second: no template is kept for it.
+    @Test func aFileFromTheFutureHasNoTemplate() throws {
+        let directory = TempDirectory()
+        Self.site(directory)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        directory.write("a/future.txt", "later")
+        directory.setModified("a/future.txt", Int(now.tv_sec) + 86_400)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let connection = try TestConnection(port: server.port)
+        connection.send(String(repeating: "GET /future.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", count: 3))
+        for _ in 0..<3 {
+            let response = try connection.readResponse()
+            #expect(response.header("Last-Modified") == response.header("Date"))
+        }
+        #expect(Self.templateAnswers(server) == 0)
+    }
+}
