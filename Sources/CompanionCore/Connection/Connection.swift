@@ -282,7 +282,7 @@ final class Connection {
     private func answer(_ head: RequestHead) {
         let state = loop.state
         var templateFor: FileCache.Entry?
-        if !isAdmin && state.config.trustedProxies.isEmpty && !loop.isStopping,
+        if !isAdmin && state.config.trustedProxies.isEmpty,
            let plain = RequestDispatcher.plainFile(head, state: state, files: loop.fileCache, security: security) {
             switch plain {
             case .template(let template, let file, let site):
@@ -327,13 +327,15 @@ final class Connection {
         bodyToSkip = 0
         let loop = self.loop
         loop.metrics.answeredFromTemplate()
+        let keepAlive = head.isKeepAlive && !loop.isStopping
         var out = output.takeSpare(pool: &loop.bufferPool)
-        template.write(into: &out, date: loop.dates.dateBytes)
+        template.write(into: &out, date: loop.dates.dateBytes,
+                       connectionLine: ResponseFinalizer.connectionLine(keepAlive: keepAlive, versionMinor: head.versionMinor))
         let finalized = head.method == .head
             ? FinalizedResponse(status: .ok, body: .none, bodyLength: 0)
             : FinalizedResponse(status: .ok, body: .file(file, 0..<file.size), bodyLength: file.size)
         send(consume out, finalized, head: head, site: site, encoding: nil, state: state, startMicros: requestStartMicros)
-        machine.requestAnswered(keepAlive: true, linger: false)
+        machine.requestAnswered(keepAlive: keepAlive, linger: false)
     }
 
     /// The page of the parked response arrived (on the loop thread, through its mailbox).
@@ -363,8 +365,9 @@ final class Connection {
         let finalized = ResponseFinalizer.finalize(consume response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
         if let entry, let site, let servedFile, finalized.status == .ok, encoding == nil,
            case .success(let cached) = entry.result, cached === servedFile {
-            entry.template = ResponseTemplate(head: out[...], site: site, https: security.isHTTPS,
-                                              file: servedFile, dates: loop.dates)
+            entry.template = ResponseTemplate(
+                head: out[...], connectionLine: ResponseFinalizer.connectionLine(keepAlive: keepAlive, versionMinor: head.versionMinor),
+                site: site, https: security.isHTTPS, file: servedFile, dates: loop.dates)
         }
         send(consume out, finalized, head: head, site: site, encoding: encoding, state: state,
              startMicros: startMicros, forwarded: forwarded)

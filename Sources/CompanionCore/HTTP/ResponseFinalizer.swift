@@ -139,11 +139,7 @@ enum ResponseFinalizer {
                     out.putField(name: name, value: value)
                 }
             }
-            if !keepAlive {
-                out.put("Connection: close\r\n")
-            } else if versionMinor == 0 {
-                out.put("Connection: keep-alive\r\n")
-            }
+            if let line = Self.connectionLine(keepAlive: keepAlive, versionMinor: versionMinor) { out.put(line) }
             out.put("\r\n")
         }
 
@@ -152,6 +148,14 @@ enum ResponseFinalizer {
             return FinalizedResponse(status: response.status, body: .none, bodyLength: 0)
         }
         return FinalizedResponse(status: response.status, body: plan, bodyLength: length)
+    }
+
+    /// The head's last field: `Connection: close` for a connection's last response, and
+    /// `keep-alive` for an HTTP/1.0 client that keeps it (HTTP/1.1 keeps it by default).
+    static func connectionLine(keepAlive: Bool, versionMinor: Int) -> StaticString? {
+        if !keepAlive { return "Connection: close\r\n" }
+        if versionMinor == 0 { return "Connection: keep-alive\r\n" }
+        return nil
     }
 
     private static func wholeBody(_ body: ResponseBody) -> BodyPlan {

@@ -5,13 +5,14 @@
 //
 // "Plain" is what makes the head a function of the site, the scheme and the entry alone:
 //  - a site without plugins (only the built-in stages: index, gzip, listing, static);
-//  - GET or HEAD over HTTP/1.1, kept alive (no Connection line), without a body;
+//  - GET or HEAD without a body (the Connection line, which depends on the version and
+//    on whether the connection stays open, is added to the template as the finalizer does);
 //  - a regular file: the path's own, or for a directory's path ("/docs/") its index file, the
 //    one the index stage would choose (IndexMiddleware.indexFile);
 //  - none of the fields that change an answer: If-Match, If-None-Match,
 //    If-Modified-Since, If-Unmodified-Since, Range, If-Range, Accept-Encoding;
 //  - no answer of the transport (ACME challenge, 421, the https redirect);
-//  - the server not stopping, and no trusted proxies (X-Forwarded-* not consulted).
+//  - no trusted proxies (X-Forwarded-* not consulted).
 // The rest of the head (type, length, Last-Modified, ETag, Accept-Ranges, Vary, HSTS)
 // follows from the site, the scheme and the file. A template records the site and the
 // scheme it was written for and lives as long as its entry, which the file cache drops
@@ -24,7 +25,8 @@ struct ResponseTemplate {
     let site: ObjectIdentifier
     /// Written for a client on https (HSTS).
     let https: Bool
-    /// The whole head, with the Date of when it was written.
+    /// The whole head of an HTTP/1.1 response that keeps its connection (no Connection
+    /// line), with the Date of when it was written.
     let bytes: [UInt8]
     /// Where the Date value starts in `bytes` (an IMF-fixdate, always the same length).
     let dateOffset: Int
@@ -37,16 +39,24 @@ struct ResponseTemplate {
     /// Whether a request is plain as far as its head tells (the site and file are checked
     /// by the dispatcher).
     static func isPlain(_ head: RequestHead) -> Bool {
-        (head.method == .get || head.method == .head) && head.versionMinor == 1 && head.isKeepAlive
-            && head.contentLength == 0 && !head.isAsteriskForm && head.knownSeen & fieldsThatChangeTheAnswer == 0
+        (head.method == .get || head.method == .head) && head.contentLength == 0 && !head.isAsteriskForm
+            && head.knownSeen & fieldsThatChangeTheAnswer == 0
     }
 
     /// Keeps `head`, the bytes the finalizer wrote for a plain request, as a template; nil when
     /// its Date is not where the finalizer writes it or the file's time would be clamped
     /// (a modification time in the future is sent as the Date, which changes every second).
-    init?(head: ArraySlice<UInt8>, site: Site, https: Bool, file: OpenFile, dates: DateCache) {
+    /// `connectionLine`: the Connection line the finalizer wrote last (`ResponseFinalizer.connectionLine`),
+    /// which is taken out.
+    init?(head: ArraySlice<UInt8>, connectionLine: StaticString?, site: Site, https: Bool, file: OpenFile, dates: DateCache) {
         guard file.mtimeSeconds <= dates.currentSecond else { return nil }
-        let bytes = Array(head)
+        var bytes = Array(head)
+        if let connectionLine {
+            let line = UnsafeBufferPointer(start: connectionLine.utf8Start, count: connectionLine.utf8CodeUnitCount)
+            let lineStart = bytes.count - 2 - line.count
+            guard lineStart > 0, bytes[lineStart..<bytes.count - 2].elementsEqual(line) else { return nil }
+            bytes.removeSubrange(lineStart..<bytes.count - 2)
+        }
         let marker = Array("\r\nDate: ".utf8)
         let date = dates.dateBytes
         guard date.count == Self.dateLength, let start = bytes.firstRange(of: marker)?.upperBound, start + date.count <= bytes.count,
@@ -58,10 +68,17 @@ struct ResponseTemplate {
         self.dateOffset = start
     }
 
-    /// Appends the head to `out` with `date` (the current Date value) in place.
-    func write(into out: inout [UInt8], date: [UInt8]) {
+    /// Appends the head to `out` with `date` (the current Date value) in place and
+    /// `connectionLine` (`ResponseFinalizer.connectionLine`) last, before the empty line.
+    func write(into out: inout [UInt8], date: [UInt8], connectionLine: StaticString?) {
         let start = out.count
-        out.append(contentsOf: bytes)
+        if let connectionLine {
+            out.append(contentsOf: bytes[..<(bytes.count - 2)])
+            out.append(contentsOf: UnsafeBufferPointer(start: connectionLine.utf8Start, count: connectionLine.utf8CodeUnitCount))
+            out.append(contentsOf: bytes[(bytes.count - 2)...])
+        } else {
+            out.append(contentsOf: bytes)
+        }
         out.withUnsafeMutableBufferPointer { buffer in
             date.withUnsafeBufferPointer { date in
                 guard let target = buffer.baseAddress, let source = date.baseAddress,
