@@ -224,10 +224,13 @@ import Testing
         let block = [UInt8](repeating: 0x20, count: 4096)
         while block.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
         close(fd)
-        // Rows with 4 KiB user agents until the writer reports the full disk.
+        // Rows with 4 KiB user agents until the writer reports the full disk. Its first commit
+        // comes `flushMs` after the first row, so requests go on until then (a fixed count of
+        // them could all be answered before it, on a fast server).
         let agent = "User-Agent: " + String(repeating: "x", count: 4000) + "\r\n"
         var reported: String?
-        for _ in 0..<400 where reported == nil {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while reported == nil && ContinuousClock.now < deadline {
             #expect(Self.request(client, "/", extra: agent))
             requests += 1
             reported = server.stderrLines.first { $0.contains("cannot write to") }
