@@ -283,7 +283,7 @@ final class Connection {
         let state = loop.state
         var templateFor: FileCache.Entry?
         if !isAdmin && state.config.trustedProxies.isEmpty,
-           let plain = RequestDispatcher.plainFile(head, state: state, files: loop.fileCache, security: security) {
+           let plain = RequestDispatcher.plainRequest(head, state: state, files: loop.fileCache, security: security) {
             switch plain {
             case .template(let template, let file, let site):
                 answer(head, from: template, file: file, site: site, state: state)
@@ -321,9 +321,10 @@ final class Connection {
         machine.requestAnswered(keepAlive: dispatched.keepAlive, linger: dispatched.linger)
     }
 
-    /// Answers a plain request for a file from its template (ResponseTemplate.swift): the
-    /// same bytes the chain and the finalizer wrote for it, with the current Date.
-    private func answer(_ head: RequestHead, from template: ResponseTemplate, file: OpenFile, site: Site, state: ServerState) {
+    /// Answers a plain request from its template (ResponseTemplate.swift): the same bytes the
+    /// chain and the finalizer wrote for it, with the current Date. `file`: the 200's body
+    /// (nil: a 404, whose page the template holds).
+    private func answer(_ head: RequestHead, from template: ResponseTemplate, file: OpenFile?, site: Site, state: ServerState) {
         bodyToSkip = 0
         let loop = self.loop
         loop.metrics.answeredFromTemplate()
@@ -331,9 +332,14 @@ final class Connection {
         var out = output.takeSpare(pool: &loop.bufferPool)
         template.write(into: &out, date: loop.dates.dateBytes,
                        connectionLine: ResponseFinalizer.connectionLine(keepAlive: keepAlive, versionMinor: head.versionMinor))
-        let finalized = head.method == .head
-            ? FinalizedResponse(status: .ok, body: .none, bodyLength: 0)
-            : FinalizedResponse(status: .ok, body: .file(file, 0..<file.size), bodyLength: file.size)
+        let finalized = if head.method == .head {
+            FinalizedResponse(status: template.status, body: .none, bodyLength: 0)
+        } else if let file {
+            FinalizedResponse(status: template.status, body: .file(file, 0..<file.size), bodyLength: file.size)
+        } else {
+            FinalizedResponse(status: template.status, body: .bytes(template.page, 0..<template.page.count),
+                              bodyLength: template.page.count)
+        }
         send(consume out, finalized, head: head, site: site, encoding: nil, state: state, startMicros: requestStartMicros)
         machine.requestAnswered(keepAlive: keepAlive, linger: false)
     }
@@ -350,8 +356,9 @@ final class Connection {
     }
 
     /// Finalizes `response` and queues its bytes behind earlier responses.
-    /// `templateFor`: the cache entry of a plain request's file, which keeps the head written
-    /// here as its template when the response is that file's 200.
+    /// `templateFor`: the cache entry of a plain request's path, which keeps the head written
+    /// here as its template when the response is that file's 200 or the 404 of a path that
+    /// resolved to nothing.
     private func queue(_ response: consuming Response, head: RequestHead, site: Site?, keepAlive: Bool,
                        state: ServerState, startMicros: Int64, forwarded: ForwardedClient? = nil,
                        templateFor entry: FileCache.Entry? = nil) {
@@ -360,17 +367,33 @@ final class Connection {
         let loop = self.loop
         var out = output.takeSpare(pool: &loop.bufferPool)
         let encoding = response.contentEncoding
-        var servedFile: OpenFile?
-        if entry != nil, case .file(let file) = response.body { servedFile = file }
+        let body = entry == nil ? nil : response.body
         let finalized = ResponseFinalizer.finalize(consume response, head: head, keepAlive: keepAlive, dates: &loop.dates, into: &out)
-        if let entry, let site, let servedFile, finalized.status == .ok, encoding == nil,
-           case .success(let cached) = entry.result, cached === servedFile {
-            entry.template = ResponseTemplate(
-                head: out[...], connectionLine: ResponseFinalizer.connectionLine(keepAlive: keepAlive, versionMinor: head.versionMinor),
-                site: site, https: security.isHTTPS, file: servedFile, dates: loop.dates)
+        if let entry, let site, let body, encoding == nil {
+            keepTemplate(for: entry, head: head, keepAlive: keepAlive, site: site, status: finalized.status, body: body, written: out[...])
         }
         send(consume out, finalized, head: head, site: site, encoding: encoding, state: state,
              startMicros: startMicros, forwarded: forwarded)
+    }
+
+    /// Keeps `written`, the head of `entry`'s plain answer, as the entry's template when the
+    /// answer is what the entry says: its file's 200, or the 404 of a path that resolves to
+    /// nothing (a file changed between the two lookups gives another answer, and no template).
+    private func keepTemplate(for entry: FileCache.Entry, head: RequestHead, keepAlive: Bool, site: Site,
+                              status: HTTPStatus, body: ResponseBody, written: ArraySlice<UInt8>) {
+        let file: OpenFile?
+        let page: [UInt8]
+        switch (entry.result, status, body) {
+        case (.success(let cached), .ok, .file(let served)) where cached === served:
+            (file, page) = (served, [])
+        case (.failure(.notFound), .notFound, .bytes(let bytes)):
+            (file, page) = (nil, bytes)
+        default:
+            return
+        }
+        entry.template = ResponseTemplate(
+            head: written, connectionLine: ResponseFinalizer.connectionLine(keepAlive: keepAlive, versionMinor: head.versionMinor),
+            site: site, https: security.isHTTPS, status: status, file: file, page: page, dates: loop.dates)
     }
 
     /// Queues a finalized response (`out` holds its head) and accounts for it: metrics and

@@ -86,18 +86,19 @@ extension RequestDispatcher {
         return rawPath.isEmpty ? .success("/") : PathNormalizer.normalize(rawPath)
     }
 
-    /// A plain request for a file (ResponseTemplate.swift): the file and the template to
-    /// answer with, or the cache entry a template is to be written for.
-    enum PlainFile {
-        case template(ResponseTemplate, OpenFile, Site)
+    /// A plain request for a file or a missing path (ResponseTemplate.swift): the template to
+    /// answer with and the file (nil for a 404), or the cache entry a template is to be
+    /// written for.
+    enum PlainRequest {
+        case template(ResponseTemplate, OpenFile?, Site)
         case noTemplateYet(FileCache.Entry)
     }
 
-    /// Whether `head` is a plain request for a file of a site without plugins; nil sends it
-    /// through `dispatch`. The caller checks what only the connection knows (not stopping,
-    /// no trusted proxies, not the admin listener).
-    static func plainFile(_ head: RequestHead, state: ServerState, files: FileCache,
-                          security: ConnectionSecurity) -> PlainFile? {
+    /// Whether `head` is a plain request for a file, or for a path that does not exist, of a
+    /// site without plugins; nil sends it through `dispatch`. The caller checks what only the
+    /// connection knows (no trusted proxies, not the admin listener).
+    static func plainRequest(_ head: RequestHead, state: ServerState, files: FileCache,
+                             security: ConnectionSecurity) -> PlainRequest? {
         // Without a cache (ttl 0) every lookup is a new entry: nothing to keep a template on.
         guard files.ttlMilliseconds > 0, ResponseTemplate.isPlain(head) else { return nil }
         let siteIndex = self.siteIndex(head, state: state)
@@ -105,11 +106,19 @@ extension RequestDispatcher {
         guard site.chain.plugins.isEmpty, case .success(let path) = normalizedPath(head),
               answerForTransport(head, path: path, site: site, siteIndex: siteIndex, state: state, security: security) == nil
         else { return nil }
-        // A directory's path is answered by its index file when it has one, as the index stage does.
-        let entry = path.utf8.last == UInt8(ascii: "/")
+        // A directory's path is answered by its index file when it has one, as the index stage
+        // does (and without one by a listing or a 403: the full way).
+        let isDirectory = path.utf8.last == UInt8(ascii: "/")
+        let entry = isDirectory
             ? site.chain.index.indexFile(of: path) { files.lookup($0, in: site) }?.answer
             : files.lookup(path, in: site)
-        guard let entry, case .success(let file) = entry.result, file.isRegularFile else { return nil }
+        guard let entry else { return nil }
+        let file: OpenFile?
+        switch entry.result {
+        case .success(let opened) where opened.isRegularFile: file = opened
+        case .failure(.notFound) where !isDirectory: file = nil
+        default: return nil
+        }
         if let template = files.template(of: entry, site: site, https: security.isHTTPS) {
             return .template(template, file, site)
         }

@@ -1,14 +1,16 @@
-// ResponseTemplate: the head of a file's plain 200 response, written once by the full
-// path (chain and finalizer) and kept with the file's cache entry. The next plain GET or
-// HEAD of that file copies it and writes the current Date into it, instead of building a
-// Request and a Response, running the stages and rendering every field again.
+// ResponseTemplate: the head of a plain answer for a cached path, written once by the full
+// path (chain and finalizer) and kept with the path's cache entry: a file's 200, or the 404
+// of a path that does not exist (head and error page). The next plain GET or HEAD of that
+// path copies it and writes the current Date into it, instead of building a Request and a
+// Response, running the stages and rendering every field again.
 //
-// "Plain" is what makes the head a function of the site, the scheme and the entry alone:
+// "Plain" is what makes the answer a function of the site, the scheme and the entry alone:
 //  - a site without plugins (only the built-in stages: index, gzip, listing, static);
 //  - GET or HEAD without a body (the Connection line, which depends on the version and
 //    on whether the connection stays open, is added to the template as the finalizer does);
 //  - a regular file: the path's own, or for a directory's path ("/docs/") its index file, the
-//    one the index stage would choose (IndexMiddleware.indexFile);
+//    one the index stage would choose (IndexMiddleware.indexFile); or a path (not a
+//    directory's) that resolves to nothing;
 //  - none of the fields that change an answer: If-Match, If-None-Match,
 //    If-Modified-Since, If-Unmodified-Since, Range, If-Range, Accept-Encoding;
 //  - no answer of the transport (ACME challenge, 421, the https redirect);
@@ -16,15 +18,19 @@
 // The rest of the head (type, length, Last-Modified, ETag, Accept-Ranges, Vary, HSTS)
 // follows from the site, the scheme and the file. A template records the site and the
 // scheme it was written for and lives as long as its entry, which the file cache drops
-// when the file changes. The full path stays the reference: a template is only ever a
-// copy of bytes the full path wrote for a plain request.
+// when the file changes (or is created). The full path stays the reference: a template is
+// only ever a copy of bytes the full path wrote for a plain request.
 
-/// A file's plain 200 head, kept on its `FileCache.Entry`.
+/// A plain answer's head (and a 404's page), kept on its `FileCache.Entry`.
 struct ResponseTemplate {
     /// The site whose chain wrote it (a reload makes new sites, so old templates go unused).
     let site: ObjectIdentifier
     /// Written for a client on https (HSTS).
     let https: Bool
+    /// 200 (the entry's file follows the head) or 404 (`page` follows it).
+    let status: HTTPStatus
+    /// The body of a 404: the error page the full path sent.
+    let page: [UInt8]
     /// The whole head of an HTTP/1.1 response that keeps its connection (no Connection
     /// line), with the Date of when it was written.
     let bytes: [UInt8]
@@ -48,8 +54,10 @@ struct ResponseTemplate {
     /// (a modification time in the future is sent as the Date, which changes every second).
     /// `connectionLine`: the Connection line the finalizer wrote last (`ResponseFinalizer.connectionLine`),
     /// which is taken out.
-    init?(head: ArraySlice<UInt8>, connectionLine: StaticString?, site: Site, https: Bool, file: OpenFile, dates: DateCache) {
-        guard file.mtimeSeconds <= dates.currentSecond else { return nil }
+    /// `status` and `page`: 200 and nothing for `file` (nil for a 404), or 404 and its page.
+    init?(head: ArraySlice<UInt8>, connectionLine: StaticString?, site: Site, https: Bool,
+          status: HTTPStatus, file: OpenFile?, page: [UInt8], dates: DateCache) {
+        if let file, file.mtimeSeconds > dates.currentSecond { return nil }
         var bytes = Array(head)
         if let connectionLine {
             let line = UnsafeBufferPointer(start: connectionLine.utf8Start, count: connectionLine.utf8CodeUnitCount)
@@ -64,6 +72,8 @@ struct ResponseTemplate {
         else { return nil }
         self.site = ObjectIdentifier(site)
         self.https = https
+        self.status = status
+        self.page = page
         self.bytes = bytes
         self.dateOffset = start
     }

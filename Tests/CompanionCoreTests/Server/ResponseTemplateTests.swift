@@ -27,42 +27,52 @@ import Testing
         directory.write("a/docs/guide.css", "body { color: #333 }\n")
         directory.write("a/ü.txt", "unicode name")
         directory.write("b/b.txt", "site b")
+        directory.write("b/.hidden", "not served")
         directory.write("a/index.html", "the index")
         for name in ["a/index.html", "a/page.html", "a/image.png", "a/empty.txt", "a/docs/guide.css", "a/ü.txt", "b/b.txt"] {
             directory.setModified(name, 1_700_000_000)
         }
     }
 
-    /// Plain request heads (without the final empty line) and the file each asks for.
-    static let plainRequests: [(file: String?, head: String)] = [
-        ("a/page.html", "GET /page.html HTTP/1.1\r\nHost: a.test"),
-        ("a/page.html", "HEAD /page.html HTTP/1.1\r\nHost: a.test"),
-        ("a/image.png", "GET /image.png HTTP/1.1\r\nHost: a.test\r\nUser-Agent: test\r\nAccept: */*"),
-        ("a/page.html", "GET /page.html?v=2&x HTTP/1.1\r\nHost: a.test"),
-        ("a/page.html", "GET http://a.test/page.html HTTP/1.1\r\nHost: other.test"),
-        ("a/page.html", "GET /page.html HTTP/1.1\r\nHost: A.TEST:8080\r\nConnection: keep-alive"),
-        ("a/docs/guide.css", "GET /docs/%67uide.css HTTP/1.1\r\nHost: a.test"),
-        ("a/docs/guide.css", "GET /docs/./../docs//guide.css HTTP/1.1\r\nHost: a.test"),
-        ("a/empty.txt", "GET /empty.txt HTTP/1.1\r\nHost: a.test"),
-        ("a/ü.txt", "GET /%C3%BC.txt HTTP/1.1\r\nHost: a.test"),
-        ("b/b.txt", "GET /b.txt HTTP/1.1\r\nHost: b.test"),
-        ("a/index.html", "GET / HTTP/1.1\r\nHost: a.test"),   // the index file of a directory's path
-        ("a/index.html", "HEAD /index.html HTTP/1.1\r\nHost: a.test"),
+    /// Plain request heads (without the final empty line); the file each asks for, touched
+    /// before its three requests so that the first goes the full way (a missing path is
+    /// asked for once only); whether the answer has a template (two of the three requests).
+    static let plainRequests: [(touch: String?, templated: Bool, head: String)] = [
+        ("a/page.html", true, "GET /page.html HTTP/1.1\r\nHost: a.test"),
+        ("a/page.html", true, "HEAD /page.html HTTP/1.1\r\nHost: a.test"),
+        ("a/image.png", true, "GET /image.png HTTP/1.1\r\nHost: a.test\r\nUser-Agent: test\r\nAccept: */*"),
+        ("a/page.html", true, "GET /page.html?v=2&x HTTP/1.1\r\nHost: a.test"),
+        ("a/page.html", true, "GET http://a.test/page.html HTTP/1.1\r\nHost: other.test"),
+        ("a/page.html", true, "GET /page.html HTTP/1.1\r\nHost: A.TEST:8080\r\nConnection: keep-alive"),
+        ("a/docs/guide.css", true, "GET /docs/%67uide.css HTTP/1.1\r\nHost: a.test"),
+        ("a/docs/guide.css", true, "GET /docs/./../docs//guide.css HTTP/1.1\r\nHost: a.test"),
+        ("a/empty.txt", true, "GET /empty.txt HTTP/1.1\r\nHost: a.test"),
+        ("a/ü.txt", true, "GET /%C3%BC.txt HTTP/1.1\r\nHost: a.test"),
+        ("b/b.txt", true, "GET /b.txt HTTP/1.1\r\nHost: b.test"),
+        ("a/index.html", true, "GET / HTTP/1.1\r\nHost: a.test"),   // the index file of a directory's path
+        ("a/index.html", true, "HEAD /index.html HTTP/1.1\r\nHost: a.test"),
         // Connections that close after the answer, and HTTP/1.0's keep-alive: the finalizer's
         // Connection line goes into the copy.
-        ("a/page.html", "GET /page.html HTTP/1.1\r\nHost: a.test\r\nConnection: close"),
-        ("a/image.png", "GET /image.png HTTP/1.0"),
-        ("a/image.png", "HEAD /image.png HTTP/1.0\r\nHost: a.test"),
-        ("a/page.html", "GET /page.html HTTP/1.0\r\nConnection: keep-alive"),
-        (nil, "GET /docs/ HTTP/1.1\r\nHost: a.test"),   // a listing: never a template
-        (nil, "GET /b.txt HTTP/1.1\r\nHost: unknown.test"),   // the default site (a): 404, never a template
+        ("a/page.html", true, "GET /page.html HTTP/1.1\r\nHost: a.test\r\nConnection: close"),
+        ("a/image.png", true, "GET /image.png HTTP/1.0"),
+        ("a/image.png", true, "HEAD /image.png HTTP/1.0\r\nHost: a.test"),
+        ("a/page.html", true, "GET /page.html HTTP/1.0\r\nConnection: keep-alive"),
+        // Paths that resolve to nothing: the 404 and its page.
+        (nil, true, "GET /missing.html HTTP/1.1\r\nHost: a.test"),
+        (nil, true, "HEAD /missing-too.html HTTP/1.1\r\nHost: a.test"),
+        (nil, true, "GET /gone/away.txt HTTP/1.0"),
+        (nil, true, "GET /.hidden HTTP/1.1\r\nHost: b.test"),
+        (nil, true, "GET /b.txt HTTP/1.1\r\nHost: unknown.test"),   // the default site (a) has no b.txt
+        // The full way every time.
+        (nil, false, "GET /docs/ HTTP/1.1\r\nHost: a.test"),   // a listing
+        (nil, false, "GET /nothing/ HTTP/1.1\r\nHost: a.test"),   // a directory's path: not found
     ]
 
     @Test func aTemplatedAnswerIsTheResponseTheFullPathWrote() throws {
         let directory = TempDirectory()
         Self.site(directory)
         let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
-        for (index, (file, request)) in Self.plainRequests.enumerated() {
+        for (index, (file, _, request)) in Self.plainRequests.enumerated() {
             // A new modification time drops the file's entry (and template): the first of the
             // three is answered the full way.
             if let file { directory.setModified(file, 1_700_000_100 + index) }
@@ -102,10 +112,9 @@ import Testing
                 #expect(Self.shape(later) == Self.shape(full))
             }
         }
-        // Two template answers for each request of a file (the listing and the 404 have none),
-        // and one for the later request.
+        // Two template answers for each templated request, and one for the later request.
         let answered = Self.templateAnswers(server)
-        #expect(answered == 2 * Self.plainRequests.filter { $0.file != nil }.count + 1)
+        #expect(answered == 2 * Self.plainRequests.filter(\.templated).count + 1)
         let page = try get(server.port, "/page.html")
         #expect(page.header("Vary") == "Accept-Encoding" && page.header("Accept-Ranges") == "bytes")
     }
@@ -191,6 +200,25 @@ import Testing
         }
         #expect(etags.count == 20)
         #expect(Self.templateAnswers(server) == 20)
+    }
+
+    /// A 404's template goes when the path comes into being.
+    @Test func aCreatedFileReplacesThe404() throws {
+        let directory = TempDirectory()
+        Self.site(directory)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let connection = try TestConnection(port: server.port)
+        let request = String(repeating: "GET /later/new.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", count: 2)
+        connection.send(request)
+        let missing = try connection.readResponse()
+        #expect(missing.status == 404)
+        #expect(Self.shape(try connection.readResponse()) == Self.shape(missing))
+        #expect(Self.templateAnswers(server) == 1)
+        directory.write("a/later/new.txt", "here now")
+        connection.send(request)
+        #expect(try connection.readResponse().text == "here now")
+        #expect(try connection.readResponse().text == "here now")
+        #expect(Self.templateAnswers(server) == 2)
     }
 
     /// A reload makes new sites: a template written under the old config is not used, and
