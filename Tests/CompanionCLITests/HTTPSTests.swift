@@ -272,6 +272,41 @@ import Testing
         #expect(result.stdout == "HTTP/1.1 200 OK\n", "\(result.stderr)")
     }
 
+    /// Response templates (a plain request for a cached file copies the head written for it)
+    /// are kept per scheme: HTTPS answers carry HSTS and plain ones do not, however the two
+    /// alternate, and the copies are the answers the full path wrote (Python's ssl client).
+    @Test func templatedAnswersKeepHSTSToHTTPS() throws {
+        let files = try Self.files()
+        let server = try TLSServer(Self.sitesJSON, files: files)
+        let program = """
+            import socket, ssl, sys
+            https_port, http_port, ca = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+            ctx = ssl.create_default_context(cafile=ca)
+            request = b"GET / HTTP/1.1\\r\\nHost: a.test\\r\\n\\r\\n"
+            last = b"GET / HTTP/1.1\\r\\nHost: a.test\\r\\nConnection: close\\r\\n\\r\\n"
+            def answers(tls):
+                raw = socket.create_connection(("127.0.0.1", https_port if tls else http_port))
+                s = ctx.wrap_socket(raw, server_hostname="a.test") if tls else raw
+                s.sendall(request * 2 + last)
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk: break
+                    data += chunk
+                heads = []
+                for part in data.split(b"HTTP/1.1 ")[1:]:
+                    lines = part.split(b"\\r\\n\\r\\n")[0].split(b"\\r\\n")
+                    heads.append([l for l in lines if not l.startswith(b"Date:") and not l.startswith(b"Connection:")])
+                return heads
+            for tls in (True, False, True, False):
+                heads = answers(tls)
+                hsts = [any(l.startswith(b"Strict-Transport-Security:") for l in h) for h in heads]
+                print(len(heads), all(h == heads[0] for h in heads), hsts == [tls] * 3)
+            """
+        let result = try runPython(program, ["\(server.httpsPort)", "\(server.httpPort)", files.ca])
+        #expect(result.stdout == String(repeating: "3 True True\n", count: 4), "\(result.stdout) \(result.stderr)")
+    }
+
     @Test func plainRequestsToARedirectingSiteGet308ToHTTPS() throws {
         let files = try Self.files()
         let server = try TLSServer(Self.sitesJSON, files: files)
