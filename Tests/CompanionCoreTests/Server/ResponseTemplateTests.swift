@@ -20,18 +20,28 @@ import Testing
         server.server.metrics.total(LoopMetrics.Cell.templateAnswers)
     }
 
-    static func site(_ directory: TempDirectory) {
-        directory.write("a/page.html", String(repeating: "<p>page</p>\n", count: 40))
-        directory.write("a/image.png", [UInt8](repeating: 0x89, count: 700))
-        directory.write("a/empty.txt", "")
-        directory.write("a/docs/guide.css", "body { color: #333 }\n")
-        directory.write("a/ü.txt", "unicode name")
-        directory.write("b/b.txt", "site b")
-        directory.write("b/.hidden", "not served")
-        directory.write("a/index.html", "the index")
-        for name in ["a/index.html", "a/page.html", "a/image.png", "a/empty.txt", "a/docs/guide.css", "a/ü.txt", "b/b.txt"] {
-            directory.setModified(name, 1_700_000_000)
+    /// The sites' files, all modified at one fixed time (b/.hidden is never served).
+    static let files: [(path: String, bytes: [UInt8])] = [
+        ("a/page.html", Array(String(repeating: "<p>page</p>\n", count: 40).utf8)),
+        ("a/image.png", [UInt8](repeating: 0x89, count: 700)),
+        ("a/empty.txt", []),
+        ("a/docs/guide.css", Array("body { color: #333 }\n".utf8)),
+        ("a/ü.txt", Array("unicode name".utf8)),
+        ("a/index.html", Array("the index".utf8)),
+        ("b/b.txt", Array("site b".utf8)),
+        ("b/.hidden", Array("not served".utf8)),
+    ]
+
+    /// A server for `files` (sites a.test and b.test; `siteB`: more of b's JSON) that keeps
+    /// answers for a minute unless a file changes, and one connection to it.
+    static func start(siteB: String = "") throws -> (TempDirectory, TestServer, TestConnection) {
+        let directory = TempDirectory()
+        for (path, bytes) in files {
+            directory.write(path, bytes)
+            directory.setModified(path, 1_700_000_000)
         }
+        let server = try TestServer(directory: directory, siteB: siteB, fileCacheMilliseconds: 60_000)
+        return (directory, server, try TestConnection(port: server.port))
     }
 
     /// Plain request heads (without the final empty line); the file each asks for, touched
@@ -69,9 +79,7 @@ import Testing
     ]
 
     @Test func aTemplatedAnswerIsTheResponseTheFullPathWrote() throws {
-        let directory = TempDirectory()
-        Self.site(directory)
-        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let (directory, server, _) = try Self.start()
         for (index, (file, _, request)) in Self.plainRequests.enumerated() {
             // A new modification time drops the file's entry (and template): the first of the
             // three is answered the full way.
@@ -121,10 +129,7 @@ import Testing
 
     /// Each of these changes the answer, so none may come from the template (or write one).
     @Test func requestsThatAreNotPlainGoTheFullWay() throws {
-        let directory = TempDirectory()
-        Self.site(directory)
-        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
-        let connection = try TestConnection(port: server.port)
+        let (_, server, connection) = try Self.start()
         connection.send("GET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\nGET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\n")
         let plain = try connection.readResponse()
         _ = try connection.readResponse()
@@ -169,12 +174,9 @@ import Testing
     }
 
     @Test func aSiteWithPluginsHasNoTemplates() throws {
-        let directory = TempDirectory()
-        Self.site(directory)
-        let server = try TestServer(directory: directory, siteB: """
+        let (_, server, connection) = try Self.start(siteB: """
             , "plugins": [{"type": "headers", "set": {"X-Plugin": "ran"}}]
-            """, fileCacheMilliseconds: 60_000)
-        let connection = try TestConnection(port: server.port)
+            """)
         connection.send(String(repeating: "GET /b.txt HTTP/1.1\r\nHost: b.test\r\n\r\n", count: 3))
         for _ in 0..<3 { #expect(try connection.readResponse().header("X-Plugin") == "ran") }
         #expect(Self.templateAnswers(server) == 0)
@@ -183,10 +185,7 @@ import Testing
     /// A template lives as long as its cache entry: a changed file is answered with its new
     /// length and validators, and gets a new template.
     @Test func aChangedFileGetsANewTemplate() throws {
-        let directory = TempDirectory()
-        Self.site(directory)
-        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
-        let connection = try TestConnection(port: server.port)
+        let (directory, server, connection) = try Self.start()
         var etags: Set<String> = []
         for round in 1...20 {
             directory.write("a/page.html", String(repeating: "v\(round) ", count: round))
@@ -204,10 +203,7 @@ import Testing
 
     /// A 404's template goes when the path comes into being.
     @Test func aCreatedFileReplacesThe404() throws {
-        let directory = TempDirectory()
-        Self.site(directory)
-        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
-        let connection = try TestConnection(port: server.port)
+        let (directory, server, connection) = try Self.start()
         let request = String(repeating: "GET /later/new.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", count: 2)
         connection.send(request)
         let missing = try connection.readResponse()
@@ -224,9 +220,7 @@ import Testing
     /// A reload makes new sites: a template written under the old config is not used, and
     /// the new config's answer (here: gzip off, so no Vary) is what later requests get.
     @Test func aReloadedConfigIsNotAnsweredFromOldTemplates() throws {
-        let directory = TempDirectory()
-        Self.site(directory)
-        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
+        let (directory, server, _) = try Self.start()
         let request = String(repeating: "GET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\n", count: 2)
         let connection = try TestConnection(port: server.port)
         connection.send(request)
@@ -251,14 +245,11 @@ import Testing
     /// A file modified "in the future" is sent with the Date as its Last-Modified (RFC 9110
     /// §8.8.2.1), which changes every second: no template is kept for it.
     @Test func aFileFromTheFutureHasNoTemplate() throws {
-        let directory = TempDirectory()
-        Self.site(directory)
+        let (directory, server, connection) = try Self.start()
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         directory.write("a/future.txt", "later")
         directory.setModified("a/future.txt", Int(now.tv_sec) + 86_400)
-        let server = try TestServer(directory: directory, fileCacheMilliseconds: 60_000)
-        let connection = try TestConnection(port: server.port)
         connection.send(String(repeating: "GET /future.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", count: 3))
         for _ in 0..<3 {
             let response = try connection.readResponse()
