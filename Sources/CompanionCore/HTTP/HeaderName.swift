@@ -66,12 +66,24 @@ public enum HeaderName: Int, CaseIterable, Sendable {
     }
 
     /// `name` when `p[range]` (as long as its name) is that name in any case, else nil.
+    /// Compared eight bytes at a time (`| 0x20` on each byte, as `lookup` explains), then
+    /// byte by byte: a byte loop cost ~80 instructions for "user-agent".
     @inline(__always)
     private static func matches(_ p: UnsafeRawBufferPointer, _ range: Range<Int>, _ name: HeaderName) -> HeaderName? {
-        let expected = name.lowercasedName.utf8Start
+        let expected = UnsafeRawPointer(name.lowercasedName.utf8Start)
+        guard let base = p.baseAddress else { return nil }
+        let received = base + range.lowerBound
+        let count = range.count
         var k = 0
-        for i in range {
-            if p[i] | 0x20 != expected[k] { return nil }
+        while k + 8 <= count {
+            let word = received.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            if word | 0x2020_2020_2020_2020 != expected.loadUnaligned(fromByteOffset: k, as: UInt64.self) { return nil }
+            k += 8
+        }
+        while k < count {
+            if received.load(fromByteOffset: k, as: UInt8.self) | 0x20 != expected.load(fromByteOffset: k, as: UInt8.self) {
+                return nil
+            }
             k += 1
         }
         return name

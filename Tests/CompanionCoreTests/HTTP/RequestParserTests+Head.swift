@@ -88,6 +88,13 @@ extension RequestParserTests {
         #expect(HeaderName.lookupForTest(raw + "x") == nil)
         #expect(HeaderName.lookupForTest(String(raw.dropLast()) + "_") == nil)
         #expect(HeaderName.lookupForTest(raw.uppercased()) == name)
+        // One other tchar at any position (the names are compared eight bytes at a time).
+        for position in raw.indices {
+            let other: Character = raw[position] == "x" ? "y" : "x"
+            var changed = raw
+            changed.replaceSubrange(position...position, with: String(other))
+            #expect(HeaderName.lookupForTest(changed) == nil, "\(changed)")
+        }
     }
 
     @Test func obsTextValueAsString() {
