@@ -151,13 +151,6 @@ final class FileCache {
         return entry
     }
 
-    /// The response template of `entry` when it was written for `site` and the scheme (the
-    /// dispatcher answers from it; see ResponseTemplate.swift).
-    func template(of entry: Entry, site: Site, https: Bool) -> ResponseTemplate? {
-        guard let template = entry.template, template.site == ObjectIdentifier(site), template.https == https else { return nil }
-        return template
-    }
-
     // MARK: - Changes
 
     /// The watched entries an answer for `path` depends on: for "/a/b.html", entry "a" of

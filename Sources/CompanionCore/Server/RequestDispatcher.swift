@@ -119,7 +119,7 @@ extension RequestDispatcher {
         case .failure(.notFound) where !isDirectory: file = nil
         default: return nil
         }
-        if let template = files.template(of: entry, site: site, https: security.isHTTPS) {
+        if let template = entry.template, template.isFor(site, https: security.isHTTPS) {
             return .template(template, file, site)
         }
         return .noTemplateYet(entry)

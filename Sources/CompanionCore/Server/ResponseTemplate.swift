@@ -78,6 +78,11 @@ struct ResponseTemplate {
         self.dateOffset = start
     }
 
+    /// Whether this template was written for `site` and the scheme.
+    func isFor(_ site: Site, https: Bool) -> Bool {
+        self.site == ObjectIdentifier(site) && self.https == https
+    }
+
     /// Appends the head to `out` with `date` (the current Date value) in place and
     /// `connectionLine` (`ResponseFinalizer.connectionLine`) last, before the empty line.
     func write(into out: inout [UInt8], date: [UInt8], connectionLine: StaticString?) {
