@@ -134,6 +134,9 @@ def main():
             while not result["page"]["cards"] and time.time() < deadline:
                 time.sleep(0.05)
                 result["page"] = chrome.send("Runtime.evaluate", {"expression": EXTRACT, "returnByValue": True}, session)["result"]["value"]
+        # The folder may not exist yet: the first test to take a screenshot on a fresh machine
+        # is not always the one that used to create it.
+        os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
         for name, width, height, mobile, scale in [("desktop", 1280, 900, False, 1), ("phone", 390, 844, True, 2)]:
             chrome.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile}, session)
             layout = chrome.send("Runtime.evaluate", {"expression": "[document.documentElement.scrollWidth, window.innerWidth]", "returnByValue": True}, session)
