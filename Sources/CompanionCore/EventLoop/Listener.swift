@@ -64,6 +64,7 @@ public final class Listener: @unchecked Sendable {
                     return inet_pton(AF_INET, address.host, &sin.sin_addr)
                 }
             }
+            setDeferAccept(fd)
             try Syscall.check("listen") { listen(fd, backlog) }
             var bound = address
             bound.port = try Socket.localPort(fd)
@@ -81,6 +82,19 @@ public final class Listener: @unchecked Sendable {
         try? Socket.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
     }
 
+    /// TCP_DEFER_ACCEPT of 1 s, as nginx's `listen … deferred`: the kernel completes the
+    /// handshake but wakes the loop for a connection only once its first bytes have arrived
+    /// (HTTP, TLS and the PROXY header all start with the client), so the accept turn reads
+    /// the request and answers it at once instead of registering an empty socket and waiting
+    /// for a second wake-up. Measured with `Connection: close` load (wrk, 64 connections,
+    /// server on one core, four interleaved rounds): server CPU per request 34-39 -> 26-30 µs,
+    /// 17.1-20.9k -> 18.8-23.8k requests/s (nginx 17.3-19.7k). A client that connects and
+    /// sends nothing is accepted after ~1 s (the kernel's first SYN-ACK retransmission), then
+    /// closed by `headerTimeoutMs` as before; until then it holds no descriptor of ours.
+    static func setDeferAccept(_ fd: Int32) {
+        try? Socket.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_DEFER_ACCEPT, value: 1)
+    }
+
     /// The address a socket inherited through socket activation is bound to, after checking
     /// that it is a listening TCP socket (and making it non-blocking, close-on-exec).
     static func inheritedAddress(_ fd: Int32) throws(Errno) -> ListenAddress {
@@ -94,6 +108,7 @@ public final class Listener: @unchecked Sendable {
         let family = Int32(storage.ss_family)
         guard family == AF_INET || family == AF_INET6 else { throw Errno(code: EAFNOSUPPORT, call: "socket activation") }
         setNoDelay(fd)
+        setDeferAccept(fd)
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
