@@ -131,6 +131,28 @@ import Testing
         #expect(elapsed < 1.6)
     }
 
+    /// Pipelined responses are attributed their bytes in order: the first, written whole, is
+    /// logged with its size; the second, cut short by a reset, with what was sent of it.
+    @Test func pipelinedResponsesCutShortAreLoggedInOrder() throws {
+        let directory = TempDirectory()
+        directory.write("a/small.txt", "small")
+        directory.write("a/big.bin", [UInt8](repeating: 7, count: 8 << 20))
+        let server = try TestServer(directory: directory, topLevel: "\"accessLog\": {\"sqlite\": \"log.sqlite\"},")
+        let quitter = try TestConnection(port: server.port)
+        quitter.send("GET /small.txt HTTP/1.1\r\nHost: a.test\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        #expect(try quitter.readResponse().text == "small")
+        var buffer = [UInt8](repeating: 0, count: 1000)
+        _ = buffer.withUnsafeMutableBytes { recv(quitter.fd, $0.baseAddress, 1000, 0) }
+        quitter.abort()   // RST: the server's next write fails
+        _ = try get(server.port, "/big.bin", headers: ["Range: bytes=0-0"])   // keeps the loop busy until it notices
+        server.server.stop()
+        let rows = try Self.rows(directory.path + "/log.sqlite")
+        #expect(rows.filter { $0.path == "/small.txt" }.map(\.bytes) == [5])
+        let cut = try #require(rows.first { $0.path == "/big.bin" && $0.status == 200 })
+        #expect(cut.bytes > 0)
+        #expect(cut.bytes < 8 << 20)
+    }
+
     @Test func timeoutsAndCutShortResponsesAreLogged() throws {
         let directory = TempDirectory()
         directory.write("a/big.bin", [UInt8](repeating: 7, count: 8 << 20))
