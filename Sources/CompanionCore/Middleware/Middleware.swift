@@ -64,9 +64,8 @@ public struct Request: @unchecked Sendable {
 
     public var method: Method { head.method }
     public var isGetOrHead: Bool { head.method == .get || head.method == .head }
-    /// Whether the path names a directory (`/docs/`). A byte test: `String.hasSuffix`
-    /// compares grapheme clusters, ~80 instructions on every request.
-    public var hasTrailingSlash: Bool { path.utf8.last == UInt8(ascii: "/") }
+    /// Whether the path names a directory (`/docs/`).
+    public var hasTrailingSlash: Bool { PathNormalizer.endsInSlash(path) }
 
     /// The raw query string without "?", or nil.
     public var query: String? {

@@ -108,7 +108,7 @@ extension RequestDispatcher {
         else { return nil }
         // A directory's path is answered by its index file when it has one, as the index stage
         // does (and without one by a listing or a 403: the full way).
-        let isDirectory = path.utf8.last == UInt8(ascii: "/")
+        let isDirectory = PathNormalizer.endsInSlash(path)
         let entry = isDirectory
             ? site.chain.index.indexFile(of: path) { files.lookup($0, in: site) }?.answer
             : files.lookup(path, in: site)

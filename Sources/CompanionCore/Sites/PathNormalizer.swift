@@ -12,6 +12,14 @@
 
 /// Percent-decoding and dot-segment removal for request paths.
 public enum PathNormalizer {
+    /// Whether `path` ends in "/" (names a directory), as a byte test on its storage:
+    /// `String.hasSuffix` compares grapheme clusters (~80 instructions), and the generic
+    /// `utf8.last` cost ~76 a request under callgrind.
+    @inline(__always)
+    static func endsInSlash(_ path: String) -> Bool {
+        path.utf8.withContiguousStorageIfAvailable { $0.last == UInt8(ascii: "/") } ?? (path.utf8.last == UInt8(ascii: "/"))
+    }
+
     /// Decodes and normalises the path of a request target.
     ///
     /// Called once per request by the request pipeline, on the loop thread; pure.

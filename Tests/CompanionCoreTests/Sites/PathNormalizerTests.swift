@@ -88,6 +88,15 @@ import Testing
         }
     }
 
+    /// The byte test the dispatcher and `Request.hasTrailingSlash` use, on small and large
+    /// strings (stored inline and on the heap) and non-ASCII ones.
+    @Test func endsInSlashAgreesWithTheLastByte() {
+        let long = "/" + String(repeating: "abcdefgh/", count: 8)
+        for path in ["", "/", "/a", "/a/", "/index.html", "/é/", "/é", long, long + "x", "/" + String(repeating: "é", count: 20) + "/"] {
+            #expect(PathNormalizer.endsInSlash(path) == (path.utf8.last == UInt8(ascii: "/")), "\(path)")
+        }
+    }
+
     @Test func acceptsAnyByteCollection() {
         let buffer: [UInt8] = Array("GET /a/../b HTTP/1.1".utf8)
         let slice = buffer[4..<11]
