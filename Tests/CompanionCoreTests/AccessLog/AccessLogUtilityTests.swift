@@ -51,3 +51,27 @@ import Testing
         #expect(ClientAnonymizer.anonymize(client) == expected)
     }
 }
+
+/// The writer's compare of a field with the previous row's (FieldMemo.sameBytes): equal
+/// texts of every length up to 40 compare equal, and a change at any one position of any of
+/// them is seen (each load width covers every byte).
+@Suite struct FieldMemoSameBytesTests {
+    @Test func everyPositionOfEveryLengthCounts() {
+        for count in 0...40 {
+            let a = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            a.withUnsafeBytes { x in
+                var b = a
+                b.withUnsafeBytes { y in
+                    #expect(count == 0 || FieldMemo.sameBytes(x.baseAddress!, y.baseAddress!, count: count), "length \(count)")
+                }
+                for position in 0..<count {
+                    b[position] ^= 0x40
+                    b.withUnsafeBytes { y in
+                        #expect(!FieldMemo.sameBytes(x.baseAddress!, y.baseAddress!, count: count), "length \(count), position \(position)")
+                    }
+                    b[position] ^= 0x40
+                }
+            }
+        }
+    }
+}
