@@ -82,8 +82,9 @@ extension RequestDispatcher {
 
     /// The target's path, percent-decoded and normalised ("/" for an empty one), or the error status.
     static func normalizedPath(_ head: RequestHead) -> Result<String, HTTPStatus> {
-        let rawPath = head.bytes[head.path]
-        return rawPath.isEmpty ? .success("/") : PathNormalizer.normalize(rawPath)
+        let range = head.path
+        if range.isEmpty { return .success("/") }
+        return head.bytes.withUnsafeBufferPointer { PathNormalizer.normalize(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     /// A plain request for a file or a missing path (ResponseTemplate.swift): the template to

@@ -86,6 +86,9 @@ import Testing
             #expect(expected == nil, "input \(input) rejected")
             #expect(status == .badRequest)
         }
+        // The dispatcher's entry point (bytes in memory) gives the same answer.
+        let fromMemory = Array(input.utf8).withUnsafeBufferPointer { PathNormalizer.normalize($0) }
+        #expect(fromMemory == PathNormalizer.normalize(Array(input.utf8)), "input \(input)")
     }
 
     /// The byte test the dispatcher and `Request.hasTrailingSlash` use, on small and large
