@@ -47,23 +47,29 @@ func isFieldValueByte(_ b: UInt8) -> Bool { b >= 0x20 ? b != 0x7F : b == ASCII.h
 /// True when every byte of `p[from..<to]` is a field-value byte (`isFieldValueByte`).
 /// Checks 8 bytes at a time: a word with no byte below 0x20 and none equal to 0x7F is valid as a whole
 /// (the exact "has a byte less than n" / "has a zero byte" bit tricks); a flagged word, such as one with
-/// an HTAB, is checked byte by byte.
+/// an HTAB, is checked byte by byte. The last bytes (fewer than 8) are checked as the word that ends at
+/// `to`: the bytes before them in it are this line's name and colon or value, or an earlier line's, so
+/// a clean word clears them and a flagged one (an HTAB, a CRLF of a short line before) sends them to the
+/// byte loop (most values are short: a Host is one tail).
 @inline(__always)
 func allFieldValueBytes(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
     var i = from
     if let base = p.baseAddress {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        while i + 8 <= to {
-            let x = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        @inline(__always) func isClean(_ x: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
             let below20 = (x &- ones &* 0x20) & ~x & highs
             let y = x ^ (ones &* 0x7F)
             let isDel = (y &- ones) & ~y & highs
-            if below20 | isDel != 0 {
+            return below20 | isDel == 0
+        }
+        while i + 8 <= to {
+            if !isClean(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
                 for k in i..<i + 8 where !isFieldValueByte(p[k]) { return false }
             }
             i += 8
         }
+        if i < to, to >= 8, isClean(base.loadUnaligned(fromByteOffset: to - 8, as: UInt64.self)) { return true }
     }
     while i < to {
         guard isFieldValueByte(p[i]) else { return false }

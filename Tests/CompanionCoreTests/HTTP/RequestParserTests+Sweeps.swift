@@ -83,6 +83,28 @@ extension RequestParserTests {
         #expect(outcome(c.bytes) == expected)
     }
 
+    /// The word-at-a-time value check against the RFC's byte rule, for every range of a 24-byte
+    /// buffer holding one byte of each kind at each position (inside the range, before it, where
+    /// the last word reaches back to, and after it) and a CRLF before a short range.
+    @Test func fieldValueWordsAgreeWithTheBytes() {
+        let kinds: [UInt8] = [0x00, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x41, 0x7E, 0x7F, 0x80, 0xFF]
+        for kind in kinds {
+            for position in 0..<24 {
+                var buffer = [UInt8](repeating: 0x61, count: 24)
+                buffer[position] = kind
+                if position > 2 { buffer[position - 2] = 0x0D; buffer[position - 1] = 0x0A }
+                buffer.withUnsafeBytes { p in
+                    for from in 0...24 {
+                        for to in from...24 {
+                            let expected = (from..<to).allSatisfy { rfcFieldValueByte(buffer[$0]) }
+                            #expect(allFieldValueBytes(p, from, to) == expected, "kind \(kind) at \(position), \(from)..<\(to)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func tcharTableMatchesTheRFC() {
         for b in allBytes { #expect(isTchar(b) == rfcTchar.contains(b), "byte \(b)") }
     }
