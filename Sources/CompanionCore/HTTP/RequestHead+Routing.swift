@@ -10,8 +10,11 @@ extension RequestHead {
         let r: Range<Int>
         if let authority = absoluteAuthority {
             r = authority
-        } else if let host = firstField(.host) {
-            r = host.value
+        } else if let host = hostFieldHost {
+            // The parser's Host check found where the host ends (before the port; an IP literal
+            // with its brackets): only a trailing dot is left to remove.
+            if host.count > 0 && bytes[host.upperBound - 1] == UInt8(ascii: ".") { return host.lowerBound..<host.upperBound - 1 }
+            return host
         } else {
             return nil
         }

@@ -51,6 +51,10 @@ public struct RequestHead: Sendable {
     public var isKeepAlive: Bool
     /// Bits (`HeaderName.bit`) of the known headers present; lets `value(_:)` answer absent headers at once.
     var knownSeen: UInt32
+    /// The host part of the Host field (without its port), found while the parser checked the
+    /// field's syntax; nil without a Host field. Routing reads it instead of finding the field
+    /// and scanning its value again.
+    var hostFieldHost: Range<Int>? = nil
 
     /// The value of the first field with this known name, or nil.
     public func value(_ name: HeaderName) -> ArraySlice<UInt8>? {

@@ -11,6 +11,8 @@ struct ParsedFields {
     var contentLength = 0
     var hasClose = false
     var hasKeepAlive = false
+    /// The host part of the Host field's value (its port left out), as `HostSyntax.hostEnd` found it.
+    var host: Range<Int>?
 }
 
 extension RequestParser {
@@ -73,7 +75,8 @@ extension RequestParser {
         case .host:
             // RFC 9112 §3.2: 400 for more than one Host field or an invalid Host value. An empty value
             // is valid (RFC 9110 §7.2: the target URI has no authority).
-            guard !repeated, HostSyntax.hostEnd(p, value) != nil else { throw .badRequest }
+            guard !repeated, let end = HostSyntax.hostEnd(p, value) else { throw .badRequest }
+            result.host = value.lowerBound..<end
         case .transferEncoding:
             // SECURITY: RFC 9112 §6.1/§11.2: we read no chunked bodies, and Transfer-Encoding next to
             // Content-Length is the request smuggling pattern. Any Transfer-Encoding is 400 and close.

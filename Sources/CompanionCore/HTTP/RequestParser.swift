@@ -253,7 +253,7 @@ public struct RequestParser: Sendable {
             absoluteAuthority: line.absoluteAuthority, versionMinor: line.versionMinor,
             fields: fields.list, contentLength: fields.contentLength,
             isKeepAlive: line.versionMinor == 1 ? !fields.hasClose : fields.hasKeepAlive && !fields.hasClose,
-            knownSeen: fields.seen)
+            knownSeen: fields.seen, hostFieldHost: fields.host)
         return .complete(head, consumed: start + headEnd)
     }
 

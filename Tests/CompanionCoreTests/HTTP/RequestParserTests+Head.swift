@@ -155,12 +155,22 @@ extension RequestParserTests {
         ("https://[::2]/x", "example.com", "[::2]"),
         ("http://Abs.Example./", nil, "abs.example"),
         ("/", nil, nil),
+        ("/", "x.:1", "x"),
+        ("/", "%41b.C", "%41b.c"),
+        ("/", "[v1.a:b]:443", "[v1.a:b]"),
     ] as [(String, String?, String?)])
     func routingHost(_ target: String, _ host: String?, _ expected: String?) {
         let version = host == nil ? "1.0" : "1.1"
         let hostLine = host.map { "Host: \($0)\r\n" } ?? ""
         guard let h = head("GET \(target) HTTP/\(version)\r\n\(hostLine)\r\n") else { return }
         #expect(h.routingHost == expected)
+    }
+
+    /// The Host's range (found by the parser's syntax check) indexes the head's bytes, which
+    /// leave out the empty lines before the request line.
+    @Test func routingHostAfterLeadingEmptyLines() {
+        guard let h = head("\r\n\r\nGET / HTTP/1.1\r\nX: y\r\nHost: Lead.Example.:99\r\n\r\n") else { return }
+        #expect(h.routingHost == "lead.example")
     }
 
     @Test("pipelined requests: consumed covers only the first", arguments: ["\r\n", "\n"])
