@@ -30,6 +30,14 @@ final class FileCache {
     struct Key: Hashable {
         let site: ObjectIdentifier
         let path: String
+
+        /// Byte for byte (`ExactPath`): two names Swift's String holds equal are two files.
+        static func == (a: Key, b: Key) -> Bool { a.site == b.site && ExactPath.equal(a.path, b.path) }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(site)
+            ExactPath.hash(path, into: &hasher)
+        }
     }
 
     /// A resolved path and what the static-file stage derives from it.
@@ -308,4 +316,29 @@ struct RenderedPage: Sendable {
     var contentEncoding: String? = nil
     /// Entries left out of a listing by its `maxEntries` cap.
     var omitted: Int = 0
+}
+
+/// Paths compared and hashed as the file system sees them: byte for byte. Swift's String
+/// equality is canonical equivalence ("é" precomposed equals "e" and a combining accent, and
+/// hashes alike), but to Linux those are two names, two files. Keys holding a path use this,
+/// or one file's cached answer (or compressed variant) would be served for the other.
+enum ExactPath {
+    static func equal(_ a: String, _ b: String) -> Bool {
+        let same = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
+            }
+        }
+        if let same, let same { return same }
+        return a.utf8.elementsEqual(b.utf8)   // not reached on Linux: native strings are contiguous
+    }
+
+    /// The UTF-8 bytes into `hasher` (the dictionary's seeded SipHash, as String's own hash,
+    /// which also mixes in a terminator after checking the text is in normal form).
+    static func hash(_ path: String, into hasher: inout Hasher) {
+        let hashed: Void? = path.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if hashed == nil {
+            for byte in path.utf8 { hasher.combine(byte) }
+        }
+    }
 }

@@ -30,6 +30,21 @@ public final class GzipCache: Sendable {
         /// Which coding (`level` is zlib's level, brotli's quality or zstd's level).
         public var coding: ContentCoding
 
+        /// The path byte for byte (`ExactPath`), the rest as usual.
+        public static func == (a: Key, b: Key) -> Bool {
+            ExactPath.equal(a.path, b.path) && a.size == b.size && a.mtimeSeconds == b.mtimeSeconds
+                && a.mtimeNanoseconds == b.mtimeNanoseconds && a.level == b.level && a.coding == b.coding
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            ExactPath.hash(path, into: &hasher)
+            hasher.combine(size)
+            hasher.combine(mtimeSeconds)
+            hasher.combine(mtimeNanoseconds)
+            hasher.combine(level)
+            hasher.combine(coding)
+        }
+
         public init(path: String, size: Int, mtimeSeconds: Int, mtimeNanoseconds: Int, level: Int, coding: ContentCoding = .gzip) {
             self.path = path
             self.size = size

@@ -17,6 +17,17 @@ struct LRUStore: ~Copyable {
         var path: String
         var level: Int
         var coding: ContentCoding
+
+        /// The path byte for byte (`ExactPath`).
+        static func == (a: File, b: File) -> Bool {
+            ExactPath.equal(a.path, b.path) && a.level == b.level && a.coding == b.coding
+        }
+
+        func hash(into hasher: inout Hasher) {
+            ExactPath.hash(path, into: &hasher)
+            hasher.combine(level)
+            hasher.combine(coding)
+        }
     }
 
     struct Node {

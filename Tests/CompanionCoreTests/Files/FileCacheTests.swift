@@ -32,6 +32,36 @@ import Testing
         #expect(try Self.waitUntil(changedAt + 2000) { try get(server.port, "/late.txt").status == 200 })
     }
 
+    /// Two names that are the same text to Swift's String (é precomposed, and e with a
+    /// combining accent) are two files to Linux: each is served its own, in either order, and
+    /// the cache keeps them apart.
+    @Test func canonicallyEquivalentNamesAreDifferentFiles() throws {
+        let directory = TempDirectory()
+        directory.write("a/caf\u{E9}.txt", "precomposed")
+        directory.write("a/cafe\u{301}.txt", "decomposed")
+        let server = try TestServer(directory: directory)
+        for _ in 0..<2 {
+            #expect(try get(server.port, "/caf%C3%A9.txt").text == "precomposed")
+            #expect(try get(server.port, "/cafe%CC%81.txt").text == "decomposed")
+        }
+        // Compressed variants are keyed by path, size and time: the same size and time (a tar
+        // extracts both so) must still give each name its own.
+        let one = String(repeating: "precomposed text, ", count: 100)
+        let two = String(repeating: "decomposed words, ", count: 100)
+        #expect(one.utf8.count == two.utf8.count)
+        directory.write("a/r\u{E9}sum\u{E9}.txt", one)
+        directory.write("a/re\u{301}sume\u{301}.txt", two)
+        directory.setModified("a/r\u{E9}sum\u{E9}.txt", 1_700_000_000)
+        directory.setModified("a/re\u{301}sume\u{301}.txt", 1_700_000_000)
+        for _ in 0..<2 {
+            for (path, text) in [("/r%C3%A9sum%C3%A9.txt", one), ("/re%CC%81sume%CC%81.txt", two)] {
+                let response = try get(server.port, path, headers: ["Accept-Encoding: gzip"])
+                #expect(response.header("Content-Encoding") == "gzip")
+                #expect(try Inflater.gunzip(response.body) == Array(text.utf8), "\(path)")
+            }
+        }
+    }
+
     @Test func withoutACacheEveryRequestSeesTheDisk() throws {
         let directory = TempDirectory()
         directory.write("a/page.txt", "one")
