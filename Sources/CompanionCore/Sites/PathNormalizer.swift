@@ -41,14 +41,14 @@ public enum PathNormalizer {
     /// - Returns: the normalised path (starts with '/'), or `.badRequest`.
     public static func normalize<C: Collection>(_ rawPath: C) -> Result<String, HTTPStatus>
     where C.Element == UInt8 {
-        guard rawPath.first == UInt8(ascii: "/") else { return .failure(.badRequest) }
-        if let plain = rawPath.withContiguousStorageIfAvailable(plainPath), let plain { return .success(plain) }
+        if let result = rawPath.withContiguousStorageIfAvailable({ normalize($0) }) { return result }
         return normalizeInSteps(rawPath)
     }
 
-    /// `normalize` for bytes in memory, the request head's: not generic, so the dispatcher's
-    /// call is neither a generic one nor a copy of an array slice (the generic entry point
-    /// with an `ArraySlice` cost ~290 instructions a request under callgrind, this ~100).
+    /// `normalize` for bytes in memory (the generic one's own path for contiguous bytes): not
+    /// generic, so the dispatcher's call on the request head's bytes is neither a generic one
+    /// nor a copy of an array slice (the generic entry point with an `ArraySlice` cost ~290
+    /// instructions a request under callgrind, this ~100).
     static func normalize(_ rawPath: UnsafeBufferPointer<UInt8>) -> Result<String, HTTPStatus> {
         guard rawPath.first == UInt8(ascii: "/") else { return .failure(.badRequest) }
         if let plain = plainPath(rawPath) { return .success(plain) }
