@@ -1,12 +1,12 @@
-// AccessLogBatch: access-log rows packed back to back in one byte buffer. It is
-// what an event loop fills during a turn, what the writer's queue holds and what
-// the writer thread binds to SQLite: the request's bytes are copied once from the
-// request head into the batch, the batch moves between threads by swapping its
-// array, and SQLite reads the text in place (SQLITE_STATIC). It replaced an array
-// of records with Strings (copies with retains on the loop, frees on the writer
+// AccessLogBatch: access-log rows packed back to back in one byte buffer. Batches are
+// what an event loop fills during a turn, what the writer's queue holds (both an
+// AccessLogQueue of them) and what the writer thread binds to SQLite: the request's
+// bytes are copied once from the request head into a batch, batches move between
+// threads whole, and SQLite reads the text in place (SQLITE_STATIC). It replaced an
+// array of records with Strings (copies with retains on the loop, frees on the writer
 // thread): 116k -> 126k small-file req/s with logging on, server on one core.
 // (A connection's rows wait in its own batch until their bytes are known; the
-// first row moves to the loop's batch when its response is sent.)
+// first row moves to the loop's queue when its response is sent.)
 //
 // Row layout (native byte order, no alignment; read with loadUnaligned):
 //   0  Int64  time, Unix epoch microseconds
@@ -20,7 +20,8 @@
 // bytes as `\xHH` (SPEC §5).
 
 /// Rows for the access log, in one contiguous buffer. A value type: a batch is
-/// owned by one thread at a time and handed over by moving (swapping) it.
+/// owned by one thread at a time and handed over by moving it; copies share the
+/// buffer until one of them writes.
 struct AccessLogBatch: Sendable {
     /// The text columns of a row, in storage order.
     enum Field: Int, CaseIterable {
@@ -40,20 +41,27 @@ struct AccessLogBatch: Sendable {
     static let headerSize = 32 + 4 * 12
     static let nullLength = UInt32.max
 
-    /// Row bytes: `storage.count` is the capacity; rows live in `start..<used`.
-    private var storage: [UInt8]
+    /// Row bytes: rows live in `start..<used` of `storage` (nil until the first row).
+    private var storage: RowBytes?
     private var start = 0
     private(set) var used = 0
     /// Number of rows.
     private(set) var count = 0
 
     init(capacity: Int = 0) {
-        storage = capacity == 0 ? [] : [UInt8](unsafeUninitializedCapacity: capacity) { _, n in n = capacity }
+        storage = capacity == 0 ? nil : RowBytes(capacity: capacity)
     }
 
     var isEmpty: Bool { count == 0 }
     /// Bytes the storage holds (for shrinking after a burst).
-    var capacity: Int { storage.count }
+    var capacity: Int { storage?.capacity ?? 0 }
+    /// Bytes the rows take.
+    var byteCount: Int { used - start }
+
+    /// Whether `bytes` more fit without a new allocation (when the storage is not shared).
+    func hasRoom(for bytes: Int) -> Bool {
+        (start == used ? 0 : used) + bytes <= capacity
+    }
 
     /// Removes every row, keeping the storage.
     mutating func removeAll() {
@@ -62,25 +70,21 @@ struct AccessLogBatch: Sendable {
         count = 0
     }
 
+    /// Makes room for `extra` more bytes in storage this batch alone holds: a copy of a
+    /// batch shares its storage until one of the two writes (copy on write).
     private mutating func reserve(_ extra: Int) {
         if start > 0 && start == used {
             start = 0
             used = 0
         }
         let needed = used + extra
-        guard needed > storage.count else { return }
-        let newCapacity = max(needed, storage.count * 2, 1024)
-        // Only the rows' bytes are copied; the rest is left as `init` leaves it (always written
-        // before it is read). Appending `repeatElement(0, count:)` stored zeros one at a time
-        // (~85,000 instructions to grow to 16 KiB).
-        let old = storage
-        let keep = used
-        storage = [UInt8](unsafeUninitializedCapacity: newCapacity) { buffer, initialized in
-            old.withUnsafeBufferPointer { bytes in
-                if let from = bytes.baseAddress, let to = buffer.baseAddress, keep > 0 { to.update(from: from, count: keep) }
-            }
-            initialized = newCapacity
+        if needed <= capacity && isKnownUniquelyReferenced(&storage) { return }
+        let grown = RowBytes(capacity: needed <= capacity ? capacity : max(needed, capacity * 2, 1024))
+        // Only the rows' bytes are copied; the rest is written before it is read.
+        if let old = storage, used > start {
+            (grown.base + start).copyMemory(from: old.base + start, byteCount: used - start)
         }
+        storage = grown
     }
 
     // MARK: - Writing rows
@@ -109,9 +113,8 @@ struct AccessLogBatch: Sendable {
         textLength += tlsVersion?.count ?? 0
         let rowLength = Self.headerSize + textLength
         reserve(rowLength)
-        let offset = used
-        storage.withUnsafeMutableBytes { raw in
-            let row = raw.baseAddress! + offset
+        do {
+            let row = storage!.base + used
             row.storeBytes(of: timeMicros, toByteOffset: 0, as: Int64.self)
             row.storeBytes(of: Int64(bytes), toByteOffset: 8, as: Int64.self)
             row.storeBytes(of: Int64(durationMicros), toByteOffset: 16, as: Int64.self)
@@ -166,32 +169,28 @@ struct AccessLogBatch: Sendable {
         guard rows > 0 else { return }
         let byteCount = rows == other.count ? other.used - other.start : other.byteLength(ofFirst: rows)
         reserve(byteCount)
-        let offset = used
-        storage.withUnsafeMutableBytes { raw in
-            other.storage.withUnsafeBytes { source in
-                (raw.baseAddress! + offset).copyMemory(from: source.baseAddress! + other.start, byteCount: byteCount)
-            }
-        }
+        (storage!.base + used).copyMemory(from: other.storage!.base + other.start, byteCount: byteCount)
         used += byteCount
         count += rows
+    }
+
+    /// The length of the first row.
+    var firstRowLength: Int {
+        precondition(count > 0, "no row")
+        return Int(storage!.base.loadUnaligned(fromByteOffset: start + 28, as: UInt32.self))
     }
 
     /// Moves the first row of `self` to the end of `other`, with its body bytes and
     /// duration set (a connection's pending row, completed when its response is sent).
     mutating func moveFirstRow(to other: inout AccessLogBatch, bytes: Int, durationMicros: Int) {
         precondition(count > 0, "no row to move")
-        let rowLength = storage.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: start + 28, as: UInt32.self)) }
+        let source = storage!.base + start
+        let rowLength = Int(source.loadUnaligned(fromByteOffset: 28, as: UInt32.self))
         other.reserve(rowLength)
-        let offset = other.used
-        let from = start
-        other.storage.withUnsafeMutableBytes { raw in
-            storage.withUnsafeBytes { source in
-                let row = raw.baseAddress! + offset
-                row.copyMemory(from: source.baseAddress! + from, byteCount: rowLength)
-                row.storeBytes(of: Int64(bytes), toByteOffset: 8, as: Int64.self)
-                row.storeBytes(of: Int64(durationMicros), toByteOffset: 16, as: Int64.self)
-            }
-        }
+        let row = other.storage!.base + other.used
+        row.copyMemory(from: source, byteCount: rowLength)
+        row.storeBytes(of: Int64(bytes), toByteOffset: 8, as: Int64.self)
+        row.storeBytes(of: Int64(durationMicros), toByteOffset: 16, as: Int64.self)
         other.used += rowLength
         other.count += 1
         start += rowLength
@@ -203,13 +202,12 @@ struct AccessLogBatch: Sendable {
     }
 
     private func byteLength(ofFirst rows: Int) -> Int {
-        storage.withUnsafeBytes { raw in
-            var offset = start
-            for _ in 0..<rows {
-                offset += Int(raw.loadUnaligned(fromByteOffset: offset + 28, as: UInt32.self))
-            }
-            return offset - start
+        guard let storage else { return 0 }
+        var offset = start
+        for _ in 0..<rows {
+            offset += Int(storage.base.loadUnaligned(fromByteOffset: offset + 28, as: UInt32.self))
         }
+        return offset - start
     }
 
     // MARK: - Reading rows
@@ -248,19 +246,43 @@ struct AccessLogBatch: Sendable {
         }
     }
 
-    /// Calls `body` with the rows in order and their byte ranges; the pointers are valid
-    /// only inside `body`, and the batch must not change meanwhile.
+    /// Calls `body` with the rows in order; the pointers are valid only inside `body`, and
+    /// the batch must not change meanwhile.
     func withRows<R>(_ body: ([Row]) -> R) -> R {
-        storage.withUnsafeBytes { raw -> R in
-            var rows: [Row] = []
-            rows.reserveCapacity(count)
-            var offset = start
-            for _ in 0..<count {
-                let row = Row(base: raw.baseAddress! + offset)
-                rows.append(row)
-                offset += row.length
-            }
-            return body(rows)
+        var rows: [Row] = []
+        rows.reserveCapacity(count)
+        appendRows(to: &rows)
+        return withExtendedLifetime(storage) { body(rows) }
+    }
+
+    /// Appends this batch's rows to `rows`; they point into `storage`, which the caller keeps
+    /// alive while it reads them.
+    func appendRows(to rows: inout [Row]) {
+        guard let storage else { return }
+        var offset = start
+        for _ in 0..<count {
+            let row = Row(base: storage.base + offset)
+            rows.append(row)
+            offset += row.length
         }
     }
+}
+
+/// The bytes of a batch: one allocation at one address for its whole life, so rows read
+/// from several batches at once (`AccessLogQueue.withRows`) stay valid while the batches
+/// live (an array's buffer pointer is valid only inside its `withUnsafeBytes`).
+///
+/// Thread safety: the bytes are written only through a batch that holds the only reference
+/// (`AccessLogBatch.reserve` checks, and copies otherwise); batches that share one only
+/// read it, on any thread.
+final class RowBytes: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(byteCount: max(1, capacity), alignment: 8)
+    }
+
+    deinit { base.deallocate() }
 }

@@ -46,7 +46,7 @@ final class AccessLogWorker {
     /// The newest `log_ranges` row as committed (see AccessLogWorker+Ranges.swift).
     var newestRange: TimeRange?
     /// Rows taken from the queue and not yet committed; kept across failures.
-    var held = AccessLogBatch()
+    var held = AccessLogQueue()
     /// The problem last reported on stderr, nil while writing works.
     var problem: String?
     var failures = 0
@@ -151,9 +151,7 @@ final class AccessLogWorker {
                 try insertHeld()
             }
             let count = held.count
-            held.removeAll()
-            // After a burst (the database was failing), give the memory back.
-            if held.capacity > 16 << 20 { held = AccessLogBatch() }
+            held.removeAll()   // frees the batches
             channel.state.withLock {
                 $0.settled += count
                 $0.written += count

@@ -13,8 +13,8 @@ import Glibc
 /// or out of the queue; the SQLite connection belongs to the writer thread alone.
 ///
 /// Pipeline:
-/// 1. `append` pushes the record under the mutex (no disk I/O, no allocation
-///    beyond the queue's growth) and wakes the thread when the queue is large.
+/// 1. `append` moves the rows' batches into the queue under the mutex (no disk I/O, no
+///    copy but of a small batch) and wakes the thread when the queue is large.
 /// 2. The thread commits a row at most `commitLatencyMs` (50 ms, or `flushMs` if smaller)
 ///    after it was queued, or as soon as 2048 rows wait: it swaps the queue out and
 ///    inserts it in one transaction with a reused prepared statement.
@@ -54,37 +54,34 @@ public final class AccessLogWriter: Sendable {
     /// Past `maxQueuedRecords` waiting records (the database is failing or too
     /// slow), the record is dropped and counted; the writer thread reports it.
     public func append(_ record: AccessLogRecord) {
-        var batch = AccessLogBatch()
-        batch.append(record)
-        append(batch: &batch)
+        var rows = AccessLogQueue()
+        rows.append(record)
+        append(rows: &rows)
     }
 
-    /// The records of `records`, queued under one lock (see `append(batch:)`); leaves
+    /// The records of `records`, queued under one lock (see `append(rows:)`); leaves
     /// `records` empty.
     public func append(contentsOf records: inout [AccessLogRecord]) {
-        var batch = AccessLogBatch()
-        for record in records { batch.append(record) }
+        var rows = AccessLogQueue()
+        for record in records { rows.append(record) }
         records.removeAll(keepingCapacity: true)
-        append(batch: &batch)
+        append(rows: &rows)
     }
 
-    /// Queues a batch of rows under one lock (an event loop hands over what its turn
-    /// produced) and leaves `batch` empty with its storage for the next turn. When the
-    /// queue is empty the two are swapped, so no byte is copied.
-    func append(batch: inout AccessLogBatch) {
-        guard !batch.isEmpty else { return }
+    /// Queues rows under one lock (an event loop hands over what its turn produced) and
+    /// leaves `rows` empty. Their batches move into the queue without a copy; a small
+    /// batch is copied into the queue's last one, and `rows` keeps it for the next turn
+    /// (AccessLogQueue.take).
+    func append(rows: inout AccessLogQueue) {
+        guard !rows.isEmpty else { return }
         let limit = settings.maxQueuedRecords
         let threshold = channel.wakeThreshold
         let shouldWake = channel.state.withLock { state -> Bool in
             let room = state.isClosed ? 0 : max(0, limit - state.queue.count)
-            let taken = min(room, batch.count)
-            let dropped = batch.count - taken
+            let taken = min(room, rows.count)
+            let dropped = rows.count - taken
             let before = state.queue.count
-            if dropped == 0 && state.queue.isEmpty {
-                swap(&state.queue, &batch)
-            } else if taken > 0 {
-                state.queue.append(rowsOf: batch, count: taken)
-            }
+            state.queue.take(&rows, rows: taken)
             state.accepted += taken
             var wake = before < threshold && state.queue.count >= threshold
             // The first row after a commit: the writer commits it within `commitLatencyMs`
@@ -107,7 +104,6 @@ public final class AccessLogWriter: Sendable {
             }
             return wake
         }
-        batch.removeAll()
         if shouldWake { channel.work.signal() }
     }
 
@@ -168,7 +164,7 @@ public struct AccessLogError: Error, CustomStringConvertible, Sendable {
 final class AccessLogChannel: Sendable {
     struct State {
         /// Rows waiting for the writer thread.
-        var queue = AccessLogBatch()
+        var queue = AccessLogQueue()
         /// Records accepted by `append` so far (a sequence number for `flush`).
         var accepted = 0
         /// Records committed, or given up at shutdown (≤ accepted).

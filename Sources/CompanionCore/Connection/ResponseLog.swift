@@ -35,7 +35,7 @@ struct ResponseLog {
 
     /// Attributes `count` written bytes to the responses in order; the rows of completed
     /// responses move to `completed`.
-    mutating func wrote(_ count: Int, completing completed: inout AccessLogBatch) {
+    mutating func wrote(_ count: Int, completing completed: inout AccessLogQueue) {
         var remaining = count
         while remaining > 0, first < end {
             let take = min(inFlight[first].total - inFlight[first].sent, remaining)
@@ -61,14 +61,14 @@ struct ResponseLog {
     }
 
     /// The connection closed: every pending row is logged with the bytes sent so far.
-    mutating func completeAll(into completed: inout AccessLogBatch) {
+    mutating func completeAll(into completed: inout AccessLogQueue) {
         for entry in inFlight[first..<end] { complete(entry, into: &completed) }
         inFlight.removeAll()
         (first, end) = (0, 0)
     }
 
-    private mutating func complete(_ entry: InFlight, into completed: inout AccessLogBatch) {
-        rows.moveFirstRow(to: &completed, bytes: max(0, entry.sent - entry.headLength),
-                          durationMicros: Int(max(0, monotonicMicroseconds() - entry.startMicros)))
+    private mutating func complete(_ entry: InFlight, into completed: inout AccessLogQueue) {
+        completed.moveFirstRow(of: &rows, bytes: max(0, entry.sent - entry.headLength),
+                               durationMicros: Int(max(0, monotonicMicroseconds() - entry.startMicros)))
     }
 }

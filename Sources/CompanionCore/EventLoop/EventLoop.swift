@@ -41,7 +41,7 @@ final class EventLoop: @unchecked Sendable {
     /// Access-log rows completed during this loop turn (connections move their rows
     /// here); handed to the writer in one batch at the end of the turn (one lock per
     /// turn instead of one per request).
-    @exclusivity(unchecked) var completedLogs = AccessLogBatch()
+    @exclusivity(unchecked) var completedLogs = AccessLogQueue()
     /// Buffers of connections that are waiting idle (see BufferPool.swift).
     @exclusivity(unchecked) var bufferPool = BufferPool()
     /// Renders pages off the loop (shared by all loops); nil renders them here.
@@ -232,11 +232,11 @@ final class EventLoop: @unchecked Sendable {
         if let writer = state.accessLog {
             if let mirror = state.accessLogMirror {
                 var copy = completedLogs
-                mirror.append(batch: &copy)
+                mirror.append(rows: &copy)
             }
-            writer.append(batch: &completedLogs)
+            writer.append(rows: &completedLogs)
         } else {
-            completedLogs.removeAll()
+            completedLogs.removeAllKeepingStorage()
         }
     }
 
