@@ -69,6 +69,9 @@ final class FileCache {
     /// @exclusivity(unchecked): owned by one loop thread, never accessed inout while
     /// another access is open; the dynamic check cost an access-set insert per lookup.
     @exclusivity(unchecked) private var entries: [Key: Entry] = [:]
+    /// The memo in front of `entries` (FileCache+Memo.swift); emptied whenever entries leave.
+    @exclusivity(unchecked) var memo = [MemoSlot?](repeating: nil, count: FileCache.memoSlots)
+    private var memoUsed = false
     private(set) var hits = 0
     /// Lookups of paths and pages, hits or not (for /metrics).
     private(set) var lookups = 0
@@ -116,6 +119,7 @@ final class FileCache {
     /// Drops every entry that has expired (and so closes its descriptor). The loop calls it
     /// once per `ttl`; cheap when the cache is small, bounded by `maxEntries` when not.
     func sweep(now: Int64) {
+        clearMemo()   // it may hold entries replaced since (each with its descriptor)
         if !entries.isEmpty {
             entries = entries.filter { $0.value.expiresAt > now }
         }
@@ -149,6 +153,7 @@ final class FileCache {
             // back the descriptors the cache holds.
             releaseDescriptors()
             entries[key] = nil
+            clearMemo()
             return Entry(result: result, path: path, expiresAt: now)
         }
         if entries.count >= maxEntries { emptyForSize() }
@@ -247,6 +252,7 @@ final class FileCache {
     private func invalidate(_ dependency: Dependency) {
         guard let keys = dependents.removeValue(forKey: dependency) else { return }
         generation &+= 1
+        clearMemo()
         for key in keys {
             entries[key] = nil
             renderedBodies[key] = nil
@@ -258,6 +264,7 @@ final class FileCache {
         guard !entries.isEmpty else { return }
         entries.removeAll(keepingCapacity: true)
         generation &+= 1
+        clearMemo()
     }
 
     /// A full cache is emptied (cheap, and bounded work against clients that ask for endless
@@ -268,6 +275,7 @@ final class FileCache {
         dependents.removeAll()
         watchedNames.removeAll()
         generation &+= 1
+        clearMemo()
         if let watcher, watcher.watchCount >= watcher.maxWatches { watcher.reset() }
     }
 
@@ -303,7 +311,24 @@ final class FileCache {
         dependents.removeAll()
         watchedNames.removeAll()
         generation &+= 1
+        clearMemo()
     }
+
+    /// Counts a lookup answered by the memo, as a hit.
+    func countHit() {
+        lookups += 1
+        hits += 1
+    }
+
+    /// Drops every remembered answer (a few hundred slots, only when something was remembered).
+    func clearMemo() {
+        guard memoUsed else { return }
+        for i in memo.indices { memo[i] = nil }
+        memoUsed = false
+    }
+
+    /// Notes that a slot was filled, so `clearMemo` has work.
+    func noteMemoUsed() { memoUsed = true }
 
     /// Files up to this size keep their bytes in memory while cached.
     static let preloadLimit = 16 * 1024

@@ -108,16 +108,32 @@ extension RequestDispatcher {
         guard files.ttlMilliseconds > 0, ResponseTemplate.isPlain(head) else { return nil }
         let siteIndex = self.siteIndex(head, state: state)
         let site = state.sites[siteIndex]
-        guard site.chain.plugins.isEmpty, case .success(let path) = normalizedPath(head),
-              answerForTransport(head, path: path, site: site, siteIndex: siteIndex, state: state, security: security) == nil
-        else { return nil }
-        // A directory's path is answered by its index file when it has one, as the index stage
-        // does (and without one by a listing or a 403: the full way).
+        guard site.chain.plugins.isEmpty else { return nil }
+        let path: String
+        let entry: FileCache.Entry
+        let remembered = head.bytes.withUnsafeBufferPointer { files.memoized(UnsafeBufferPointer(rebasing: $0[head.path]), in: site) }
+        if let remembered {
+            path = remembered.path
+            entry = remembered.entry
+            guard answerForTransport(head, path: path, site: site, siteIndex: siteIndex, state: state, security: security) == nil
+            else { return nil }
+        } else {
+            guard case .success(let normalized) = normalizedPath(head),
+                  answerForTransport(head, path: normalized, site: site, siteIndex: siteIndex, state: state, security: security) == nil
+            else { return nil }
+            // A directory's path is answered by its index file when it has one, as the index
+            // stage does (and without one by a listing or a 403: the full way).
+            let found = PathNormalizer.endsInSlash(normalized)
+                ? site.chain.index.indexFile(of: normalized) { files.lookup($0, in: site) }?.answer
+                : files.lookup(normalized, in: site)
+            guard let found else { return nil }
+            path = normalized
+            entry = found
+            // Remembered when the request's path bytes are the normalised path (FileCache+Memo).
+            let isNormalized = head.bytes.withUnsafeBufferPointer { ExactPath.equal(UnsafeBufferPointer(rebasing: $0[head.path]), normalized) }
+            if isNormalized { files.memoize(normalized, entry: found, in: site) }
+        }
         let isDirectory = PathNormalizer.endsInSlash(path)
-        let entry = isDirectory
-            ? site.chain.index.indexFile(of: path) { files.lookup($0, in: site) }?.answer
-            : files.lookup(path, in: site)
-        guard let entry else { return nil }
         let file: OpenFile?
         switch entry.result {
         case .success(let opened) where opened.isRegularFile: file = opened
