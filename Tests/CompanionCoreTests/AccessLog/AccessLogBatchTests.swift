@@ -11,16 +11,17 @@ import Testing
     }
 
     static func read(_ batch: AccessLogBatch) -> [AccessLogRecord] {
-        batch.withRows { rows in
-            rows.map { row in
-                AccessLogRecord(timeMicros: row.timeMicros, site: row.text(.site), host: row.text(.host),
-                                client: row.text(.client) ?? "?", method: row.text(.method), path: row.text(.path),
-                                query: row.text(.query), protocolVersion: row.text(.protocolVersion),
-                                status: row.status, bytes: row.bytes, durationMicros: row.durationMicros,
-                                referrer: row.text(.referrer), userAgent: row.text(.userAgent), encoding: row.text(.encoding),
-                                scheme: row.text(.scheme), tlsVersion: row.text(.tlsVersion))
-            }
-        }
+        batch.withRows { rows in rows.map(record(of:)) }
+    }
+
+    /// A row read back as the record it was written from.
+    static func record(of row: AccessLogBatch.Row) -> AccessLogRecord {
+        AccessLogRecord(timeMicros: row.timeMicros, site: row.text(.site), host: row.text(.host),
+                        client: row.text(.client) ?? "?", method: row.text(.method), path: row.text(.path),
+                        query: row.text(.query), protocolVersion: row.text(.protocolVersion),
+                        status: row.status, bytes: row.bytes, durationMicros: row.durationMicros,
+                        referrer: row.text(.referrer), userAgent: row.text(.userAgent), encoding: row.text(.encoding),
+                        scheme: row.text(.scheme), tlsVersion: row.text(.tlsVersion))
     }
 
     @Test func recordsRoundTripWithNullsAndEmptyText() {

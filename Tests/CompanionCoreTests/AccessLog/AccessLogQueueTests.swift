@@ -5,16 +5,7 @@ import Testing
 
 @Suite struct AccessLogQueueTests {
     static func read(_ queue: AccessLogQueue) -> [AccessLogRecord] {
-        queue.withRows { rows in
-            rows.map { row in
-                AccessLogRecord(timeMicros: row.timeMicros, site: row.text(.site), host: row.text(.host),
-                                client: row.text(.client) ?? "?", method: row.text(.method), path: row.text(.path),
-                                query: row.text(.query), protocolVersion: row.text(.protocolVersion),
-                                status: row.status, bytes: row.bytes, durationMicros: row.durationMicros,
-                                referrer: row.text(.referrer), userAgent: row.text(.userAgent), encoding: row.text(.encoding),
-                                scheme: row.text(.scheme), tlsVersion: row.text(.tlsVersion))
-            }
-        }
+        queue.withRows { rows in rows.map(AccessLogBatchTests.record(of:)) }
     }
 
     /// A record whose row is about `size` bytes (its path is padded).
