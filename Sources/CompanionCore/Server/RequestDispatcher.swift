@@ -103,10 +103,18 @@ extension RequestDispatcher {
     /// through outlined helpers (~65 instructions a request under callgrind).
     @inline(__always)
     static func plainRequest(_ head: RequestHead, state: ServerState, files: FileCache,
-                             security: ConnectionSecurity) -> PlainRequest? {
+                             security: ConnectionSecurity, routing: inout RoutingMemo) -> PlainRequest? {
         // Without a cache (ttl 0) every lookup is a new entry: nothing to keep a template on.
         guard files.ttlMilliseconds > 0, ResponseTemplate.isPlain(head) else { return nil }
-        let siteIndex = self.siteIndex(head, state: state)
+        let siteIndex: Int
+        if let hostRange = head.routingHostBytes {
+            siteIndex = head.bytes.withUnsafeBufferPointer { bytes in
+                let host = UnsafeBufferPointer(rebasing: bytes[hostRange])
+                return routing.siteIndex(for: host, state: state) { state.router.route(hostHeader: host) }
+            }
+        } else {
+            siteIndex = state.config.defaultSiteIndex
+        }
         let site = state.sites[siteIndex]
         guard site.chain.plugins.isEmpty else { return nil }
         let path: String
