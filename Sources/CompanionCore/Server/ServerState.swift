@@ -3,6 +3,8 @@
 // access-log writer. A reload builds a new ServerState and hands it to every
 // loop; requests in flight finish with the state they started with.
 
+import Synchronization
+
 /// An immutable snapshot of the serving configuration.
 public final class ServerState: Sendable {
     public let config: ServerConfig
@@ -23,6 +25,10 @@ public final class ServerState: Sendable {
     let metrics: ServerMetrics?
     /// The live report on the admin listener (nil without an admin listener or an access log).
     let dashboard: Dashboard?
+    /// Distinct for every state the process makes: what a connection's RoutingMemo compares,
+    /// holding no reference (an address could be reused by a later state).
+    let serial = ServerState.serials.add(1, ordering: .relaxed).newValue
+    private static let serials = Atomic<UInt64>(0)
 
     /// - Parameter compressionQueue: compresses large files off the loops for `gzipCache`;
     ///   nil serves large files uncompressed until something else fills the cache.

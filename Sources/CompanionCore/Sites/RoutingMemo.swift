@@ -7,14 +7,14 @@
 import Glibc
 
 /// One connection's last routing: `host` (up to 32 bytes, kept inline: a connection holds
-/// no allocation for it) was routed to `siteIndex` under `state`.
+/// no allocation for it) was routed to `siteIndex` under the state with `serial` (no
+/// reference: an idle connection does not keep a replaced config alive).
 struct RoutingMemo {
     private var bytes: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var count = -1
     private var siteIndex = 0
-    /// The state the index belongs to: a reload makes a new one (held, not identified by
-    /// address, so a new state at a freed one's address cannot match).
-    private var state: ServerState?
+    /// The serial of the state the index belongs to (0: none); a reload makes a new state.
+    private var serial: UInt64 = 0
 
     /// Hosts longer than this are routed every time.
     static let capacity = 32
@@ -22,7 +22,7 @@ struct RoutingMemo {
     /// The site index for `host` under `state`: the last one when the bytes and the state are
     /// the same, else `route()`'s, remembered.
     mutating func siteIndex(for host: UnsafeBufferPointer<UInt8>, state: ServerState, route: () -> Int) -> Int {
-        if host.count == count, state === self.state, host.count == 0 || withUnsafeBytes(of: &bytes, { memcmp($0.baseAddress!, host.baseAddress!, host.count) == 0 }) {
+        if host.count == count, state.serial == serial, host.count == 0 || withUnsafeBytes(of: &bytes, { memcmp($0.baseAddress!, host.baseAddress!, host.count) == 0 }) {
             return siteIndex
         }
         let index = route()
@@ -32,7 +32,7 @@ struct RoutingMemo {
             }
             count = host.count
             siteIndex = index
-            self.state = state
+            serial = state.serial
         } else {
             count = -1
         }
