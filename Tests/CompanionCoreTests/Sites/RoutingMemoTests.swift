@@ -6,21 +6,27 @@ import Testing
 @testable import CompanionCore
 
 @Suite struct RoutingMemoTests {
-    /// One keep-alive connection, its Host changing between requests in every way routing
-    /// folds (case, port, trailing dot) and in ways it does not (another name, no Host).
-    @Test func oneConnectionsRequestsAreEachRoutedByTheirHost() throws {
+    /// A server whose two sites each serve who.txt with their own name, and a connection to it.
+    static func start() throws -> (TempDirectory, TestServer, TestConnection) {
         let directory = TempDirectory()
         directory.write("a/who.txt", "a")
         directory.write("b/who.txt", "b")
         let server = try TestServer(directory: directory)
-        let connection = try TestConnection(port: server.port)
+        return (directory, server, try TestConnection(port: server.port))
+    }
+
+    /// One keep-alive connection, its Host changing between requests in every way routing
+    /// folds (case, port, trailing dot) and in ways it does not (another name, no Host).
+    @Test func oneConnectionsRequestsAreEachRoutedByTheirHost() throws {
+        let (_, server, connection) = try Self.start()
         let hosts = ["a.test", "b.test", "b.test", "A.TEST:8080", "B.test.", "nobody.test", "b.test", "", "b.test"]
         let expected = ["a", "b", "b", "a", "b", "a", "b", "a", "b"]
-        for (host, site) in zip(hosts, expected) {
-            let hostLine = host.isEmpty ? "" : "Host: \(host)\r\n"
-            connection.send("GET /who.txt HTTP/1.\(host.isEmpty ? 0 : 1)\r\n\(hostLine)Connection: keep-alive\r\n\r\n")
-            let response = try connection.readResponse()
-            #expect(response.text == site, "Host \(host)")
+        try withExtendedLifetime(server) { () throws in
+            for (host, site) in zip(hosts, expected) {
+                let hostLine = host.isEmpty ? "" : "Host: \(host)\r\n"
+                connection.send("GET /who.txt HTTP/1.\(host.isEmpty ? 0 : 1)\r\n\(hostLine)Connection: keep-alive\r\n\r\n")
+                #expect(try connection.readResponse().text == site, "Host \(host)")
+            }
         }
     }
 
@@ -28,25 +34,12 @@ import Testing
     /// now name another site's index). The answers are also guarded by the template's own
     /// file and site checks; `theBytesTheStateAndTheLengthDecide` checks the memo itself.
     @Test func aReloadsSitesAreUsedOnAnOpenConnection() throws {
-        let directory = TempDirectory()
-        directory.write("a/who.txt", "a")
-        directory.write("b/who.txt", "b")
-        let server = try TestServer(directory: directory)
-        let connection = try TestConnection(port: server.port)
+        let (_, server, connection) = try Self.start()
         let request = "GET /who.txt HTTP/1.1\r\nHost: b.test\r\n\r\n"
         connection.send(request)
         #expect(try connection.readResponse().text == "b")
-        let text = directory.path + "/config.json"
-        let fd = open(text, O_RDONLY)
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        let count = read(fd, &bytes, bytes.count)
-        close(fd)
-        let original = String(decoding: bytes[0..<count], as: UTF8.self)
         // The second site is renamed: b.test now goes to the default site, a.
-        let json = original.replacingAll("\"host\": \"b.test\"", with: "\"host\": \"c.test\"")
-        #expect(json != original)
-        directory.write("config.json", json)
-        try server.server.reload(try PluginRegistry.builtIn.configLoader.load(path: server.configPath))
+        #expect(try server.reloadReplacing("\"host\": \"b.test\"", with: "\"host\": \"c.test\""))
         for _ in 0..<2 {
             connection.send(request)
             #expect(try connection.readResponse().text == "a")

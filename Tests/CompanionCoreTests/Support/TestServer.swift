@@ -123,6 +123,21 @@ final class TestServer {
     }
 
     deinit { server.stop(graceMilliseconds: 2000) }
+
+    /// Rewrites config.json with `target` replaced by `replacement` and reloads it; returns
+    /// whether the text changed.
+    @discardableResult
+    func reloadReplacing(_ target: String, with replacement: String) throws -> Bool {
+        let fd = open(configPath, O_RDONLY)
+        var bytes = [UInt8](repeating: 0, count: 65536)
+        let count = read(fd, &bytes, bytes.count)
+        close(fd)
+        let original = String(decoding: bytes[0..<max(0, count)], as: UTF8.self)
+        let edited = original.replacingAll(target, with: replacement)
+        directory.write("config.json", edited)
+        try server.reload(try PluginRegistry.builtIn.configLoader.load(path: configPath))
+        return edited != original
+    }
 }
 
 extension String {
