@@ -175,6 +175,7 @@ struct AccessLogBatch: Sendable {
     }
 
     /// The length of the first row.
+    @inline(__always)
     var firstRowLength: Int {
         precondition(count > 0, "no row")
         return Int(storage!.base.loadUnaligned(fromByteOffset: start + 28, as: UInt32.self))
@@ -183,9 +184,8 @@ struct AccessLogBatch: Sendable {
     /// Moves the first row of `self` to the end of `other`, with its body bytes and
     /// duration set (a connection's pending row, completed when its response is sent).
     mutating func moveFirstRow(to other: inout AccessLogBatch, bytes: Int, durationMicros: Int) {
-        precondition(count > 0, "no row to move")
+        let rowLength = firstRowLength
         let source = storage!.base + start
-        let rowLength = Int(source.loadUnaligned(fromByteOffset: 28, as: UInt32.self))
         other.reserve(rowLength)
         let row = other.storage!.base + other.used
         row.copyMemory(from: source, byteCount: rowLength)
@@ -246,13 +246,9 @@ struct AccessLogBatch: Sendable {
         }
     }
 
-    /// Calls `body` with the rows in order; the pointers are valid only inside `body`, and
-    /// the batch must not change meanwhile.
+    /// Calls `body` with the rows in order (tests; the writer reads an `AccessLogQueue`).
     func withRows<R>(_ body: ([Row]) -> R) -> R {
-        var rows: [Row] = []
-        rows.reserveCapacity(count)
-        appendRows(to: &rows)
-        return withExtendedLifetime(storage) { body(rows) }
+        AccessLogQueue(self).withRows(body)
     }
 
     /// Appends this batch's rows to `rows`; they point into `storage`, which the caller keeps

@@ -70,7 +70,8 @@ struct AccessLogQueue: Sendable {
             return
         }
         var left = rows
-        for batch in other.batches where left > 0 {
+        func move(_ batch: AccessLogBatch) {
+            guard left > 0, !batch.isEmpty else { return }
             if !last.isEmpty { filled.append(last) }
             if batch.count <= left {
                 last = batch
@@ -81,6 +82,8 @@ struct AccessLogQueue: Sendable {
                 left = 0
             }
         }
+        for batch in other.filled { move(batch) }
+        move(other.last)
         count += rows
         other.removeAll()
     }

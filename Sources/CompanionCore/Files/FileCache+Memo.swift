@@ -14,8 +14,6 @@
 // entries leave the dictionary (a change, a sweep, the size limit, out of descriptors),
 // and a hit is still checked against its entry's expiry as a dictionary hit is.
 
-import Glibc
-
 extension FileCache {
     /// One remembered answer: `path` (the request's path bytes, which are the normalised
     /// path) in `site`, answered by `entry` (for a directory, its index file's entry).
@@ -69,16 +67,5 @@ extension FileCache {
         }
         h ^= h >> 32
         return Int(truncatingIfNeeded: (h &* 0x85EB_CA77_C2B2_AE63) >> 40) & (memoSlots - 1)
-    }
-}
-
-extension ExactPath {
-    /// Whether `bytes` are `path`'s UTF-8, byte for byte.
-    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ path: String) -> Bool {
-        let same = path.utf8.withContiguousStorageIfAvailable { p in
-            p.count == bytes.count && (p.count == 0 || memcmp(p.baseAddress!, bytes.baseAddress!, p.count) == 0)
-        }
-        if let same { return same }
-        return path.utf8.elementsEqual(bytes)   // not reached on Linux: native strings are contiguous
     }
 }

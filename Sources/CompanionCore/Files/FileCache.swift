@@ -349,13 +349,17 @@ struct RenderedPage: Sendable {
 /// or one file's cached answer (or compressed variant) would be served for the other.
 enum ExactPath {
     static func equal(_ a: String, _ b: String) -> Bool {
-        let same = a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in
-                x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
-            }
-        }
-        if let same, let same { return same }
+        if let same = a.utf8.withContiguousStorageIfAvailable({ equal($0, b) }) { return same }
         return a.utf8.elementsEqual(b.utf8)   // not reached on Linux: native strings are contiguous
+    }
+
+    /// Whether `bytes` are `path`'s UTF-8, byte for byte.
+    static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ path: String) -> Bool {
+        let same = path.utf8.withContiguousStorageIfAvailable { p in
+            p.count == bytes.count && (p.count == 0 || memcmp(p.baseAddress!, bytes.baseAddress!, p.count) == 0)
+        }
+        if let same { return same }
+        return path.utf8.elementsEqual(bytes)   // not reached on Linux: native strings are contiguous
     }
 
     /// The UTF-8 bytes into `hasher` (the dictionary's seeded SipHash, as String's own hash,

@@ -74,10 +74,14 @@ enum RequestDispatcher {
 extension RequestDispatcher {
     /// The site `head` is for: by Host (or the absolute-form target's authority), else the default.
     static func siteIndex(_ head: RequestHead, state: ServerState) -> Int {
+        siteIndex(head, state: state) { state.router.route(hostHeader: $0) }
+    }
+
+    /// `siteIndex` with the Host's bytes routed by `route` (a connection's RoutingMemo).
+    @inline(__always)
+    static func siteIndex(_ head: RequestHead, state: ServerState, route: (UnsafeBufferPointer<UInt8>) -> Int) -> Int {
         guard let hostRange = head.routingHostBytes else { return state.config.defaultSiteIndex }
-        return head.bytes.withUnsafeBufferPointer {
-            state.router.route(hostHeader: UnsafeBufferPointer(rebasing: $0[hostRange]))
-        }
+        return head.bytes.withUnsafeBufferPointer { route(UnsafeBufferPointer(rebasing: $0[hostRange])) }
     }
 
     /// The target's path, percent-decoded and normalised ("/" for an empty one), or the error status.
@@ -106,42 +110,36 @@ extension RequestDispatcher {
                              security: ConnectionSecurity, routing: inout RoutingMemo) -> PlainRequest? {
         // Without a cache (ttl 0) every lookup is a new entry: nothing to keep a template on.
         guard files.ttlMilliseconds > 0, ResponseTemplate.isPlain(head) else { return nil }
-        let siteIndex: Int
-        if let hostRange = head.routingHostBytes {
-            siteIndex = head.bytes.withUnsafeBufferPointer { bytes in
-                let host = UnsafeBufferPointer(rebasing: bytes[hostRange])
-                return routing.siteIndex(for: host, state: state) { state.router.route(hostHeader: host) }
-            }
-        } else {
-            siteIndex = state.config.defaultSiteIndex
+        let siteIndex = self.siteIndex(head, state: state) { host in
+            routing.siteIndex(for: host, state: state) { state.router.route(hostHeader: host) }
         }
         let site = state.sites[siteIndex]
         guard site.chain.plugins.isEmpty else { return nil }
         let path: String
-        let entry: FileCache.Entry
-        let remembered = head.bytes.withUnsafeBufferPointer { files.memoized(UnsafeBufferPointer(rebasing: $0[head.path]), in: site) }
-        if let remembered {
-            path = remembered.path
-            entry = remembered.entry
-            guard answerForTransport(head, path: path, site: site, siteIndex: siteIndex, state: state, security: security) == nil
-            else { return nil }
+        var remembered: FileCache.Entry?
+        if let slot = head.bytes.withUnsafeBufferPointer({ files.memoized(UnsafeBufferPointer(rebasing: $0[head.path]), in: site) }) {
+            path = slot.path
+            remembered = slot.entry
         } else {
-            guard case .success(let normalized) = normalizedPath(head),
-                  answerForTransport(head, path: normalized, site: site, siteIndex: siteIndex, state: state, security: security) == nil
-            else { return nil }
+            guard case .success(let normalized) = normalizedPath(head) else { return nil }
+            path = normalized
+        }
+        guard answerForTransport(head, path: path, site: site, siteIndex: siteIndex, state: state, security: security) == nil
+        else { return nil }
+        let isDirectory = PathNormalizer.endsInSlash(path)
+        if remembered == nil {
             // A directory's path is answered by its index file when it has one, as the index
             // stage does (and without one by a listing or a 403: the full way).
-            let found = PathNormalizer.endsInSlash(normalized)
-                ? site.chain.index.indexFile(of: normalized) { files.lookup($0, in: site) }?.answer
-                : files.lookup(normalized, in: site)
-            guard let found else { return nil }
-            path = normalized
-            entry = found
+            remembered = isDirectory
+                ? site.chain.index.indexFile(of: path) { files.lookup($0, in: site) }?.answer
+                : files.lookup(path, in: site)
             // Remembered when the request's path bytes are the normalised path (FileCache+Memo).
-            let isNormalized = head.bytes.withUnsafeBufferPointer { ExactPath.equal(UnsafeBufferPointer(rebasing: $0[head.path]), normalized) }
-            if isNormalized { files.memoize(normalized, entry: found, in: site) }
+            if let found = remembered,
+               head.bytes.withUnsafeBufferPointer({ ExactPath.equal(UnsafeBufferPointer(rebasing: $0[head.path]), path) }) {
+                files.memoize(path, entry: found, in: site)
+            }
         }
-        let isDirectory = PathNormalizer.endsInSlash(path)
+        guard let entry = remembered else { return nil }
         let file: OpenFile?
         switch entry.result {
         case .success(let opened) where opened.isRegularFile: file = opened
