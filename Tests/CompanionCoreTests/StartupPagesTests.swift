@@ -61,20 +61,19 @@ import Testing
         #expect(StartupPages.overlaps(of: 0x0..<0x1000, with: ranges).isEmpty)
     }
 
-    /// This process's own smaps: the parse finds its code, and `release` drops most of the
-    /// resident pages of those mappings while the code keeps running from them.
-    @Test func releaseGivesBackTheResidentPagesOfThisProcess() throws {
-        func residentDroppableKiB() throws -> Int {
-            guard case .success(let text) = ConfigFile.read("/proc/self/smaps") else { throw StartupPagesTestError.noProc }
-            return StartupPages.droppable(smaps: text).reduce(0) { $0 + $1.residentKiB }
-        }
-        let before = try residentDroppableKiB()
+    /// This process's own smaps: the parse finds its code, `release` drops pages of mappings
+    /// holding at least half of the resident KiB, and the code keeps running from them.
+    /// Whether the pages really left is checked in a process where nothing else runs
+    /// (StartupPagesServeTests, on the idle server): here the suite's other tests run on
+    /// every core and fault code back in at their own pace. Under TSan on two cores they
+    /// brought 22,756 of 45,044 KiB back before smaps could be read again, so a "fewer
+    /// resident after" check in this process raced them (it failed one CI run).
+    @Test func releaseDropsTheCodeOfThisProcessWhichKeepsRunning() throws {
+        guard case .success(let text) = ConfigFile.read("/proc/self/smaps") else { throw StartupPagesTestError.noProc }
+        let before = StartupPages.droppable(smaps: text).reduce(0) { $0 + $1.residentKiB }
         #expect(before > 1024, "this test binary's code should be resident: \(before) KiB")
         let released = StartupPages.release()
-        let after = try residentDroppableKiB()
         #expect(released >= before / 2, "released \(released) of \(before) KiB")
-        // Other tests run meanwhile and fault some pages back; far from all of them.
-        #expect(after < before / 2, "\(after) KiB resident again of \(before)")
         // The code and read-only data still read as they did.
         #expect(String(decoding: Array("still here".utf8), as: UTF8.self) == "still here")
         #expect(StartupPages.hex(Array("ff".utf8)[...]) == 255)
