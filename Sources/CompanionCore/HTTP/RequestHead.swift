@@ -128,20 +128,18 @@ extension RequestHead {
             fields = head.fields
         }
 
-        /// The byte array, emptied (its buffer kept when nothing else holds it); leaves `bytes` empty.
-        mutating func takeBytes() -> [UInt8] {
-            var taken = bytes
-            bytes = []
-            taken.removeAll(keepingCapacity: true)
-            return taken
-        }
+    }
 
-        /// The fields array, not yet emptied (the parser does that); leaves `fields` empty.
-        mutating func takeFields() -> [HeaderField] {
-            let taken = fields
-            fields = []
-            return taken
-        }
+    /// A head of no request yet that holds `storage`'s arrays (leaving it empty), for
+    /// `RequestParser.parse(_:progress:into:)` to fill in place.
+    init(reusing storage: inout Storage) {
+        var bytes: [UInt8] = []
+        var fields: [HeaderField] = []
+        swap(&bytes, &storage.bytes)
+        swap(&fields, &storage.fields)
+        self.init(bytes: bytes, method: .get, methodBytes: 0..<0, target: 0..<0, path: 0..<0, query: nil,
+                  isAsteriskForm: false, absoluteAuthority: nil, versionMinor: 1, fields: fields, contentLength: 0,
+                  isKeepAlive: false, knownSeen: 0)
     }
 }
 

@@ -6,7 +6,6 @@
 
 /// What the field lines yield besides the list.
 struct ParsedFields {
-    var list: [HeaderField]
     var seen: UInt32 = 0
     var contentLength = 0
     var hasClose = false
@@ -16,13 +15,13 @@ struct ParsedFields {
 }
 
 extension RequestParser {
-    /// Parses the field lines in `p[r]` (each ends in LF or CRLF; the final empty line is not in `r`).
-    /// `list` is storage to reuse (emptied first; its buffer is kept when nothing else holds it).
+    /// Parses the field lines in `p[r]` (each ends in LF or CRLF; the final empty line is not in `r`)
+    /// into `list` (emptied first; its buffer is kept when nothing else holds it).
     static func parseFields(_ p: UnsafeRawBufferPointer, _ r: Range<Int>, lineCount: Int,
-                            versionMinor: Int, reusing list: consuming [HeaderField] = []) throws(ParseFailure) -> ParsedFields {
+                            versionMinor: Int, into list: inout [HeaderField]) throws(ParseFailure) -> ParsedFields {
         list.removeAll(keepingCapacity: true)
-        var result = ParsedFields(list: list)
-        result.list.reserveCapacity(lineCount)
+        var result = ParsedFields()
+        list.reserveCapacity(lineCount)
         var i = r.lowerBound
         while i < r.upperBound {
             // Framing already found every LF up to r.upperBound, so this always succeeds.
@@ -56,7 +55,7 @@ extension RequestParser {
 
             let known = HeaderName.lookup(p, name)
             if let known { try apply(known, p, value, to: &result) }
-            result.list.append(HeaderField(name: name, value: value, known: known))
+            list.append(HeaderField(name: name, value: value, known: known))
             i = lf + 1
         }
         // RFC 9112 §3.2: "A server MUST respond with a 400 ... to any HTTP/1.1 request message that lacks
