@@ -216,7 +216,7 @@ final class Connection {
     // MARK: - Reading
 
     private var maxBufferSize: Int {
-        let limits = loop.state.parserLimits
+        let limits = loop.parserLimits
         return limits.maxRequestLineBytes + limits.maxHeaderBytes + 4096
     }
 
@@ -254,23 +254,23 @@ final class Connection {
             machine.parseNeedsMore()
             return
         }
-        let parser = RequestParser(limits: loop.state.parserLimits)
+        let parser = RequestParser(limits: loop.parserLimits)
         // Parsed into a local head that holds the last head's arrays, answered from there, and
         // its arrays kept again for the next one.
         var head = RequestHead(reusing: &headStorage)
         let step = input.withUnconsumed { parser.parse($0, progress: &parseProgress, into: &head) }
         switch step {
         case .needMore:
-            headStorage = RequestHead.Storage(reclaiming: head)
+            headStorage.reclaim(&head)
             input.compactIfFull()
             machine.parseNeedsMore()
         case .reject(let status):
-            headStorage = RequestHead.Storage(reclaiming: head)
+            headStorage.reclaim(&head)
             answerWithoutSite(status)
         case .complete(let consumed):
             input.consume(consumed)
             answer(head, loop: loop)
-            headStorage = RequestHead.Storage(reclaiming: head)
+            headStorage.reclaim(&head)
             if !input.isEmpty && bodyToSkip == 0 { headStarted() }
         }
     }

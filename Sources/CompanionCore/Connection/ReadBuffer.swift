@@ -52,8 +52,10 @@ struct ReadBuffer {
         return (result, false)
     }
 
-    /// Calls `body` with the unconsumed bytes.
-    func withUnconsumed<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+    /// Calls `body` with the unconsumed bytes. Mutating though it changes nothing: called on a
+    /// connection's stored buffer, a non-mutating call copied the buffer, a retain and a
+    /// release of its storage a request.
+    mutating func withUnconsumed<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         let (s, e) = (start, end)
         return storage.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[s..<e])) }
     }

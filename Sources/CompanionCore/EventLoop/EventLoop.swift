@@ -34,7 +34,9 @@ final class EventLoop: @unchecked Sendable {
     private(set) var connectionCount = 0
     @exclusivity(unchecked) private var deadlines = DeadlineHeap()
 
-    private(set) var state: ServerState
+    private(set) var state: ServerState { didSet { parserLimits = state.parserLimits } }
+    /// `state.parserLimits`, read by every parse without retaining the state for it.
+    private(set) var parserLimits: ParserLimits
     /// File bytes on their way into SSL_write, for all of this loop's TLS connections.
     private(set) lazy var tlsScratch = TLSScratch()
     @exclusivity(unchecked) var dates = DateCache()
@@ -84,6 +86,7 @@ final class EventLoop: @unchecked Sendable {
         self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries, watches: fileCacheWatches,
                                    watchLimit: fileWatchLimit)
         self.state = state
+        self.parserLimits = state.parserLimits
         self.listeners = listeners
         self.backend = try EpollBackend()
         for (i, listener) in listeners.enumerated() {
