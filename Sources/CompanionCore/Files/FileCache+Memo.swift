@@ -14,27 +14,55 @@
 // entries leave the dictionary (a change, a sweep, the size limit, out of descriptors),
 // and a hit is still checked against its entry's expiry as a dictionary hit is.
 
+import Glibc
+
 extension FileCache {
-    /// One remembered answer: `path` (the request's path bytes, which are the normalised
-    /// path) in `site`, answered by `entry` (for a directory, its index file's entry).
-    struct MemoSlot {
+    /// One remembered answer: a path (the request's path bytes, which are the normalised
+    /// path) in `site`, answered by `entry` (for a directory, its index file's entry), and
+    /// what the plain path asks of the path besides. A class of constants: a hit is one
+    /// reference, and its fields are read without copying them (a struct slot copied out
+    /// of the array retained and released its path and entry, ~150 instructions a request).
+    /// The path's bytes are its own allocation, compared with memcmp: compared as a String
+    /// field they were retained and released around the comparison.
+    final class MemoSlot {
         let site: ObjectIdentifier
-        let path: String
         let entry: Entry
+        /// The path ends in a slash (`PathNormalizer.endsInSlash`).
+        let isDirectory: Bool
+        /// The path is under ACME's HTTP-01 challenge prefix (`ACMEChallenges.pathPrefix`).
+        let isChallengePath: Bool
+        /// The path's UTF-8, owned by the slot (freed in deinit, never written after init).
+        private let bytes: UnsafeMutableBufferPointer<UInt8>
+
+        init(site: ObjectIdentifier, path: String, entry: Entry) {
+            self.site = site
+            self.entry = entry
+            isDirectory = PathNormalizer.endsInSlash(path)
+            isChallengePath = path.hasPrefix(ACMEChallenges.pathPrefix)
+            bytes = .allocate(capacity: path.utf8.count)
+            _ = bytes.initialize(from: path.utf8)
+        }
+
+        deinit { bytes.deallocate() }
+
+        /// Whether `raw` is this slot's path, byte for byte.
+        @inline(__always)
+        func holds(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
+            raw.count == bytes.count && (raw.count == 0 || memcmp(raw.baseAddress!, bytes.baseAddress!, raw.count) == 0)
+        }
     }
 
     /// Slots per loop (a power of two).
     static let memoSlots = 256
 
-    /// The memo's answer for the path bytes `raw` in `site`: the path and its entry, when
-    /// remembered and not expired. Changes older than the lookup window are applied first,
-    /// as `lookup` does.
+    /// The memo's answer for the path bytes `raw` in `site`, when remembered and not
+    /// expired. Changes older than the lookup window are applied first, as `lookup` does.
     func memoized(_ raw: UnsafeBufferPointer<UInt8>, in site: Site) -> MemoSlot? {
         guard ttlMilliseconds > 0 else { return nil }
         let nowMicros = monotonicMicroseconds()
         applyChanges(ifOlderThan: Self.lookupWindowMicros, now: nowMicros)
         guard let slot = memo[Self.memoIndex(raw, ObjectIdentifier(site))], slot.site == ObjectIdentifier(site),
-              slot.entry.expiresAt > nowMicros / 1000, ExactPath.equal(raw, slot.path)
+              slot.entry.expiresAt > nowMicros / 1000, slot.holds(raw)
         else { return nil }
         countHit()
         return slot

@@ -115,19 +115,22 @@ extension RequestDispatcher {
         }
         let site = state.sites[siteIndex]
         guard site.chain.plugins.isEmpty else { return nil }
-        let path: String
+        // A memo hit answers without the path String; a miss makes it.
         var remembered: FileCache.Entry?
-        if let slot = head.bytes.withUnsafeBufferPointer({ files.memoized(UnsafeBufferPointer(rebasing: $0[head.path]), in: site) }) {
-            path = slot.path
-            remembered = slot.entry
+        let path: String?
+        let isDirectory: Bool
+        let isChallengePath: Bool
+        if let hit = head.bytes.withUnsafeBufferPointer({ files.memoized(UnsafeBufferPointer(rebasing: $0[head.path]), in: site) }) {
+            (path, remembered, isDirectory, isChallengePath) = (nil, hit.entry, hit.isDirectory, hit.isChallengePath)
         } else {
             guard case .success(let normalized) = normalizedPath(head) else { return nil }
-            path = normalized
+            (path, isDirectory, isChallengePath) = (normalized, PathNormalizer.endsInSlash(normalized),
+                                                   normalized.hasPrefix(ACMEChallenges.pathPrefix))
         }
-        guard answerForTransport(head, path: path, site: site, siteIndex: siteIndex, state: state, security: security) == nil
+        guard !transportMayAnswer(site: site, siteIndex: siteIndex, state: state, security: security,
+                                  isChallengePath: isChallengePath)
         else { return nil }
-        let isDirectory = PathNormalizer.endsInSlash(path)
-        if remembered == nil {
+        if remembered == nil, let path {
             // A directory's path is answered by its index file when it has one, as the index
             // stage does (and without one by a listing or a 403: the full way).
             remembered = isDirectory
@@ -171,13 +174,10 @@ extension RequestDispatcher {
     /// another site than the TLS SNI named, the 308 of a site with `httpsRedirect`.
     static func answerForTransport(_ head: RequestHead, path: String, site: Site, siteIndex: Int, state: ServerState,
                                    security: ConnectionSecurity) -> Response? {
-        if security.isSecure {
-            if security.serverNameSite >= 0 && security.serverNameSite != siteIndex {
-                return .error(.misdirectedRequest)
-            }
-            return nil
-        }
-        if security.forwardedHTTPS { return nil }   // https as far as the client is concerned: no redirect
+        guard transportMayAnswer(site: site, siteIndex: siteIndex, state: state, security: security,
+                                 isChallengePath: path.hasPrefix(ACMEChallenges.pathPrefix))
+        else { return nil }
+        if security.isSecure { return .error(.misdirectedRequest) }
         if let challenges = state.challenges, path.hasPrefix(ACMEChallenges.pathPrefix) {
             if let answer = challenges.answer(forPath: path) {
                 var response = Response(status: .ok, body: .bytes(Array(answer.utf8)))
@@ -191,5 +191,19 @@ extension RequestDispatcher {
         location += head.path.isEmpty ? "/" : String(decoding: head.bytes[head.path], as: UTF8.self)
         if let query = head.query { location += "?" + String(decoding: head.bytes[query], as: UTF8.self) }
         return .redirect(.permanentRedirect, to: location)
+    }
+
+    /// Whether `answerForTransport` answers a request for a path under the ACME challenge
+    /// prefix or not (`isChallengePath`): the plain path asks this without the path String.
+    /// On TLS, a Host routed to another site than the SNI named (421); on plain HTTP (not
+    /// forwarded as https, where no redirect is due), a challenge path while challenges
+    /// are served, or any path of a site with `httpsRedirect`.
+    @inline(__always)
+    static func transportMayAnswer(site: Site, siteIndex: Int, state: ServerState, security: ConnectionSecurity,
+                                   isChallengePath: Bool) -> Bool {
+        if security.isSecure { return security.serverNameSite >= 0 && security.serverNameSite != siteIndex }
+        if security.forwardedHTTPS { return false }
+        if state.challenges != nil && isChallengePath { return true }
+        return site.config.httpsRedirect
     }
 }

@@ -105,4 +105,34 @@ import Testing
         }
         #expect(expired)
     }
+
+    /// A hit carries what the plain path would ask of the path String it no longer makes:
+    /// a slash at the end, and ACME's challenge prefix (which sends a request the full way
+    /// while challenges are served). The path bytes are compared whole: a prefix or an
+    /// extension of a remembered path is not a hit.
+    @Test func aHitCarriesThePathsDirectoryAndChallengeMarks() throws {
+        let directory = TempDirectory()
+        directory.write("a/page.txt", "text")
+        directory.write("a/sub/index.html", "index")
+        let server = try TestServer(directory: directory)
+        let site = server.server.state.sites[0]
+        let cache = FileCache(ttlMilliseconds: 60_000, watches: false)
+        func hit(_ path: String) -> FileCache.MemoSlot? {
+            var bytes = Array(path.utf8)
+            return bytes.withUnsafeMutableBufferPointer { cache.memoized(UnsafeBufferPointer($0), in: site) }
+        }
+        let challenge = ACMEChallenges.pathPrefix + "token"
+        for path in ["/page.txt", "/sub/", challenge, "/"] {
+            cache.memoize(path, entry: cache.lookup(path, in: site), in: site)
+        }
+        let page = try #require(hit("/page.txt"))
+        #expect(!page.isDirectory && !page.isChallengePath)
+        let sub = try #require(hit("/sub/"))
+        #expect(sub.isDirectory && !sub.isChallengePath)
+        let root = try #require(hit("/"))
+        #expect(root.isDirectory && !root.isChallengePath)
+        let token = try #require(hit(challenge))
+        #expect(!token.isDirectory && token.isChallengePath)
+        #expect(hit("/page.tx") == nil && hit("/page.txt.") == nil && hit("/sub") == nil)
+    }
 }
