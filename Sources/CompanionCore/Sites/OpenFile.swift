@@ -33,6 +33,15 @@ public final class OpenFile: @unchecked Sendable {
     /// handed to any stage, read-only afterwards.
     private(set) var contents: [UInt8]?
 
+    /// Appends the whole file's bytes to `out` when they are in memory (`contents`); false,
+    /// with `out` unchanged, when they are not.
+    @inline(__always)
+    func appendContents(to out: inout [UInt8]) -> Bool {
+        guard let contents else { return false }
+        out.append(contentsOf: contents)
+        return true
+    }
+
     /// Reads the whole (small, regular) file into `contents`; leaves it nil on a short read.
     func preload() {
         guard contents == nil, isRegularFile else { return }
