@@ -30,7 +30,7 @@ final class FileWatcher {
                              | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
     /// Where `drain` reads events: allocated once, because the loop drains before a turn whose
-    /// wait reported this descriptor and before a request read 50 µs after the last drain,
+    /// wait reported this descriptor and before a request read 1 ms after the last drain,
     /// and a 16 KiB temporary is a malloc and a free each time (~420 of the ~550 instructions
     /// of a drain that finds nothing).
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: MemoryLayout<inotify_event>.alignment)
