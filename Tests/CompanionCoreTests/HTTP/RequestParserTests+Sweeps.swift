@@ -108,4 +108,11 @@ extension RequestParserTests {
     @Test func tcharTableMatchesTheRFC() {
         for b in allBytes { #expect(isTchar(b) == rfcTchar.contains(b), "byte \(b)") }
     }
+
+    /// RFC 3986 §3.2.2 reg-name's bytes besides pct-encoded: unreserved (§2.3) and sub-delims (§2.2).
+    @Test func regNameTableMatchesTheRFC() {
+        let letters = Array(UInt8(ascii: "a")...UInt8(ascii: "z")) + Array(UInt8(ascii: "A")...UInt8(ascii: "Z"))
+        let regName = Set(letters + Array(UInt8(ascii: "0")...UInt8(ascii: "9")) + Array("-._~!$&'()*+,;=".utf8))
+        for b in allBytes { #expect(isRegNameByte(b) == regName.contains(b), "byte \(b)") }
+    }
 }
