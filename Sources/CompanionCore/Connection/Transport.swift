@@ -36,6 +36,13 @@ protocol Transport {
     /// (plain TCP passes MSG_MORE so a head and a small body leave in one segment).
     mutating func write(_ bytes: UnsafeRawBufferPointer, more: Bool) -> TransportWrite
 
+    /// Whether `writeGathered` sends several buffers in one call (plain TCP: sendmsg(2)).
+    var gathers: Bool { get }
+
+    /// Writes a prefix of the concatenation of `buffers` (at least one, none empty). A
+    /// transport that does not gather writes a prefix of the first.
+    mutating func writeGathered(_ buffers: UnsafeBufferPointer<iovec>, more: Bool) -> TransportWrite
+
     /// Writes up to `count` bytes of the open file `file` from `offset`. Plain TCP uses
     /// sendfile(2); a transport that must see the bytes reads them into a bounded buffer.
     /// `.wrote(0)` means the file ended before `offset + count` (it shrank since it was opened).
@@ -47,6 +54,14 @@ protocol Transport {
 
     /// Releases the socket. Nothing may be called afterwards.
     mutating func close()
+}
+
+extension Transport {
+    var gathers: Bool { false }
+
+    mutating func writeGathered(_ buffers: UnsafeBufferPointer<iovec>, more: Bool) -> TransportWrite {
+        write(UnsafeRawBufferPointer(start: buffers[0].iov_base, count: buffers[0].iov_len), more: more)
+    }
 }
 
 /// A client socket: plain TCP, or TLS when `tls` is set (TLSSession.swift). One type with
@@ -90,6 +105,28 @@ struct SocketTransport: Transport {
         let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
         do {
             switch try Syscall.io("send", { send(descriptor, bytes.baseAddress!, bytes.count, flags) }) {
+            case .wouldBlock: return .wouldBlock
+            case .done(let count): return .wrote(count)
+            }
+        } catch {
+            return .failed
+        }
+    }
+
+    /// Plain TCP gathers; TLS writes record by record through OpenSSL.
+    var gathers: Bool { tls == nil }
+
+    /// Plain TCP: sendmsg(2) with the buffers as its iovec. TLS: the first buffer.
+    mutating func writeGathered(_ buffers: UnsafeBufferPointer<iovec>, more: Bool) -> TransportWrite {
+        if tls != nil {
+            return write(UnsafeRawBufferPointer(start: buffers[0].iov_base, count: buffers[0].iov_len), more: more)
+        }
+        var message = msghdr()
+        message.msg_iov = UnsafeMutablePointer(mutating: buffers.baseAddress)
+        message.msg_iovlen = buffers.count
+        let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
+        do {
+            switch try Syscall.io("sendmsg", { sendmsg(descriptor, &message, flags) }) {
             case .wouldBlock: return .wouldBlock
             case .done(let count): return .wrote(count)
             }

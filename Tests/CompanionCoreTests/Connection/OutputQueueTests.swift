@@ -85,6 +85,53 @@ import Testing
         #expect(pool.takeHeadBuffer().capacity >= BufferPool.newHeadCapacity)
     }
 
+    /// A transport that gathers (plain TCP's sendmsg) takes the byte items at the front in
+    /// one write, up to the first file, through partial writes that end inside an item;
+    /// sent head buffers still become the spare or go back to the pool, and the flag of a
+    /// gathered write is its last item's (with `finFollows`, held when it reaches the end).
+    @Test(arguments: [false, true])
+    func byteItemsAtTheFrontLeaveInOneGatheredWrite(finFollows: Bool) {
+        let directory = TempDirectory()
+        directory.write("big.bin", [UInt8](repeating: 7, count: OutputQueue.smallBodyLimit + 100))
+        let file = Self.openFile(directory, "big.bin")
+        let large = [UInt8]((0..<40_000).map { UInt8($0 % 251) })
+        var pool = BufferPool()
+        var queue = OutputQueue()
+        var expected: [UInt8] = []
+        for index in 0..<3 {
+            var head = pool.takeHeadBuffer()
+            head.append(contentsOf: Array("HEAD\(index)\r\n".utf8))
+            queue.enqueue(.bytes(Array("body\(index)".utf8), 0..<5), head: head)
+            expected += Array("HEAD\(index)\r\nbody\(index)".utf8)
+        }
+        queue.enqueue(.file(file, 0..<file.size), head: Array("HEADF\r\n".utf8))   // the head gathers; the file does not
+        expected += Array("HEADF\r\n".utf8) + [UInt8](repeating: 7, count: file.size)
+        queue.enqueue(.bytes(large, 0..<40_000), head: Array("HEADL\r\n".utf8))     // a head and a shared body
+        expected += Array("HEADL\r\n".utf8) + large
+        var transport = MemoryTransport()
+        transport.gather = true
+        transport.writeChunk = 13   // partial writes end inside items
+        var first = transport
+        #expect(queue.writeSome(to: &first, pool: &pool, finFollows: finFollows) == .wrote(13))
+        #expect(first.gatheredBufferCounts == [4])   // three responses and the file's head
+        transport = first
+        while !queue.isEmpty {
+            guard case .wrote = queue.writeSome(to: &transport, pool: &pool, finFollows: finFollows) else { break }
+        }
+        #expect(queue.isEmpty && queue.queuedBytes == 0)
+        #expect(Self.same(transport.written, expected))
+        #expect(queue.hasSpare)
+        #expect(pool.keptCount.head == 4)   // five owned heads: one is the spare
+        // The last write (the end of the shared body, alone) is held only for a close's FIN.
+        #expect(transport.moreFlags.last == finFollows)
+        // Unchanged without gathering: one item a write.
+        var plain = OutputQueue()
+        plain.enqueue(.none, head: Array("A\r\n".utf8))
+        plain.enqueue(.none, head: Array("B\r\n".utf8))
+        var one = MemoryTransport()
+        #expect(plain.writeSome(to: &one, pool: &pool) == .wrote(3))
+    }
+
     @Test func overTLSALargeCachedBodyFillsTheHeadsRecord() {
         let body = [UInt8]((0..<22_000).map { UInt8($0 % 251) })
         let head = Array("HTTP/1.1 200 OK\r\n\r\n".utf8)

@@ -43,6 +43,29 @@ struct MemoryTransport: Transport {
         return .wrote(n)
     }
 
+    /// Whether writes of several buffers take bytes from all of them, as sendmsg(2) does.
+    var gather = false
+    var gathers: Bool { gather }
+    /// Gathered writes that wrote bytes, and the buffers each was given.
+    var gatheredBufferCounts: [Int] = []
+
+    mutating func writeGathered(_ buffers: UnsafeBufferPointer<iovec>, more: Bool) -> TransportWrite {
+        if !gather { return write(UnsafeRawBufferPointer(start: buffers[0].iov_base, count: buffers[0].iov_len), more: more) }
+        if failWrites { return .failed }
+        var n = 0
+        let allowed = min(writeChunk, capacity - unread)
+        for buffer in buffers where n < allowed {
+            let take = min(buffer.iov_len, allowed - n)
+            written.append(contentsOf: UnsafeRawBufferPointer(start: buffer.iov_base, count: take))
+            n += take
+        }
+        if n == 0 { return .wouldBlock }
+        unread += n
+        moreFlags.append(more)
+        gatheredBufferCounts.append(buffers.count)
+        return .wrote(n)
+    }
+
     mutating func writeFile(_ file: Int32, offset: Int, count: Int, more: Bool) -> TransportWrite {
         if failWrites { return .failed }
         let n = min(count, writeChunk, capacity - unread)
