@@ -187,9 +187,7 @@ struct OutputQueue {
             queuedBytes -= n
             if offset + n == end {
                 removeFirst()
-                if owned && bytes.capacity <= 64 * 1024 {
-                    if spare.capacity == 0 { spare = bytes } else { pool.giveBack(headBuffer: bytes) }
-                }
+                keepSent(bytes, owned: owned, pool: &pool)
             } else {
                 items[first] = .bytes(bytes, offset: offset + n, end: end, more: more, owned: owned)
             }
@@ -249,12 +247,19 @@ struct OutputQueue {
             }
             remaining -= end - offset
             removeFirst()
-            if owned && bytes.capacity <= 64 * 1024 {
-                if spare.capacity == 0 { spare = bytes } else { pool.giveBack(headBuffer: bytes) }
-            }
+            keepSent(bytes, owned: owned, pool: &pool)
             if isEmpty { break }
         }
         return .wrote(written)
+    }
+
+    /// A sent array this connection made (`owned`) becomes the spare head buffer, or goes
+    /// back to `pool` when the queue has one (pipelined responses each build their head in
+    /// a buffer of their own).
+    @inline(__always)
+    private mutating func keepSent(_ bytes: [UInt8], owned: Bool, pool: inout BufferPool) {
+        guard owned && bytes.capacity <= 64 * 1024 else { return }
+        if spare.capacity == 0 { spare = bytes } else { pool.giveBack(headBuffer: bytes) }
     }
 
     private mutating func removeFirst() {

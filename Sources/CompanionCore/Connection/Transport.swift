@@ -60,6 +60,11 @@ extension Transport {
     var gathers: Bool { false }
 
     mutating func writeGathered(_ buffers: UnsafeBufferPointer<iovec>, more: Bool) -> TransportWrite {
+        writeFirst(of: buffers, more: more)
+    }
+
+    /// A prefix of the first of `buffers`: what a transport that does not gather writes.
+    mutating func writeFirst(of buffers: UnsafeBufferPointer<iovec>, more: Bool) -> TransportWrite {
         write(UnsafeRawBufferPointer(start: buffers[0].iov_base, count: buffers[0].iov_len), more: more)
     }
 }
@@ -118,9 +123,7 @@ struct SocketTransport: Transport {
 
     /// Plain TCP: sendmsg(2) with the buffers as its iovec. TLS: the first buffer.
     mutating func writeGathered(_ buffers: UnsafeBufferPointer<iovec>, more: Bool) -> TransportWrite {
-        if tls != nil {
-            return write(UnsafeRawBufferPointer(start: buffers[0].iov_base, count: buffers[0].iov_len), more: more)
-        }
+        if tls != nil { return writeFirst(of: buffers, more: more) }
         var message = msghdr()
         message.msg_iov = UnsafeMutablePointer(mutating: buffers.baseAddress)
         message.msg_iovlen = buffers.count

@@ -48,7 +48,7 @@ extension FileCache {
         /// Whether `raw` is this slot's path, byte for byte.
         @inline(__always)
         func holds(_ raw: UnsafeBufferPointer<UInt8>) -> Bool {
-            raw.count == bytes.count && (raw.count == 0 || memcmp(raw.baseAddress!, bytes.baseAddress!, raw.count) == 0)
+            ExactPath.equal(raw, UnsafeBufferPointer(bytes))
         }
     }
 

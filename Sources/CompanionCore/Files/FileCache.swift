@@ -358,11 +358,14 @@ enum ExactPath {
 
     /// Whether `bytes` are `path`'s UTF-8, byte for byte.
     static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ path: String) -> Bool {
-        let same = path.utf8.withContiguousStorageIfAvailable { p in
-            p.count == bytes.count && (p.count == 0 || memcmp(p.baseAddress!, bytes.baseAddress!, p.count) == 0)
-        }
-        if let same { return same }
+        if let same = path.utf8.withContiguousStorageIfAvailable({ equal(bytes, $0) }) { return same }
         return path.utf8.elementsEqual(bytes)   // not reached on Linux: native strings are contiguous
+    }
+
+    /// Whether `a` and `b` hold the same bytes.
+    @inline(__always)
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
     }
 
     /// The UTF-8 bytes into `hasher` (the dictionary's seeded SipHash, as String's own hash,

@@ -140,13 +140,10 @@ extension RequestHead {
     /// A head of no request yet that holds `storage`'s arrays (leaving it empty), for
     /// `RequestParser.parse(_:progress:into:)` to fill in place.
     init(reusing storage: inout Storage) {
-        var bytes: [UInt8] = []
-        var fields: [HeaderField] = []
-        swap(&bytes, &storage.bytes)
-        swap(&fields, &storage.fields)
-        self.init(bytes: bytes, method: .get, methodBytes: 0..<0, target: 0..<0, path: 0..<0, query: nil,
-                  isAsteriskForm: false, absoluteAuthority: nil, versionMinor: 1, fields: fields, contentLength: 0,
+        self.init(bytes: [], method: .get, methodBytes: 0..<0, target: 0..<0, path: 0..<0, query: nil,
+                  isAsteriskForm: false, absoluteAuthority: nil, versionMinor: 1, fields: [], contentLength: 0,
                   isKeepAlive: false, knownSeen: 0)
+        storage.reclaim(&self)   // the same swap, the other way
     }
 }
 

@@ -174,11 +174,12 @@ extension RequestDispatcher {
     /// another site than the TLS SNI named, the 308 of a site with `httpsRedirect`.
     static func answerForTransport(_ head: RequestHead, path: String, site: Site, siteIndex: Int, state: ServerState,
                                    security: ConnectionSecurity) -> Response? {
+        let isChallengePath = path.hasPrefix(ACMEChallenges.pathPrefix)
         guard transportMayAnswer(site: site, siteIndex: siteIndex, state: state, security: security,
-                                 isChallengePath: path.hasPrefix(ACMEChallenges.pathPrefix))
+                                 isChallengePath: isChallengePath)
         else { return nil }
         if security.isSecure { return .error(.misdirectedRequest) }
-        if let challenges = state.challenges, path.hasPrefix(ACMEChallenges.pathPrefix) {
+        if let challenges = state.challenges, isChallengePath {
             if let answer = challenges.answer(forPath: path) {
                 var response = Response(status: .ok, body: .bytes(Array(answer.utf8)))
                 response.contentType = "application/octet-stream"
@@ -186,7 +187,7 @@ extension RequestDispatcher {
             }
             return .error(.notFound)
         }
-        guard site.config.httpsRedirect else { return nil }
+        // What is left of `transportMayAnswer`: a site with `httpsRedirect`.
         var location = "https://" + (head.routingHost.map { $0.isEmpty ? site.name : $0 } ?? site.name) + state.httpsPortSuffix
         location += head.path.isEmpty ? "/" : String(decoding: head.bytes[head.path], as: UTF8.self)
         if let query = head.query { location += "?" + String(decoding: head.bytes[query], as: UTF8.self) }
