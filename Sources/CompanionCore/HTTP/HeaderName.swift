@@ -40,9 +40,8 @@ public enum HeaderName: Int, CaseIterable, Sendable {
 
     /// Finds the known header whose name equals `p[range]`, ignoring ASCII case.
     ///
-    /// The bytes must already be a valid token (`1*tchar`): then `b | 0x20 == e` is an exact
-    /// case-insensitive match for every expected byte `e` (lowercase letters and `-`), because the only
-    /// other byte it admits for `-` is CR, which is not a tchar.
+    /// Exact for any bytes, so a match is also a valid token (the parser checks the bytes of an
+    /// unknown name only): a letter of the name matches itself in either case, `-` only itself.
     @inline(__always)
     static func lookup(_ p: UnsafeRawBufferPointer, _ range: Range<Int>) -> HeaderName? {
         // Bucketed by length in code, compared against the StaticString names: a table of
@@ -66,8 +65,10 @@ public enum HeaderName: Int, CaseIterable, Sendable {
     }
 
     /// `name` when `p[range]` (as long as its name) is that name in any case, else nil.
-    /// Compared eight bytes at a time (`| 0x20` on each byte, as `lookup` explains), then
-    /// byte by byte: a byte loop cost ~80 instructions for "user-agent".
+    /// Compared eight bytes at a time, then byte by byte (a byte loop cost ~80 instructions for
+    /// "user-agent"). A received byte `b` matches the expected `e` when `b | fold == e`, where
+    /// `fold` is 0x20 for a letter (the names' letters are lowercase, bit 0x40 set) and 0 for
+    /// `-` (bit 0x40 clear): `| 0x20` on every byte would also have let CR stand for `-`.
     @inline(__always)
     private static func matches(_ p: UnsafeRawBufferPointer, _ range: Range<Int>, _ name: HeaderName) -> HeaderName? {
         let expected = UnsafeRawPointer(name.lowercasedName.utf8Start)
@@ -77,13 +78,13 @@ public enum HeaderName: Int, CaseIterable, Sendable {
         var k = 0
         while k + 8 <= count {
             let word = received.loadUnaligned(fromByteOffset: k, as: UInt64.self)
-            if word | 0x2020_2020_2020_2020 != expected.loadUnaligned(fromByteOffset: k, as: UInt64.self) { return nil }
+            let e = expected.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            if word | (e & 0x4040_4040_4040_4040) >> 1 != e { return nil }
             k += 8
         }
         while k < count {
-            if received.load(fromByteOffset: k, as: UInt8.self) | 0x20 != expected.load(fromByteOffset: k, as: UInt8.self) {
-                return nil
-            }
+            let e = expected.load(fromByteOffset: k, as: UInt8.self)
+            if received.load(fromByteOffset: k, as: UInt8.self) | (e & 0x40) >> 1 != e { return nil }
             k += 1
         }
         return name

@@ -36,13 +36,28 @@ extension RequestParser {
 
             // RFC 9112 §5.1: "No whitespace is allowed between the field name and colon ... a server MUST
             // reject, with a response status code of 400" - any non-tchar before the colon is a 400.
+            // The first colon, eight bytes at a time while a whole word lies within the line; then
+            // the name's bytes are checked, by `HeaderName.lookup` for a known name (it matches
+            // only tchars) or one by one (a byte loop testing each byte for both cost ~14
+            // instructions a byte).
             var j = i
-            while j < lineEnd && p[j] != ASCII.colon {
-                guard isTchar(p[j]) else { throw .badRequest }
-                j += 1
+            if let base = p.baseAddress {
+                while j + 8 <= lineEnd {
+                    let colons = Bytes8.equal(Bytes8.load(base, j), ASCII.colon)
+                    if colons != 0 {
+                        j += Bytes8.first(colons)
+                        break
+                    }
+                    j += 8
+                }
             }
+            while j < lineEnd && p[j] != ASCII.colon { j += 1 }
             guard j > i, j < lineEnd else { throw .badRequest }  // empty name, or no colon
             let name = i..<j
+            let known = HeaderName.lookup(p, name)
+            if known == nil {
+                for k in name where !isTchar(p[k]) { throw .badRequest }
+            }
 
             // RFC 9110 §5.5: field-vchar / SP / HTAB only; CR, LF, NUL and other CTLs (and DEL) are 400.
             guard allFieldValueBytes(p, j + 1, lineEnd) else { throw .badRequest }
@@ -53,7 +68,6 @@ extension RequestParser {
             while ve > vs && (p[ve - 1] == ASCII.sp || p[ve - 1] == ASCII.htab) { ve -= 1 }
             let value = vs..<ve
 
-            let known = HeaderName.lookup(p, name)
             if let known { try apply(known, p, value, to: &result) }
             list.append(HeaderField(name: name, value: value, known: known))
             i = lf + 1

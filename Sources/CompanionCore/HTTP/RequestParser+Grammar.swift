@@ -35,6 +35,45 @@ func isTchar(_ b: UInt8) -> Bool {
     return false
 }
 
+/// Eight bytes at a time ("SIMD within a register"): a UInt64 loaded from the head, each
+/// byte's answer in its high bit. Exact for every byte, not only the first: the additions
+/// are on 7-bit values (`& lows`), so no carry crosses into the next byte.
+enum Bytes8 {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highs: UInt64 = 0x8080_8080_8080_8080
+    static let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+
+    /// The eight bytes at `p[i..<i + 8]`, the first in the lowest byte.
+    @inline(__always)
+    static func load(_ base: UnsafeRawPointer, _ i: Int) -> UInt64 {
+        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+    }
+
+    /// The high bit of each byte of `x` that equals `c`.
+    @inline(__always)
+    static func equal(_ x: UInt64, _ c: UInt8) -> UInt64 {
+        let y = x ^ (ones &* UInt64(c))  // a zero byte where x's equals c
+        return ~(((y & lows) &+ lows) | y) & highs
+    }
+
+    /// The high bit of each byte of `x` that is not VCHAR (%x21-7E): below 0x21, 0x7F, or ≥ 0x80.
+    @inline(__always)
+    static func notVchar(_ x: UInt64) -> UInt64 {
+        let low = x & lows
+        let atLeast21 = low &+ ones &* 0x5F  // high bit set when the 7-bit value is ≥ 0x21
+        let is7F = low &+ ones  // high bit set when it is 0x7F
+        return (x | ~atLeast21 | is7F) & highs
+    }
+
+    /// The mask's bits below its first flagged byte (all of them when none is flagged).
+    @inline(__always)
+    static func before(_ mask: UInt64) -> UInt64 { (mask & (0 &- mask)) &- 1 }
+
+    /// The index (0-7) of the first flagged byte of a nonzero mask.
+    @inline(__always)
+    static func first(_ mask: UInt64) -> Int { mask.trailingZeroBitCount >> 3 }
+}
+
 /// RFC 5234 B.1: VCHAR = %x21-7E (the only bytes allowed in a request-target here).
 @inline(__always)
 func isVchar(_ b: UInt8) -> Bool { b &- 0x21 < 0x5E }

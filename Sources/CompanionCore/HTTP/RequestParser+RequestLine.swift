@@ -35,10 +35,31 @@ extension RequestParser {
 
         // RFC 9112 §3.2: the target has no whitespace; we admit VCHAR only (no CTL, no obs-text).
         // SECURITY: a raw byte ≥ 0x80 or a control byte never reaches path decoding or logs.
+        // The target's end and its first `?` come from one pass, eight bytes at a time while a
+        // whole word lies within the line (a byte loop cost ~8 instructions a byte, and a second
+        // pass for the `?` ~5 more).
         i += 1
         let targetStart = i
+        var question = -1
+        if let base = p.baseAddress {
+            while i + 8 <= end {
+                let x = Bytes8.load(base, i)
+                let stop = Bytes8.notVchar(x)
+                if question < 0 {
+                    let q = Bytes8.equal(x, ASCII.question) & Bytes8.before(stop)
+                    if q != 0 { question = i + Bytes8.first(q) }
+                }
+                if stop != 0 {
+                    i += Bytes8.first(stop)
+                    break
+                }
+                i += 8
+            }
+        }
+        // The last bytes, and the byte that stopped the words: SP ends the target, any other is 400.
         while i < end && p[i] != ASCII.sp {
             guard isVchar(p[i]) else { throw .badRequest }
+            if question < 0 && p[i] == ASCII.question { question = i }
             i += 1
         }
         guard i > targetStart, i < end else { throw .badRequest }
@@ -59,17 +80,18 @@ extension RequestParser {
         var line = RequestLine(method: method, methodBytes: methodBytes, target: target, path: target,
                                query: nil, isAsteriskForm: false, absoluteAuthority: nil,
                                versionMinor: versionMinor)
-        try parseTarget(p, target, into: &line)
+        try parseTarget(p, target, question: question, into: &line)
         return line
     }
 
-    /// Sorts the target into its form and splits path, query and authority.
-    static func parseTarget(_ p: UnsafeRawBufferPointer, _ target: Range<Int>,
+    /// Sorts the target into its form and splits path, query and authority. `question` is the
+    /// index of the target's first `?`, or -1.
+    static func parseTarget(_ p: UnsafeRawBufferPointer, _ target: Range<Int>, question: Int,
                             into line: inout RequestLine) throws(ParseFailure) {
         let first = p[target.lowerBound]
         if first == ASCII.slash {
             // RFC 9112 §3.2.1: origin-form = absolute-path [ "?" query ]
-            splitPathAndQuery(p, target, into: &line)
+            splitPathAndQuery(target, question: question, into: &line)
             return
         }
         if first == UInt8(ascii: "*") && target.count == 1 {
@@ -91,16 +113,21 @@ extension RequestParser {
             throw .badRequest
         }
         line.absoluteAuthority = authority
-        splitPathAndQuery(p, i..<target.upperBound, into: &line)
+        // The authority stopped at the first `/` or `?`, so the target's first `?` is not in it.
+        splitPathAndQuery(i..<target.upperBound, question: question, into: &line)
     }
 
-    /// Path up to the first `?`, query after it. An empty `r` gives an empty path and no query.
+    /// Path up to the first `?` (at `question`, -1 for none; at or after `r`'s start), query
+    /// after it. An empty `r` gives an empty path and no query.
     @inline(__always)
-    static func splitPathAndQuery(_ p: UnsafeRawBufferPointer, _ r: Range<Int>, into line: inout RequestLine) {
-        var i = r.lowerBound
-        while i < r.upperBound && p[i] != ASCII.question { i += 1 }
-        line.path = r.lowerBound..<i
-        line.query = i < r.upperBound ? i + 1..<r.upperBound : nil
+    static func splitPathAndQuery(_ r: Range<Int>, question: Int, into line: inout RequestLine) {
+        if question >= 0 {
+            line.path = r.lowerBound..<question
+            line.query = question + 1..<r.upperBound
+        } else {
+            line.path = r
+            line.query = nil
+        }
     }
 
     /// The index after `http://` or `https://` (any case) at the start of `r`, or nil.

@@ -105,6 +105,90 @@ extension RequestParserTests {
         }
     }
 
+    /// The request-target is scanned eight bytes at a time for its end and its first `?`:
+    /// every byte at every position of a long target, before, inside and after the words, with
+    /// a later `?` that must not be taken for the first.
+    @Test("byte at every position of a long request-target", arguments: allBytes)
+    func longTargetByteSweep(_ b: UInt8) {
+        let tail = Array("x?y".utf8)
+        for position in 1..<22 {
+            var target = [UInt8(ascii: "/")] + [UInt8](repeating: UInt8(ascii: "v"), count: 21) + tail
+            target[position] = b
+            let bytes = Array("GET ".utf8) + target + Array(" HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+            guard rfcTargetByte(b) else {
+                #expect(outcome(bytes) == .status(400), "position \(position)")
+                continue
+            }
+            guard case .complete(let head, _) = RequestParser().parse(bytes) else {
+                Issue.record("position \(position): not parsed")
+                continue
+            }
+            let question = target.firstIndex(of: UInt8(ascii: "?"))!
+            #expect(Array(head.bytes[head.path]) == Array(target[..<question]), "position \(position)")
+            #expect(head.query.map { Array(head.bytes[$0]) } == Array(target[(question + 1)...]), "position \(position)")
+        }
+    }
+
+    /// Field names are scanned eight bytes at a time for the colon, and a known name's bytes
+    /// are checked by `HeaderName.lookup` alone: every byte in every position of a long known
+    /// name (a CR where its `-` is must not pass for it) and of a long unknown one.
+    @Test("byte at every position of a long field name", arguments: allBytes)
+    func longFieldNameByteSweep(_ b: UInt8) {
+        for name in ["Access-Control-Request-Method", "X-A-Long-Unknown-Name"] {
+            let original = Array(name.utf8)
+            for position in 1..<original.count {
+                var field = original
+                field[position] = b
+                let bytes = Array("GET / HTTP/1.1\r\nHost: a\r\n".utf8) + field + Array(": v\r\n\r\n".utf8)
+                let sameName = asciiLower(b) == asciiLower(original[position])
+                let expected: Outcome
+                switch b {
+                case 0x0A: expected = .status(400)  // the name's line ends: no colon in it
+                case UInt8(ascii: ":"): expected = .ok  // the name ends there
+                default: expected = rfcTchar.contains(b) ? .ok : .status(400)
+                }
+                #expect(outcome(bytes) == expected, "\(name), position \(position)")
+                guard expected == .ok, case .complete(let head, _) = RequestParser().parse(bytes) else { continue }
+                let known = head.value(.accessControlRequestMethod) != nil
+                #expect(known == (name.hasPrefix("Access") && sameName), "\(name), position \(position)")
+            }
+        }
+    }
+
+    /// The word helpers against the bytes: each of the 256 bytes at each position of a word
+    /// among neighbours of each kind, every flag checked (not only the first).
+    @Test func byteWordsAgreeWithTheBytes() {
+        let neighbours: [UInt8] = [0x00, 0x20, 0x21, 0x3A, 0x3F, 0x61, 0x7E, 0x7F, 0x80, 0xFF]
+        for neighbour in neighbours {
+            for b in allBytes {
+                for position in 0..<8 {
+                    var word = [UInt8](repeating: neighbour, count: 8)
+                    word[position] = b
+                    word.withUnsafeBytes { p in
+                        let x = Bytes8.load(p.baseAddress!, 0)
+                        let colons = Bytes8.equal(x, UInt8(ascii: ":"))
+                        let questions = Bytes8.equal(x, UInt8(ascii: "?"))
+                        let stops = Bytes8.notVchar(x)
+                        for k in 0..<8 {
+                            let bit: UInt64 = 0x80 << UInt64(8 * k)
+                            #expect((colons & bit != 0) == (word[k] == UInt8(ascii: ":")), "\(word) at \(k)")
+                            #expect((questions & bit != 0) == (word[k] == UInt8(ascii: "?")), "\(word) at \(k)")
+                            #expect((stops & bit != 0) == !rfcTargetByte(word[k]), "\(word) at \(k)")
+                        }
+                        #expect(colons & ~Bytes8.highs == 0 && stops & ~Bytes8.highs == 0)
+                        if stops != 0 {
+                            let first = word.firstIndex { !rfcTargetByte($0) }!
+                            #expect(Bytes8.first(stops) == first)
+                            #expect(Bytes8.before(stops) & Bytes8.highs == (first == 0 ? 0 : Bytes8.highs >> UInt64(8 * (8 - first))))
+                        } else {
+                            #expect(Bytes8.before(stops) == ~0)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func tcharTableMatchesTheRFC() {
         for b in allBytes { #expect(isTchar(b) == rfcTchar.contains(b), "byte \(b)") }
     }
