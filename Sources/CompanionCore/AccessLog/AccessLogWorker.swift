@@ -155,6 +155,7 @@ final class AccessLogWorker {
             channel.state.withLock {
                 $0.settled += count
                 $0.written += count
+                $0.writerFailing = false
             }
             channel.settled.signal()
             if problem != nil {
@@ -333,7 +334,10 @@ final class AccessLogWorker {
     /// Schedules a retry with back-off and reports the problem once.
     private func noteFailure(_ error: any Error) {
         failures += 1
-        channel.state.withLock { $0.writeErrors += 1 }
+        channel.state.withLock {
+            $0.writeErrors += 1
+            $0.writerFailing = true
+        }
         let delay = min(settings.maxRetryDelayMs, 100 << min(failures - 1, 16))
         nextRetryMs = monotonicMilliseconds() + Int64(delay)
         if settings.postgresURL != nil {

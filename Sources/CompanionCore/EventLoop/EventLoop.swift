@@ -233,15 +233,29 @@ final class EventLoop: @unchecked Sendable {
     private func handOverLogs() {
         guard !completedLogs.isEmpty else { return }
         if let writer = state.accessLog {
+            var isBehind = false
             if let mirror = state.accessLogMirror {
                 var copy = completedLogs
-                mirror.append(rows: &copy)
+                isBehind = mirror.append(rows: &copy)
             }
-            writer.append(rows: &completedLogs)
+            if writer.append(rows: &completedLogs) || isBehind { giveTheLogWriterTime() }
         } else {
             completedLogs.removeAllKeepingStorage()
         }
     }
+
+    /// A log writer is behind and working (`AccessLogWriter.append(rows:)`): this loop
+    /// sleeps for `logPressureNapMicros`, and the writer, which shares its core under a
+    /// saturating load (and runs at nice 5, so it gets a quarter of it while the loop is
+    /// busy), runs meanwhile. Each turn that finds it still behind sleeps again: requests
+    /// slow to what the log can write, and the queue stays near `pressureRows`.
+    private func giveTheLogWriterTime() {
+        var request = timespec(tv_sec: 0, tv_nsec: Self.logPressureNapMicros * 1000)
+        nanosleep(&request, nil)
+    }
+
+    /// About one turn of a saturated loop with 64 connections (~64 requests).
+    static let logPressureNapMicros = 200
 
     private func nextTimeout() -> Int32 {
         var earliest = deadlines.earliest

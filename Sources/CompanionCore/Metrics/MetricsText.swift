@@ -73,6 +73,8 @@ enum MetricsText {
                 ("companion_access_log_rows_dropped_total", "counter",
                  "Access-log rows dropped (queue full, or given up at shutdown), by sink.", \.dropped),
                 ("companion_access_log_write_errors_total", "counter", "Failed access-log writes (each is retried), by sink.", \.writeErrors),
+                ("companion_access_log_pressure_naps_total", "counter",
+                 "Turns an event loop slept so a working access-log writer that fell behind could catch up, by sink.", \.pressureNaps),
             ]
             let statistics = sinks.map { ($0.settings.postgresURL == nil ? "sqlite" : "postgres", $0.statistics) }
             for (name, type, help, value) in families {

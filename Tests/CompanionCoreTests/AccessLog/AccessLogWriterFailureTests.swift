@@ -124,3 +124,61 @@ import Testing
         try other.execute("COMMIT")
     }
 }
+
+/// The writer's answer to a loop handing over rows (`AccessLogWriter.append(rows:)`): behind
+/// and working (`pressureRows` waiting, its last write not failed) asks the loop to give it
+/// the core for a moment; a failing writer is not waited for.
+@Suite struct AccessLogPressureTests {
+    /// `count` records handed over the way a loop does; whether the writer asked for time.
+    static func handOver(_ writer: AccessLogWriter, _ range: Range<Int>) -> Bool {
+        var rows = AccessLogQueue()
+        for index in range { rows.append(sampleRecord(index)) }
+        return writer.append(rows: &rows)
+    }
+
+    @Test func aWriterBehindButWorkingAsksForTimeAFailingOneDoesNot() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        var settings = testSettings(folder, report)
+        settings.maxQueuedRecords = 100   // pressureRows 50
+        settings.busyTimeoutMs = 60_000   // a lock makes the writer wait in SQLite, not fail
+        let writer = try AccessLogWriter(settings: settings)
+        #expect(writer.channel.pressureRows == 50)
+        let other = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        try other.execute("BEGIN EXCLUSIVE")
+        // The writer takes the first row and waits for the lock: working, and behind from here.
+        #expect(!Self.handOver(writer, 0..<1))
+        #expect(waitUntil(seconds: 5) { writer.statistics.queued == 0 })
+        #expect(!Self.handOver(writer, 1..<50))   // 49 waiting
+        #expect(Self.handOver(writer, 50..<51))   // 50: the loop is asked to sleep
+        #expect(Self.handOver(writer, 51..<60))
+        #expect(writer.statistics.pressureNaps == 2)
+        try other.execute("COMMIT")
+        writer.flush()
+        #expect(rowCount(settings.path) == 60)
+        #expect(!Self.handOver(writer, 60..<61))   // caught up
+        writer.shutdown()
+        #expect(writer.statistics.pressureNaps == 2 && writer.droppedCount == 0)
+    }
+
+    @Test func aFailingWriterIsNotWaitedFor() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        var settings = testSettings(folder, report)   // busy timeout 20 ms: a lock fails the write
+        settings.maxQueuedRecords = 100
+        let writer = try AccessLogWriter(settings: settings)
+        let other = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        try other.execute("BEGIN EXCLUSIVE")
+        #expect(!Self.handOver(writer, 0..<1))
+        #expect(waitUntil(seconds: 5) { report.count(containing: "cannot write") == 1 })
+        // 80 waiting, past pressureRows: held and, past 100, dropped, but never waited for.
+        #expect(!Self.handOver(writer, 1..<81))
+        #expect(!Self.handOver(writer, 81..<141))
+        #expect(writer.statistics.pressureNaps == 0)
+        try other.execute("COMMIT")
+        writer.shutdown()
+        #expect(rowCount(settings.path) + writer.droppedCount == 141)
+    }
+}
