@@ -95,20 +95,19 @@ func allFieldValueBytes(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> 
     var i = from
     if let base = p.baseAddress {
         @inline(__always) func isClean(_ x: UInt64) -> Bool {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
+            let ones = Bytes8.ones, highs = Bytes8.highs
             let below20 = (x &- ones &* 0x20) & ~x & highs
             let y = x ^ (ones &* 0x7F)
             let isDel = (y &- ones) & ~y & highs
             return below20 | isDel == 0
         }
         while i + 8 <= to {
-            if !isClean(base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+            if !isClean(Bytes8.load(base, i)) {
                 for k in i..<i + 8 where !isFieldValueByte(p[k]) { return false }
             }
             i += 8
         }
-        if i < to, to >= 8, isClean(base.loadUnaligned(fromByteOffset: to - 8, as: UInt64.self)) { return true }
+        if i < to, to >= 8, isClean(Bytes8.load(base, to - 8)) { return true }
     }
     while i < to {
         guard isFieldValueByte(p[i]) else { return false }

@@ -50,7 +50,7 @@ struct MemoryTransport: Transport {
     var gatheredBufferCounts: [Int] = []
 
     mutating func writeGathered(_ buffers: UnsafeBufferPointer<iovec>, more: Bool) -> TransportWrite {
-        if !gather { return write(UnsafeRawBufferPointer(start: buffers[0].iov_base, count: buffers[0].iov_len), more: more) }
+        if !gather { return writeFirst(of: buffers, more: more) }
         if failWrites { return .failed }
         var n = 0
         let allowed = min(writeChunk, capacity - unread)
