@@ -40,8 +40,8 @@ extension AccessLogWorker {
         let before = try database.userVersion()
         if before > 0 && before < 4 {
             settings.report("companion: access log: converting \(settings.path) to the compact format of schema \(AccessLogSchema.currentVersion) (once; large files take a while)")
-        } else if before > 0 && before < AccessLogSchema.currentVersion {
-            settings.report("companion: access log: rebuilding the summaries of \(settings.path) for schema \(AccessLogSchema.currentVersion) (once; large files take a while)")
+        } else if before == 4 || before == 5 {
+            settings.report("companion: access log: converting \(settings.path) to schema \(AccessLogSchema.currentVersion): each row's site, host, method, protocol, encoding, scheme and TLS version as one id\(before == 4 ? "; rebuilding the summaries" : "") (once; large files take a while)")
         }
         try AccessLogSchema.migrate(database)
         newestRange = try loadNewestRange(database)
@@ -132,6 +132,10 @@ extension AccessLogWorker {
             let texts = try database.prepare("DELETE FROM strings WHERE day < ?1")
             texts.bind(cutoffDay, at: 1)
             _ = try texts.step()
+            // Shapes likewise (a kept row's shape has its day or a later one).
+            let shapes = try database.prepare("DELETE FROM shapes WHERE day < ?1")
+            shapes.bind(cutoffDay, at: 1)
+            _ = try shapes.step()
             forgetCachedIDs()
             newestRange = try loadNewestRange(database)
         } catch {

@@ -14,6 +14,9 @@ struct FieldMemo {
     /// The previous row's User-Agent id and whether it is a crawler's.
     var agentID: Int64 = -1
     var agentIsCrawler = false
+    /// The previous row's shape and its id (0: none yet this day).
+    var shape = ShapeKey()
+    var shapeID: Int64 = 0
 
     /// Whether `a` and `b`, both `count` bytes, hold the same bytes. Most fields are short (a
     /// method, a protocol, an address, a site, a path): up to 16 bytes are compared with two
@@ -44,6 +47,41 @@ struct FieldMemo {
     mutating func reset() {
         for i in texts.indices { texts[i] = nil }
         day = -1
+        shapeID = 0
+    }
+}
+
+/// The seven `strings` ids of a `shapes` row, in `AccessLogSchema.shapeColumns` order (0 for
+/// NULL). Stored fields rather than an array: a row builds one without allocating.
+struct ShapeKey: Hashable {
+    var site: Int64 = 0, host: Int64 = 0, method: Int64 = 0, protocolVersion: Int64 = 0
+    var encoding: Int64 = 0, scheme: Int64 = 0, tlsVersion: Int64 = 0
+
+    static let count = 7
+
+    subscript(slot: Int) -> Int64 {
+        get {
+            switch slot {
+            case 0: site
+            case 1: host
+            case 2: method
+            case 3: protocolVersion
+            case 4: encoding
+            case 5: scheme
+            default: tlsVersion
+            }
+        }
+        set {
+            switch slot {
+            case 0: site = newValue
+            case 1: host = newValue
+            case 2: method = newValue
+            case 3: protocolVersion = newValue
+            case 4: encoding = newValue
+            case 5: scheme = newValue
+            default: tlsVersion = newValue
+            }
+        }
     }
 }
 
@@ -52,11 +90,14 @@ struct StringStatements {
     let find: SQLiteStatement
     let insert: SQLiteStatement
     let markDay: SQLiteStatement
+    /// `AccessLogSchema.shapeUpsertSQL`.
+    let shape: SQLiteStatement
 
     init(_ database: SQLiteDatabase) throws(SQLiteError) {
         find = try database.prepare("SELECT id, day FROM strings WHERE value = ?1")
         insert = try database.prepare("INSERT INTO strings (value, day) VALUES (?1, ?2)")
         markDay = try database.prepare("UPDATE strings SET day = MAX(day, ?1) WHERE id = ?2")
+        shape = try database.prepare(AccessLogSchema.shapeUpsertSQL)
     }
 }
 
@@ -102,6 +143,39 @@ extension AccessLogWorker {
         }
         memo.texts[slot] = text
         memo.ids[slot] = id
+        return id
+    }
+
+    /// The `shapes` id of a row's seven ids, for a row of Unix day `day`: the previous row's
+    /// when they are the same (most rows), else from the cache or the table (added when new,
+    /// its day raised).
+    @inline(__always)
+    func shapeID(_ key: ShapeKey, day: Int32, memo: inout FieldMemo) throws(SQLiteError) -> Int64 {
+        if memo.shapeID != 0, memo.day == day, memo.shape == key { return memo.shapeID }
+        return try newShapeID(key, day: day, memo: &memo)
+    }
+
+    @inline(never)
+    private func newShapeID(_ key: ShapeKey, day: Int32, memo: inout FieldMemo) throws(SQLiteError) -> Int64 {
+        if memo.day != day {
+            memo.reset()
+            memo.day = day
+        }
+        let id: Int64
+        if let entry = shapes[key], entry.day >= day {
+            id = entry.id
+        } else {
+            let upsert = try statements().shape
+            defer { upsert.reset() }
+            for slot in 0..<ShapeKey.count { upsert.bind(key[slot], at: Int32(slot + 1)) }
+            upsert.bind(Int(day), at: Int32(ShapeKey.count + 1))
+            guard try upsert.step() else { throw SQLiteError(code: 1, message: "the shapes upsert returned no id") }
+            id = upsert.int64(at: 0)
+            if shapes.count >= Self.maxCachedShapes { shapes.removeAll(keepingCapacity: true) }
+            shapes[key] = (id, day)
+        }
+        memo.shape = key
+        memo.shapeID = id
         return id
     }
 

@@ -29,6 +29,10 @@ final class AccessLogWorker {
     /// emptied past `maxCrawlerAgents` ids.
     var crawlerAgents: [Int64: Bool] = [:]
     static let maxCrawlerAgents = 65_536
+    /// `shapes` ids by their seven `strings` ids, with the newest day stored for each;
+    /// emptied past `maxCachedShapes`.
+    var shapes: [ShapeKey: (id: Int64, day: Int32)] = [:]
+    static let maxCachedShapes = 65_536
     /// Whether the page cache is the large one, and commits since the writer was last behind
     /// (see `sizePageCache`).
     var largeCache = false
@@ -266,18 +270,25 @@ final class AccessLogWorker {
         // The ids the rollups group by (the rest are only bound): no array per row.
         var site: Int64 = 0, method: Int64 = 0, path: Int64 = 0, referrer: Int64 = 0, userAgent: Int64 = 0, client: Int64 = 0
         var crawler: Int64 = 0
+        // The seven ids `shapes` combines (0 for an absent text): bound as one shape id.
+        var shape = ShapeKey()
         try row.forEachText { (field, text) throws(SQLiteError) in
             let at = i + offsets.text[field.rawValue]
             if field == .query {
                 arena.bindLoggable(text, to: statement, at: at)
                 return
             }
+            let slot = offsets.shapeSlot[field.rawValue]
             guard let text else {
-                statement.bind(nil as String?, at: at)
+                if slot < 0 { statement.bind(nil as String?, at: at) }
                 return
             }
             let id = try stringID(text, field: field, day: day, anonymize: anonymize, memo: &memo)
-            statement.bind(id, at: at)
+            if slot >= 0 {
+                shape[slot] = id
+            } else {
+                statement.bind(id, at: at)
+            }
             switch field {
             case .site: site = id
             case .method: method = id
@@ -294,6 +305,7 @@ final class AccessLogWorker {
             default: break
             }
         }
+        statement.bind(try shapeID(shape, day: day, memo: &memo), at: i + offsets.shape)
         accumulator.add(RollupAccumulator.RowValues(
             milliseconds: milliseconds, site: site, status: Int64(row.status), method: method, path: path,
             referrer: referrer, userAgent: userAgent, client: client, crawler: crawler,
@@ -304,6 +316,7 @@ final class AccessLogWorker {
     /// agents): after a rollback, a retention pass that deleted texts, or closing the file.
     func forgetCachedIDs() {
         strings.removeAll()
+        shapes.removeAll()
         anonymizedClients.removeAll()
         crawlerAgents.removeAll()
     }
@@ -323,7 +336,13 @@ final class AccessLogWorker {
     /// One value, so a row pays one lazy-initialisation check, not one per offset (four
     /// separate statics cost ~90 instructions a row).
     private struct ParameterOffsets {
-        let text: [Int32] = AccessLogBatch.Field.allCases.map { AccessLogSchema.parameterOffset(of: $0.column) }
+        /// A field's parameter (unused for the shape's fields).
+        let text: [Int32] = AccessLogBatch.Field.allCases.map {
+            AccessLogSchema.insertedColumns.contains($0.column) ? AccessLogSchema.parameterOffset(of: $0.column) : 0
+        }
+        /// A field's place in `ShapeKey`, -1 for the fields `log` keeps.
+        let shapeSlot: [Int] = AccessLogBatch.Field.allCases.map { AccessLogSchema.shapeColumns.firstIndex(of: $0.column) ?? -1 }
+        let shape = AccessLogSchema.parameterOffset(of: "shape")
         let time = AccessLogSchema.parameterOffset(of: "t")
         let status = AccessLogSchema.parameterOffset(of: "status")
         let bytes = AccessLogSchema.parameterOffset(of: "bytes")

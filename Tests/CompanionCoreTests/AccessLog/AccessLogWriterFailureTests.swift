@@ -182,3 +182,37 @@ import Testing
         #expect(rowCount(settings.path) + writer.droppedCount == 141)
     }
 }
+
+extension AccessLogWriterFailureTests {
+    /// A commit that fails is rolled back with the `shapes` row it added; the writer must
+    /// forget that id, which another connection may take before the retry (here: at once).
+    /// The texts are committed before, so the retried row has the same seven ids.
+    @Test func aRolledBackShapeIsNotReusedFromTheCache() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let report = ReportLines()
+        let settings = testSettings(folder, report)
+        let writer = try AccessLogWriter(settings: settings)
+        writer.append(AccessLogRecord(timeMicros: UTCTime.nowMicros(), client: "10.0.0.1", method: "NEW", protocolVersion: "HTTP/1.1",
+                                      status: 200, bytes: 0, durationMicros: 0))
+        writer.flush()
+        let other = try SQLiteDatabase(path: settings.path, mode: .readWriteCreate)
+        try other.execute("CREATE TRIGGER refuse_599 BEFORE INSERT ON log WHEN NEW.status = 599 BEGIN SELECT RAISE(FAIL, 'refused'); END")
+        writer.append(AccessLogRecord(timeMicros: UTCTime.nowMicros(), client: "10.0.0.1", method: "NEW", status: 599, bytes: 0, durationMicros: 0))
+        #expect(waitUntil(seconds: 5) { report.count(containing: "cannot write") == 1 })
+        // The failed commit's shape id goes to another row's shape before the writer retries.
+        try other.execute("""
+            BEGIN IMMEDIATE;
+            DROP TRIGGER refuse_599;
+            INSERT INTO requests (time, client, method, status, bytes, duration_us)
+                VALUES ('2026-12-07T00:00:00.000Z', '10.0.0.2', 'OTHER', 200, 0, 0);
+            COMMIT;
+            """)
+        writer.flush()
+        writer.shutdown()
+        let methods = try other.prepare("SELECT status, method FROM requests ORDER BY status, method")
+        var found: [String] = []
+        while try methods.step() { found.append("\(methods.int(at: 0)) \(methods.text(at: 1) ?? "NULL")") }
+        #expect(found == ["200 NEW", "200 OTHER", "599 NEW"])
+    }
+}

@@ -24,12 +24,20 @@ import Testing
         var table: [String] = []
         while try logColumns.step() { table.append(logColumns.text(at: 0)!) }
         #expect(table == ["id"] + AccessLogSchema.insertedColumns)
-        #expect(AccessLogBatch.Field.allCases.allSatisfy { AccessLogSchema.insertedColumns.contains($0.column) })
+        // ... and every text field of a row has its column there or in `shapes`.
+        #expect(AccessLogBatch.Field.allCases.allSatisfy {
+            AccessLogSchema.insertedColumns.contains($0.column) || AccessLogSchema.shapeColumns.contains($0.column)
+        })
+        let shapeColumns = try database.prepare("SELECT name FROM pragma_table_info('shapes') ORDER BY cid")
+        var shapeTable: [String] = []
+        while try shapeColumns.step() { shapeTable.append(shapeColumns.text(at: 0)!) }
+        #expect(shapeTable == ["id"] + AccessLogSchema.shapeColumns + ["day"])
         let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
         var names: [String] = []
         while try indexes.step() { names.append(indexes.text(at: 0)!) }
-        #expect(names == ["log_status_other", "sqlite_autoindex_strings_1"])
-        for table in ["log", "strings", "log_ranges", "log_rollup_state"] + Rollup.all.map(\.table) {
+        #expect(names == ["log_status_other", "sqlite_autoindex_shapes_1", "sqlite_autoindex_strings_1"])
+        for view in ["requests", "log_wide", "log_wide_scan"] { #expect(try database.hasView(view), "\(view)") }
+        for table in ["log", "strings", "shapes", "log_ranges", "log_rollup_state"] + Rollup.all.map(\.table) {
             #expect(try database.hasTable(table), "\(table)")
         }
         let mode = try database.prepare("PRAGMA journal_mode")
@@ -94,10 +102,10 @@ import Testing
         return rows
     }
 
-    /// A version 2 or 3 file (the text table, without or with the HTTPS columns) is converted
-    /// once at open: `requests` (now a view) returns every row with the same values and types,
-    /// the rollups count them all, and the file is smaller per row.
-    @Test(arguments: [2, 3])
+    /// A version 2 or 3 file (the text table, without or with the HTTPS columns), or a compact
+    /// one of version 4 or 5 (before `shapes`), is converted once at open: `requests` (now a
+    /// view) returns every row with the same values and types, and the rollups count them all.
+    @Test(arguments: [2, 3, 4, 5])
     func olderFilesKeepEveryRowThroughTheView(version: Int) throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }

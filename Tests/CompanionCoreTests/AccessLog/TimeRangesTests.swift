@@ -144,7 +144,9 @@ import Testing
             // only when the ids do not continue (they do here, so ranges are widened).
             let writer = try AccessLogWriter(settings: settings)
             for days in age {
-                writer.append(AccessLogRecord(timeMicros: now - days * day, client: "::1", path: "/only-\(days)", status: 200, bytes: 0, durationMicros: 0))
+                // Each age its own method, so its own shape.
+                writer.append(AccessLogRecord(timeMicros: now - days * day, client: "::1", method: "M\(days)", path: "/only-\(days)",
+                                              status: 200, bytes: 0, durationMicros: 0))
             }
             writer.shutdown()
         }
@@ -168,6 +170,13 @@ import Testing
         var kept: [String] = []
         while try paths.step() { kept.append(paths.text(at: 0) ?? "") }
         #expect(kept == ["/only-1", "/only-3"])
+        // Shapes likewise: every one left is a kept row's, and every kept row has its own.
+        let shapes = try database.prepare("""
+            SELECT (SELECT COUNT(*) FROM shapes), (SELECT COUNT(*) FROM shapes WHERE id NOT IN (SELECT shape FROM log)),
+                   (SELECT COUNT(*) FROM log WHERE shape NOT IN (SELECT id FROM shapes))
+            """)
+        try shapes.step()
+        #expect([shapes.int(at: 0), shapes.int(at: 1), shapes.int(at: 2)] == [3, 0, 0])   // M1, M3, and no method
         for rollup in Rollup.all {
             let oldest = try database.prepare("SELECT COUNT(*) FROM \(rollup.table) WHERE start * 1000 < (SELECT MIN(t) FROM log) / 86400000 * 86400000")
             try oldest.step()

@@ -50,7 +50,9 @@ extension SQLiteLogReader {
         }
         for (column, value) in [("site", query.site), ("method", query.method)] {
             if let value {
-                terms.append("\(column) = (SELECT id FROM strings WHERE value = ?)")
+                // On raw rows through the shapes: `log`'s own column, no join a row.
+                terms.append(rollup ? "\(column) = (SELECT id FROM strings WHERE value = ?)"
+                                    : "shape IN (SELECT id FROM shapes WHERE \(column) = (SELECT id FROM strings WHERE value = ?))")
                 values.append(.text(value))
             }
         }
@@ -75,6 +77,10 @@ extension SQLiteLogReader {
             let column = glob.column.rawValue
             if glob.column == .query {
                 terms.append(glob.negated ? "(query IS NULL OR NOT query GLOB ?)" : "query GLOB ?")
+            } else if !rollup && AccessLogSchema.shapeColumns.contains(column) {
+                // A shape's absent text is 0, which no `strings` id matches.
+                let matching = "shape IN (SELECT id FROM shapes WHERE \(column) IN (SELECT id FROM strings WHERE value GLOB ?))"
+                terms.append(glob.negated ? "NOT \(matching)" : matching)
             } else {
                 let matching = "\(column) IN (SELECT id FROM strings WHERE value GLOB ?)"
                 let missing = rollup ? "\(column) = 0" : "\(column) IS NULL"
@@ -93,7 +99,7 @@ extension SQLiteLogReader {
         }
     }
 
-    /// The WHERE clause on `log` for one raw part.
+    /// The WHERE clause on `log` (or `log_wide`: it names only `log`'s columns) for one raw part.
     func rawWhere(_ spec: RawSpec) -> (sql: String, values: [LogValue]) {
         var terms: [String] = []
         var values: [LogValue] = []
@@ -315,7 +321,8 @@ extension SQLiteLogReader {
             table = part.rollup.table
         } else {
             (clause, values) = rawWhere(spec!)
-            table = "log"
+            // The filters are on `log`'s own columns; a key of the shape's needs the join.
+            table = keys.contains { $0.stringColumn.map(AccessLogSchema.shapeColumns.contains) ?? false } ? "log_wide" : "log"
         }
         if let onlyKeys, !onlyKeys.isEmpty, !keys.isEmpty {
             let tuple = keys.count == 1 ? expressions[0] : "(" + expressions.joined(separator: ", ") + ")"

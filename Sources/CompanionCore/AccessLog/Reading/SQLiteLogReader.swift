@@ -144,7 +144,7 @@ public final class SQLiteLogReader {
                 return try readRows(found).reversed()
             }
             let (clause, values) = rawWhere(spec)
-            var sql = "SELECT \(Self.rowColumns) FROM log" + clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
+            var sql = "SELECT \(Self.rowColumns) FROM log_wide" + clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
             if limit > 0 { sql += " LIMIT \(limit)" }
             let rows = try readRows(try prepare(sql, values))
             return newestFirst ? rows.reversed() : rows
@@ -165,14 +165,14 @@ public final class SQLiteLogReader {
         try counter.step()
         // All asked rows lie inside the window, or the window reaches the first row anyway.
         guard counter.int(at: 0) == limit + offset || bounded.idAbove == spec.idAbove ?? 0 else { return nil }
-        return try prepare("SELECT \(columns) FROM log NOT INDEXED" + clause + " ORDER BY id DESC LIMIT \(limit) OFFSET \(offset)", values)
+        return try prepare("SELECT \(columns) FROM log_wide_scan" + clause + " ORDER BY id DESC LIMIT \(limit) OFFSET \(offset)", values)
     }
 
     /// The `n` slowest matching rows, slowest first (ties: oldest first) (`--slowest N`).
     public func slowest(_ query: LogQuery, n: Int) throws(SQLiteError) -> [AccessLogRow] {
         try readTransaction { () throws(SQLiteError) -> [AccessLogRow] in
             let (clause, values) = rawWhere(RawSpec(query: query))
-            return try readRows(try prepare("SELECT \(Self.rowColumns) FROM log" + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))", values))
+            return try readRows(try prepare("SELECT \(Self.rowColumns) FROM log_wide" + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))", values))
         }
     }
 

@@ -19,11 +19,11 @@ public enum RollupDimension: String, Sendable, CaseIterable {
     /// crawlers, such as `--not-user-agent '*bot*'`) need, at most doubling a table.
     case crawler
 
-    /// The dimension's value for a row of `log` in SQL.
+    /// The dimension's value for a row of `log_wide` in SQL.
     var foldExpression: String {
         switch self {
         case .status: "status"
-        case .crawler: "companion_is_crawler((SELECT value FROM strings WHERE id = log.user_agent))"
+        case .crawler: "companion_is_crawler((SELECT value FROM strings WHERE id = log_wide.user_agent))"
         default: "COALESCE(\(rawValue), 0)"
         }
     }
@@ -85,7 +85,7 @@ public struct Rollup: Sendable, Equatable {
         return """
             INSERT INTO \(table) (\((keyColumns + valueColumns).joined(separator: ", ")))
                 SELECT t / \(unitMs) * \(unitMs / 1000), \(dimensions.joined(separator: ", ")), \(values.joined(separator: ", "))
-                FROM log WHERE id BETWEEN ?1 AND ?2 GROUP BY \((1...keyColumns.count).map(String.init).joined(separator: ", "))
+                FROM log_wide WHERE id BETWEEN ?1 AND ?2 GROUP BY \((1...keyColumns.count).map(String.init).joined(separator: ", "))
             \(mergeSQL)
             """
     }
