@@ -48,8 +48,8 @@ import CSQLite
 /// bound, copied into the statement's registers twice, put into the record): measured with
 /// callgrind on the 32-row insert, ~320 instructions a value, so the six fewer are ~1,900 of
 /// the ~6,000 a row took. `log_wide` is `log` with the shape's columns joined back (NULL for
-/// 0), what the readers and the rollups' fold select from; `log_wide_scan` the same over
-/// `log NOT INDEXED`.
+/// 0), what the rollups' fold and raw groups by those columns select from; rows are read
+/// from `log` with the shape decoded from a cache (a join a row made an export 23 % slower).
 public enum AccessLogSchema {
     /// The version this build writes into `PRAGMA user_version`.
     public static let currentVersion = 6
@@ -250,21 +250,21 @@ public enum AccessLogSchema {
             """
     }()
 
-    /// `log_wide` (or `log_wide_scan`: `log NOT INDEXED`): `log` with its shape's ids joined
-    /// back as columns, NULL where the shape holds 0. CROSS JOIN keeps `log` the outer
-    /// loop (its rowid and status index), each shape found by its id.
-    static func wideViewSQL(_ name: String, notIndexed: Bool) -> String {
+    /// `log_wide`: `log` with its shape's ids joined back as columns, NULL where the shape
+    /// holds 0. CROSS JOIN keeps `log` the outer loop (its rowid and status index), each
+    /// shape found by its id.
+    static var wideViewSQL: String {
         let columns = wideColumns.map { column in
             shapeColumns.contains(column) ? "NULLIF(s.\(column), 0) AS \(column)" : "l.\(column) AS \(column)"
         }
         return """
-            CREATE VIEW \(name) AS
+            CREATE VIEW log_wide AS
                 SELECT \(columns.joined(separator: ", ")), l.shape AS shape
-                FROM log l\(notIndexed ? " NOT INDEXED" : "") CROSS JOIN shapes s ON s.id = l.shape;
+                FROM log l CROSS JOIN shapes s ON s.id = l.shape;
             """
     }
 
-    /// The views of version 6: `log_wide`, `log_wide_scan`, and `requests` (SPEC §5) with its
+    /// The views of version 6: `log_wide` and `requests` (SPEC §5) with its
     /// INSTEAD OF INSERT trigger.
     static let viewSQL: String = {
         let joins = stringColumns.map { "LEFT JOIN strings \($0) ON \($0).id = w.\($0)" }.joined(separator: "\n        ")
@@ -274,8 +274,7 @@ public enum AccessLogSchema {
         let shapeValues = shapeColumns.map { "COALESCE(\(lookup($0)), 0)" }
         let shapeMatch = zip(shapeColumns, shapeValues).map { "\($0) = \($1)" }.joined(separator: " AND ")
         return """
-            \(wideViewSQL("log_wide", notIndexed: false))
-            \(wideViewSQL("log_wide_scan", notIndexed: true))
+            \(wideViewSQL)
             CREATE VIEW requests AS
                 SELECT w.id AS id, \(timeTextSQL("w.t")) AS time,
                        \(stringColumns[0...4].map(text).joined(separator: ", ")), w.query AS query, \(text("protocol")),

@@ -21,6 +21,10 @@ public final class SQLiteLogReader {
     private var timeFormatter = UTCTime.StoredTextFormatter()
     private var lookup: SQLiteStatement?
     static let maxCachedTexts = 200_000
+    /// `shapes` rows by id (few: one per combination of site, host, method, protocol,
+    /// encoding, scheme and TLS version seen).
+    private var shapes: [Int64: ShapeKey] = [:]
+    private var shapeLookup: SQLiteStatement?
 
     public init(database: SQLiteDatabase) throws(SQLiteError) {
         self.database = database
@@ -54,6 +58,24 @@ public final class SQLiteLogReader {
             texts[id] = value
         }
         return value
+    }
+
+    /// The seven `strings` ids of a shape (all 0 for an id the table lacks).
+    func shape(_ id: Int64) throws(SQLiteError) -> ShapeKey {
+        if let known = shapes[id] { return known }
+        if shapeLookup == nil {
+            shapeLookup = try database.prepare("SELECT \(AccessLogSchema.shapeColumns.joined(separator: ", ")) FROM shapes WHERE id = ?1")
+        }
+        let statement = shapeLookup!
+        defer { statement.reset() }
+        statement.bind(id, at: 1)
+        var key = ShapeKey()
+        if try statement.step() {
+            for slot in 0..<ShapeKey.count { key[slot] = statement.int64(at: Int32(slot)) }
+        }
+        if shapes.count >= Self.maxCachedTexts { shapes.removeAll(keepingCapacity: true) }
+        shapes[id] = key
+        return key
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` of Unix milliseconds (the writer's formatter: the date
@@ -105,7 +127,8 @@ public final class SQLiteLogReader {
 
     // MARK: - Rows
 
-    static let rowColumns = "id, t, site, host, client, method, path, query, protocol, status, bytes, duration_us, referrer, user_agent, encoding, scheme"
+    /// The `log` columns a row is read from (its shape decoded here, not joined a row).
+    static let rowColumns = "id, t, shape, client, path, query, status, bytes, duration_us, referrer, user_agent"
 
     private func readRows(_ statement: SQLiteStatement) throws(SQLiteError) -> [AccessLogRow] {
         var rows: [AccessLogRow] = []
@@ -113,12 +136,13 @@ public final class SQLiteLogReader {
             statement.isNull(at: column) ? nil : try text(statement.int64(at: column))
         }
         while try statement.step() {
+            let shape = try shape(statement.int64(at: 2))
             rows.append(AccessLogRow(
                 id: statement.int64(at: 0), time: timeText(milliseconds: statement.int64(at: 1)),
-                site: try string(2), host: try string(3), client: try string(4) ?? "", method: try string(5),
-                path: try string(6), query: statement.text(at: 7), protocolVersion: try string(8),
-                status: statement.int(at: 9), bytes: statement.int(at: 10), durationMicros: statement.int(at: 11),
-                referrer: try string(12), userAgent: try string(13), encoding: try string(14), scheme: try string(15)))
+                site: try text(shape.site), host: try text(shape.host), client: try string(3) ?? "", method: try text(shape.method),
+                path: try string(4), query: statement.text(at: 5), protocolVersion: try text(shape.protocolVersion),
+                status: statement.int(at: 6), bytes: statement.int(at: 7), durationMicros: statement.int(at: 8),
+                referrer: try string(9), userAgent: try string(10), encoding: try text(shape.encoding), scheme: try text(shape.scheme)))
         }
         return rows
     }
@@ -144,7 +168,7 @@ public final class SQLiteLogReader {
                 return try readRows(found).reversed()
             }
             let (clause, values) = rawWhere(spec)
-            var sql = "SELECT \(Self.rowColumns) FROM log_wide" + clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
+            var sql = "SELECT \(Self.rowColumns) FROM log" + clause + (newestFirst ? " ORDER BY id DESC" : " ORDER BY id")
             if limit > 0 { sql += " LIMIT \(limit)" }
             let rows = try readRows(try prepare(sql, values))
             return newestFirst ? rows.reversed() : rows
@@ -165,14 +189,14 @@ public final class SQLiteLogReader {
         try counter.step()
         // All asked rows lie inside the window, or the window reaches the first row anyway.
         guard counter.int(at: 0) == limit + offset || bounded.idAbove == spec.idAbove ?? 0 else { return nil }
-        return try prepare("SELECT \(columns) FROM log_wide_scan" + clause + " ORDER BY id DESC LIMIT \(limit) OFFSET \(offset)", values)
+        return try prepare("SELECT \(columns) FROM log NOT INDEXED" + clause + " ORDER BY id DESC LIMIT \(limit) OFFSET \(offset)", values)
     }
 
     /// The `n` slowest matching rows, slowest first (ties: oldest first) (`--slowest N`).
     public func slowest(_ query: LogQuery, n: Int) throws(SQLiteError) -> [AccessLogRow] {
         try readTransaction { () throws(SQLiteError) -> [AccessLogRow] in
             let (clause, values) = rawWhere(RawSpec(query: query))
-            return try readRows(try prepare("SELECT \(Self.rowColumns) FROM log_wide" + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))", values))
+            return try readRows(try prepare("SELECT \(Self.rowColumns) FROM log" + clause + " ORDER BY duration_us DESC, id LIMIT \(max(1, n))", values))
         }
     }
 
