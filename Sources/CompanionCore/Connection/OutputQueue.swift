@@ -172,7 +172,7 @@ struct OutputQueue {
     /// with MSG_MORE too and the FIN of the close that follows leaves in its segment (one
     /// segment, and one ACK from the client, instead of two of each).
     mutating func writeSome<T: Transport>(to transport: inout T, pool: inout BufferPool,
-                                          finFollows: Bool = false) -> WriteStep {
+                                          finFollows: Bool = false, maxFileBytes: Int = fileChunkBytes) -> WriteStep {
         guard !isEmpty else { return .wrote(0) }
         let isLast = first == items.count - 1
         if !isLast, transport.gathers, case .bytes = items[first], case .bytes = items[first + 1] {
@@ -194,7 +194,7 @@ struct OutputQueue {
             return .wrote(n)
         case .file(let file, let offset, let end):
             let result = file.withDescriptor { fd in
-                let count = min(end - offset, Self.fileChunkBytes)
+                let count = min(end - offset, maxFileBytes)
                 return transport.writeFile(fd, offset: offset, count: count, more: end - offset > count || (finFollows && isLast))
             }
             switch result {

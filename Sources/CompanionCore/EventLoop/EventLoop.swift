@@ -129,6 +129,7 @@ final class EventLoop: @unchecked Sendable {
             } catch {
                 writeLineToStandardError("companion: loop \(index): \(error)")
             }
+            continueWrites()
             handOverLogs()
             refreshClocks()
             drainMailbox()
@@ -157,6 +158,18 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         listeners.removeAll()
+    }
+
+    /// Connections whose write budget ran out this turn with the socket still writable.
+    var writeAgain: [Connection] = []
+    private var writingNow: [Connection] = []
+
+    /// Gives the connections of `writeAgain` their next turn's writes.
+    private func continueWrites() {
+        guard !writeAgain.isEmpty else { return }
+        swap(&writeAgain, &writingNow)
+        for connection in writingNow { connection.continueWriting() }
+        writingNow.removeAll(keepingCapacity: true)
     }
 
     /// Most connections open at once since the last trim.
@@ -258,6 +271,7 @@ final class EventLoop: @unchecked Sendable {
     static let logPressureNapMicros = 200
 
     private func nextTimeout() -> Int32 {
+        if !writeAgain.isEmpty { return 0 }
         var earliest = deadlines.earliest
         if let paused = acceptPausedUntil { earliest = min(earliest ?? paused, paused) }
         if isStopping { earliest = min(earliest ?? stopDeadline, stopDeadline) }

@@ -33,7 +33,10 @@ final class LoopMetrics: @unchecked Sendable {
         /// Turns that began by reading the loop's inotify descriptor (not exported; tests
         /// look at it).
         static let turnFileChangeReads = templateAnswers + 1
-        static let connectionStates = turnFileChangeReads + 1
+        /// Writes a connection left for the next turn when its per-turn budget ran out
+        /// (Connection.writeBytesPerTurn; not exported, tests look at it).
+        static let writeTurnsYielded = turnFileChangeReads + 1
+        static let connectionStates = writeTurnsYielded + 1
         /// Entries in the loop's deadline heap (set with the connection states).
         static let deadlineEntries = connectionStates + ConnectionActivity.allCases.count
         static let count = deadlineEntries + 1
@@ -80,6 +83,9 @@ final class LoopMetrics: @unchecked Sendable {
     /// published at the end of the turn), so a client that has its response also sees the
     /// count of the turn that answered it.
     func turnReadFileChanges() { add(Cell.turnFileChangeReads, 1) }
+
+    /// A connection's write budget ran out with its socket still writable.
+    func yieldedWriteTurn() { add(Cell.writeTurnsYielded, 1) }
 
     /// A response head copied from a template, counted before the response is queued (so a
     /// client that has the response sees it counted).
