@@ -3,6 +3,7 @@
 // Loop: wait (timer, large queue, flush, stop) → take the queue → one
 // transaction → settle; on failure keep the records and retry with back-off.
 // Opening the file and retention live in AccessLogWorker+Database.swift.
+import CLinux
 import Glibc
 
 /// Runs on the writer thread only; nothing here is shared (see `AccessLogChannel`).
@@ -83,6 +84,7 @@ final class AccessLogWorker {
         errno = 0
         let started = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)   // -1 is a valid nice value
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, errno == 0 ? min(19, started + 5) : 5)
+        _ = companion_set_own_fair_slice(EventLoop.schedulerSliceNanoseconds)
         var nextTickMs = monotonicMilliseconds() + Int64(settings.flushMs)
         var stopDeadlineMs: Int64?
         pruneIfDue()
