@@ -128,14 +128,13 @@ extension AccessLogWorker {
                 trim.bind(cutoff / 1000, at: 1)
                 _ = try trim.step()
             }
-            // Texts whose newest row is gone; the caches forget every id (a deleted one must not be reused).
-            let texts = try database.prepare("DELETE FROM strings WHERE day < ?1")
-            texts.bind(cutoffDay, at: 1)
-            _ = try texts.step()
-            // Shapes likewise (a kept row's shape has its day or a later one).
-            let shapes = try database.prepare("DELETE FROM shapes WHERE day < ?1")
-            shapes.bind(cutoffDay, at: 1)
-            _ = try shapes.step()
+            // Texts and shapes whose newest row is gone (a kept row's have its day or a later
+            // one); the caches forget every id (a deleted one must not be reused).
+            for table in ["strings", "shapes"] {
+                let unused = try database.prepare("DELETE FROM \(table) WHERE day < ?1")
+                unused.bind(cutoffDay, at: 1)
+                _ = try unused.step()
+            }
             forgetCachedIDs()
             newestRange = try loadNewestRange(database)
         } catch {

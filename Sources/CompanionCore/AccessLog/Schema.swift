@@ -289,7 +289,7 @@ public enum AccessLogSchema {
                     ON CONFLICT (value) DO UPDATE SET day = MAX(day, excluded.day);
                 INSERT INTO shapes (\(shapeColumns.joined(separator: ", ")), day)
                     VALUES (\(shapeValues.joined(separator: ", ")), \(day))
-                    ON CONFLICT (\(shapeColumns.joined(separator: ", "))) DO UPDATE SET day = MAX(day, excluded.day);
+                    \(shapeConflictSQL);
                 INSERT INTO log (id, t, shape, client, path, query, status, bytes, duration_us, referrer, user_agent)
                     VALUES (NEW.id, \(millisecondsSQL("NEW.time")), (SELECT id FROM shapes WHERE \(shapeMatch)),
                             \(lookup("client")), \(lookup("path")), NEW.query, NEW.status, NEW.bytes, NEW.duration_us,
@@ -309,9 +309,13 @@ public enum AccessLogSchema {
     static let shapeUpsertSQL = """
         INSERT INTO shapes (\(shapeColumns.joined(separator: ", ")), day)
         VALUES (\((1...shapeColumns.count + 1).map { "?\($0)" }.joined(separator: ", ")))
-        ON CONFLICT (\(shapeColumns.joined(separator: ", "))) DO UPDATE SET day = MAX(day, excluded.day)
+        \(shapeConflictSQL)
         RETURNING id
         """
+
+    /// An existing shape keeps its id and takes the newer day (the writer's UPSERT and the
+    /// `requests` trigger's).
+    static let shapeConflictSQL = "ON CONFLICT (\(shapeColumns.joined(separator: ", "))) DO UPDATE SET day = MAX(day, excluded.day)"
 
     /// Parameters of one row in `insertSQL` and `batchInsertSQL`.
     static let parametersPerRow = insertedColumns.count

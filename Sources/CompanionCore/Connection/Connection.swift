@@ -126,8 +126,7 @@ final class Connection {
         }
         machine.readinessChanged(readable: readable, writable: writable,
                                  hangup: events.contains(.hangup) || events.contains(.error))
-        writeBudget = Self.writeBytesPerTurn
-        run(loop)
+        runTurn(loop)
     }
 
     /// Bytes a connection writes in one turn before the loop moves on to the others (what
@@ -148,6 +147,12 @@ final class Connection {
     func continueWriting() {
         isQueuedToWrite = false
         guard !machine.isClosed else { return }
+        runTurn(loop)
+    }
+
+    /// `run` with this turn's write budget: every way into a turn (socket events, the turn
+    /// after the budget ran out, a deferred page) starts here.
+    private func runTurn(_ loop: EventLoop) {
         writeBudget = Self.writeBytesPerTurn
         run(loop)
     }
@@ -412,7 +417,7 @@ final class Connection {
         let loop = self.loop
         queue(waiting.response, head: waiting.head, site: waiting.site, keepAlive: waiting.keepAlive,
               state: loop.state, startMicros: waiting.startMicros, forwarded: waiting.forwarded, loop: loop)
-        run(loop)
+        runTurn(loop)
     }
 
     /// Finalizes `response` and queues its bytes behind earlier responses.

@@ -30,7 +30,8 @@ struct OutputQueue {
     static let smallBodyLimit = 16 * 1024
     /// Queued bytes above which nothing more is read or parsed until the queue drains.
     static let backPressureBytes = 256 * 1024
-    /// Most bytes one sendfile call is asked for (keeps one loop turn bounded).
+    /// Most bytes one sendfile call is asked for when the caller sets no smaller bound
+    /// (a connection passes what is left of its turn's budget, Connection.writeBytesPerTurn).
     static let fileChunkBytes = 1 << 21
 
     /// `items[first...]` are still to write (a moving start: removing the first item of a
