@@ -84,7 +84,7 @@ final class EventLoop: @unchecked Sendable {
         self.metrics = metrics
         self.background = background
         self.fileCache = FileCache(ttlMilliseconds: fileCacheMilliseconds, maxEntries: fileCacheEntries, watches: fileCacheWatches,
-                                   watchLimit: fileWatchLimit)
+                                   watchLimit: fileWatchLimit, metrics: metrics)
         self.state = state
         self.parserLimits = state.parserLimits
         self.listeners = listeners

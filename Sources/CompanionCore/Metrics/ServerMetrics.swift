@@ -36,7 +36,10 @@ final class LoopMetrics: @unchecked Sendable {
         /// Writes a connection left for the next turn when its per-turn budget ran out
         /// (Connection.writeBytesPerTurn; not exported, tests look at it).
         static let writeTurnsYielded = turnFileChangeReads + 1
-        static let connectionStates = writeTurnsYielded + 1
+        /// Sidecar names the file cache opened (FileCache.openSidecar; not exported, tests
+        /// look at it).
+        static let sidecarOpens = writeTurnsYielded + 1
+        static let connectionStates = sidecarOpens + 1
         /// Entries in the loop's deadline heap (set with the connection states).
         static let deadlineEntries = connectionStates + ConnectionActivity.allCases.count
         static let count = deadlineEntries + 1
@@ -86,6 +89,9 @@ final class LoopMetrics: @unchecked Sendable {
 
     /// A connection's write budget ran out with its socket still writable.
     func yieldedWriteTurn() { add(Cell.writeTurnsYielded, 1) }
+
+    /// The file cache opened a precompressed sidecar's name (found or not).
+    func openedSidecar() { add(Cell.sidecarOpens, 1) }
 
     /// A response head copied from a template, counted before the response is queued (so a
     /// client that has the response sees it counted).

@@ -15,11 +15,24 @@ extension GzipMiddleware {
     /// or nil when none exists, is stale or cannot be opened.
     ///
     /// Only codings the client accepts are looked up, so a client without
-    /// `Accept-Encoding` costs no extra syscall, and one accepting only gzip costs one.
+    /// `Accept-Encoding` costs no extra syscall. On a loop, the file cache remembers which
+    /// sidecars of `file` are absent until one of their names changes (`FileCache.openSidecar`),
+    /// so a file without sidecars costs a failed open per accepted coding once, not on
+    /// every request.
     func sidecarResponse(for identity: Response, file: OpenFile, path: String,
-                         accepted: AcceptEncoding, resolver: PathResolver) -> Response? {
-        for (coding, suffix) in Self.sidecars where Self.accepts(accepted, coding) {
-            guard case .success(let sidecar) = resolver.open(path + suffix), sidecar.isRegularFile,
+                         accepted: AcceptEncoding, site: Site, files: FileCache?) -> Response? {
+        // The entry the static stage answered with (nil outside a loop, or without a cache).
+        let entry = files?.cachedEntry(path, in: site).flatMap { found -> FileCache.Entry? in
+            guard case .success(let cached) = found.result, cached === file else { return nil }
+            return found
+        }
+        for (slot, (coding, suffix)) in Self.sidecars.enumerated() where Self.accepts(accepted, coding) {
+            let opened = if let files, let entry {
+                files.openSidecar(suffix, slot: slot, of: path, entry: entry, in: site)
+            } else {
+                site.resolver.open(path + suffix)
+            }
+            guard case .success(let sidecar) = opened, sidecar.isRegularFile,
                   Self.isAtLeastAsNew(sidecar, as: file)
             else { continue }
             // The validators come from the file actually sent: rebuilding

@@ -72,7 +72,7 @@ final class GzipMiddleware: Middleware {
         let accepted = AcceptEncoding.parse(request.header(.acceptEncoding))
         if accepted == .none { return nil }
         if let sidecar = sidecarResponse(for: response, file: file, path: path, accepted: accepted,
-                                          resolver: request.site.resolver) {
+                                          site: request.site, files: request.files) {
             return sidecar
         }
         // A file bigger than the cache could never be cached, so it would be compressed on

@@ -129,3 +129,80 @@ extension GzipMiddlewareTests {
         #expect(response.text == "function")
     }
 }
+
+/// The file cache remembers which sidecars a file does not have (FileCache.openSidecar), so a
+/// request that accepts encodings does not try to open them every time; and it forgets the
+/// moment one of their names changes, so a sidecar deployed, rebuilt or removed while the
+/// file's answer is cached is what the next request gets. The cache lifetime is a minute:
+/// only a watched change can explain a fresh answer.
+@Suite struct SidecarFreshnessTests {
+    static let lifetime = 60_000
+    static let text = String(repeating: "a line of text to compress\n", count: 40)
+
+    /// Sidecar names the loops opened so far.
+    static func opens(_ server: TestServer) -> Int {
+        server.server.metrics.total(LoopMetrics.Cell.sidecarOpens)
+    }
+
+    @Test func absentSidecarsAreOpenedOnceAndDeployedOnesServedNext() throws {
+        let directory = TempDirectory()
+        directory.write("a/photo.png", [UInt8](repeating: 7, count: 900))
+        directory.write("a/docs/app.js", Self.text)
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: Self.lifetime)
+        let browser = ["Accept-Encoding: gzip, deflate, br, zstd"]
+
+        // A file with no sidecars: three names tried on the first request, none after.
+        for _ in 0..<5 {
+            let photo = try get(server.port, "/photo.png", headers: browser)
+            #expect(photo.header("Content-Encoding") == nil)
+            #expect(photo.body == [UInt8](repeating: 7, count: 900))
+        }
+        #expect(Self.opens(server) == 3)
+
+        // A gzip sidecar deployed next to it is served by the next request.
+        directory.write("a/photo.png.gz", GzipMiddlewareTests.gzBytes)
+        let deployed = try get(server.port, "/photo.png", headers: browser)
+        #expect(deployed.header("Content-Encoding") == "gzip")
+        #expect(deployed.body == GzipMiddlewareTests.gzBytes)
+
+        // Rebuilt by a rename over it (a deploy's atomic replace): the new bytes and tag.
+        directory.write("a/.photo.png.gz.tmp", GzipMiddlewareTests.gzBytes + [1, 2, 3])
+        #expect(rename(directory.path + "/a/.photo.png.gz.tmp", directory.path + "/a/photo.png.gz") == 0)
+        let rebuilt = try get(server.port, "/photo.png", headers: browser)
+        #expect(rebuilt.body == GzipMiddlewareTests.gzBytes + [1, 2, 3])
+        #expect(rebuilt.header("ETag") != deployed.header("ETag"))
+
+        // Removed: the file itself again.
+        #expect(unlink(directory.path + "/a/photo.png.gz") == 0)
+        let removed = try get(server.port, "/photo.png", headers: browser)
+        #expect(removed.header("Content-Encoding") == nil)
+        #expect(removed.body == [UInt8](repeating: 7, count: 900))
+
+        // In a subdirectory, and for a compressible file: brotli appears in place of the
+        // gzip variant made on the fly.
+        let before = try get(server.port, "/docs/app.js", headers: ["Accept-Encoding: br;q=1, gzip;q=0.5"])
+        #expect(before.header("Content-Encoding") != "br" || before.body != GzipMiddlewareTests.brBytes)
+        directory.write("a/docs/app.js.br", GzipMiddlewareTests.brBytes)
+        let after = try get(server.port, "/docs/app.js", headers: ["Accept-Encoding: br;q=1, gzip;q=0.5"])
+        #expect(after.header("Content-Encoding") == "br")
+        #expect(after.body == GzipMiddlewareTests.brBytes)
+    }
+
+    /// Without inotify an absence is remembered only as long as the file's answer (ttl).
+    @Test func withoutWatchesAnAbsenceLastsAsLongAsTheAnswer() throws {
+        let directory = TempDirectory()
+        directory.write("a/photo.png", [UInt8](repeating: 7, count: 900))
+        let server = try TestServer(directory: directory, fileCacheMilliseconds: 200, fileCacheWatches: false)
+        #expect(try get(server.port, "/photo.png", headers: ["Accept-Encoding: gzip"]).header("Content-Encoding") == nil)
+        directory.write("a/photo.png.gz", GzipMiddlewareTests.gzBytes)
+        // Polls the server, not the clock: the answer changes once the entry has expired.
+        var served: TestResponse?
+        for _ in 0..<200 {
+            let response = try get(server.port, "/photo.png", headers: ["Accept-Encoding: gzip"])
+            if response.header("Content-Encoding") == "gzip" { served = response; break }
+            var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            nanosleep(&pause, nil)
+        }
+        #expect(served?.body == GzipMiddlewareTests.gzBytes)
+    }
+}
