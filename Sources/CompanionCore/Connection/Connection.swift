@@ -455,7 +455,8 @@ final class Connection {
         }
         entry.template = ResponseTemplate(
             head: written, connectionLine: ResponseFinalizer.connectionLine(keepAlive: keepAlive, versionMinor: head.versionMinor),
-            site: site, https: security.isHTTPS, status: status, file: file, page: page, dates: loop.dates)
+            site: site, https: security.isHTTPS, status: status, file: file, contentType: entry.contentType, page: page,
+            dates: loop.dates)
     }
 
     /// Appends a template's page (a 404's) to `out`; its length.

@@ -46,6 +46,14 @@ extension GzipMiddleware {
         return nil
     }
 
+    /// The `sidecars` slots (bit `slot`, as `FileCache.Entry.absentSidecars`) of the codings
+    /// `accepted` takes: the sidecars a request with it would be answered from.
+    static func sidecarBits(_ accepted: AcceptEncoding) -> UInt8 {
+        var bits: UInt8 = 0
+        for (slot, sidecar) in sidecars.enumerated() where accepts(accepted, sidecar.coding) { bits |= 1 << UInt8(slot) }
+        return bits
+    }
+
     static func accepts(_ accepted: AcceptEncoding, _ coding: String) -> Bool {
         switch coding {
         case "br": return accepted.br

@@ -75,10 +75,7 @@ final class GzipMiddleware: Middleware {
                                           site: request.site, files: request.files) {
             return sidecar
         }
-        // A file bigger than the cache could never be cached, so it would be compressed on
-        // every request (a client could make us burn CPU at will): it stays identity.
-        guard isCompressible, file.size >= settings.minBytes, file.size <= min(settings.cacheBytes, cache.capacityBytes)
-        else { return nil }
+        guard mayEncode(file, isCompressible: isCompressible) else { return nil }
         // brotli and zstd variants are made once per file version off the loop; until one is
         // ready, the client gets the best variant that is (gzip is made inline for small files).
         let makesOneShot = file.size <= OneShotEncoder.maxInputBytes && queue != nil
@@ -103,6 +100,14 @@ final class GzipMiddleware: Middleware {
             return Self.encoded(response, body: .bytes(compressed), coding: "gzip")
         case nil: return nil
         }
+    }
+
+    /// Whether `file` is encoded on the fly for a client that accepts a coding (its type
+    /// `isCompressible`). A file bigger than the cache could never be cached, so it would be
+    /// compressed on every request (a client could make us burn CPU at will): it stays
+    /// identity, as do files under `minBytes`.
+    func mayEncode(_ file: OpenFile, isCompressible: Bool) -> Bool {
+        isCompressible && file.size >= settings.minBytes && file.size <= min(settings.cacheBytes, cache.capacityBytes)
     }
 
     /// The cache key of `file`'s variant in `coding` (at the coding's level).

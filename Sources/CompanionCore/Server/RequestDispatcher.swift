@@ -149,9 +149,14 @@ extension RequestDispatcher {
         case .failure(.notFound) where !isDirectory: file = nil
         default: return nil
         }
-        if let template = entry.template, template.isFor(site, https: security.isHTTPS) {
+        if let template = entry.template, template.isFor(site, https: security.isHTTPS),
+           head.knownSeen & HeaderName.acceptEncoding.bit == 0
+            || template.answers(acceptEncoding: head.value(.acceptEncoding), entry: entry, site: site) {
             return .template(template, file, site)
         }
+        // A template may come from a request that accepts encodings too: the connection keeps
+        // only an identity answer (`keepTemplate`), and the gzip stage makes that the same
+        // whatever the request accepts.
         return .noTemplateYet(entry)
     }
 }

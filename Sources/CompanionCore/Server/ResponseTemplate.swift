@@ -12,7 +12,13 @@
 //    one the index stage would choose (IndexMiddleware.indexFile); or a path (not a
 //    directory's) that resolves to nothing;
 //  - none of the fields that change an answer: If-Match, If-None-Match,
-//    If-Modified-Since, If-Unmodified-Since, Range, If-Range, Accept-Encoding;
+//    If-Modified-Since, If-Unmodified-Since, Range, If-Range;
+//  - Accept-Encoding only where the gzip stage would leave the answer as it is: a 404, a
+//    site without the stage, no coding accepted, or a file the stage never encodes (its type
+//    or size) none of whose accepted codings' sidecars exists (the file's cache entry knows
+//    which are absent, FileCache.openSidecar, and is dropped when one appears). Every
+//    browser sends the field, so without this a browser's request for an image, a font or
+//    an archive went the full way;
 //  - no answer of the transport (ACME challenge, 421, the https redirect);
 //  - no trusted proxies (X-Forwarded-* not consulted).
 // The rest of the head (type, length, Last-Modified, ETag, Accept-Ranges, Vary, HSTS)
@@ -33,15 +39,20 @@ final class ResponseTemplate {
     let status: HTTPStatus
     /// The body of a 404: the error page the full path sent.
     let page: [UInt8]
+    /// The site's gzip stage never encodes this answer, whatever the request accepts: a 404
+    /// (the stage encodes 200s only), a site without the stage, or a file whose type or size
+    /// it does not compress. Its sidecars are checked per request (`answers`).
+    let neverEncoded: Bool
     /// The whole head of an HTTP/1.1 response that keeps its connection (no Connection
     /// line), with the Date of when it was written.
     let bytes: [UInt8]
     /// Where the Date value starts in `bytes` (an IMF-fixdate, always the same length).
     let dateOffset: Int
 
-    /// The request-header fields whose presence can change a file's answer.
+    /// The request-header fields whose presence changes a file's answer (Accept-Encoding may:
+    /// see `answers`).
     static let fieldsThatChangeTheAnswer: UInt32 = [
-        HeaderName.ifMatch, .ifNoneMatch, .ifModifiedSince, .ifUnmodifiedSince, .range, .ifRange, .acceptEncoding,
+        HeaderName.ifMatch, .ifNoneMatch, .ifModifiedSince, .ifUnmodifiedSince, .range, .ifRange,
     ].reduce(0) { $0 | $1.bit }
 
     /// Whether a request is plain as far as its head tells (the site and file are checked
@@ -57,8 +68,9 @@ final class ResponseTemplate {
     /// `connectionLine`: the Connection line the finalizer wrote last (`ResponseFinalizer.connectionLine`),
     /// which is taken out.
     /// `status` and `page`: 200 and nothing for `file` (nil for a 404), or 404 and its page.
+    /// `contentType`: the file's, as the static stage sent it (the gzip stage decides by it).
     init?(head: ArraySlice<UInt8>, connectionLine: StaticString?, site: Site, https: Bool,
-          status: HTTPStatus, file: OpenFile?, page: [UInt8], dates: DateCache) {
+          status: HTTPStatus, file: OpenFile?, contentType: String, page: [UInt8], dates: DateCache) {
         if let file, file.mtimeSeconds > dates.currentSecond { return nil }
         var bytes = Array(head)
         if let connectionLine {
@@ -78,11 +90,29 @@ final class ResponseTemplate {
         self.page = page
         self.bytes = bytes
         self.dateOffset = start
+        if let file, status == .ok, let gzip = site.chain.gzip {
+            neverEncoded = !gzip.mayEncode(file, isCompressible: gzip.isCompressible(contentType))
+        } else {
+            neverEncoded = true
+        }
     }
 
     /// Whether this template was written for `site` and the scheme.
     func isFor(_ site: Site, https: Bool) -> Bool {
         self.site == ObjectIdentifier(site) && self.https == https
+    }
+
+    /// Whether this template is the answer to a request with this Accept-Encoding value (nil:
+    /// none) for `entry`'s path in `site`: the gzip stage would send the identity answer,
+    /// with no sidecar of an accepted coding to serve instead.
+    func answers(acceptEncoding value: ArraySlice<UInt8>?, entry: FileCache.Entry, site: Site) -> Bool {
+        guard let value else { return true }
+        let accepted = AcceptEncoding.parse(value)
+        if accepted == .none { return true }
+        guard neverEncoded else { return false }
+        guard status == .ok, site.chain.gzip != nil else { return true }
+        let wanted = GzipMiddleware.sidecarBits(accepted)
+        return entry.absentSidecars & wanted == wanted
     }
 
     /// Appends the head to `out` with `date` (the current Date value) in place and

@@ -146,7 +146,7 @@ import Testing
             ("Range: bytes=0-3", { $0.status == 206 && $0.text == "<p>p" }),
             ("Range: bytes=0-3\r\nIf-Range: \"other\"", { $0.status == 200 && $0.body == plain.body }),
             ("Accept-Encoding: gzip", { $0.header("Content-Encoding") == "gzip" }),
-            ("Accept-Encoding: identity", { $0.status == 200 && $0.body == plain.body }),
+            ("Accept-Encoding: br;q=0.5, gzip", { $0.header("Content-Encoding") == "gzip" }),
         ]
         for (field, check) in cases {
             connection.send("GET /page.html HTTP/1.1\r\nHost: a.test\r\n\(field)\r\n\r\n")
@@ -171,6 +171,61 @@ import Testing
         #expect(Self.shape(try again.readResponse()) == Self.shape(plain))
         let after = Self.templateAnswers(server)
         #expect(after == before + 1)
+    }
+
+    /// Every browser sends Accept-Encoding. Where the gzip stage would send the identity
+    /// answer anyway (a type or size it does not compress and no sidecar of an accepted
+    /// coding, a 404, no coding accepted, a site without the stage), the template answers;
+    /// where it would encode, or a sidecar appears, the full way does.
+    @Test func requestsThatAcceptEncodingsUseTheTemplateWhereTheAnswerIsTheSame() throws {
+        let (directory, server, _) = try Self.start(siteB: ", \"gzip\": false")
+        let browser = "Accept-Encoding: gzip, deflate, br, zstd"
+        // Three on one connection: the first goes the full way (and writes the template, or
+        // learns which sidecars are absent), the next two come from the template.
+        let templated: [String] = [
+            "GET /image.png HTTP/1.1\r\nHost: a.test\r\n\(browser)",   // image/png: never compressed
+            "HEAD /image.png HTTP/1.1\r\nHost: a.test\r\n\(browser)",
+            "GET /empty.txt HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: gzip",   // under minBytes
+            "GET /missing.html HTTP/1.1\r\nHost: a.test\r\n\(browser)",   // a 404
+            "GET /page.html HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: identity",   // no coding accepted
+            "GET /page.html HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: gzip;q=0",
+            "GET /b.txt HTTP/1.1\r\nHost: b.test\r\n\(browser)",   // gzip off for site b
+        ]
+        for request in templated {
+            let before = Self.templateAnswers(server)
+            let connection = try TestConnection(port: server.port)
+            connection.send(String(repeating: request + "\r\n\r\n", count: 3))
+            let isHead = request.hasPrefix("HEAD")
+            let answers = try (0..<3).map { _ in try connection.readResponse(headRequest: isHead) }
+            #expect(answers.allSatisfy { $0.header("Content-Encoding") == nil }, "\(request)")
+            #expect(Self.shape(answers[1]) == Self.shape(answers[0]), "\(request)")
+            #expect(Self.shape(answers[2]) == Self.shape(answers[0]), "\(request)")
+            // Plain and accepting, the same answer.
+            let plain = try TestConnection(port: server.port)
+            let field = try #require(request.firstRange(of: "\r\nAccept-Encoding"))
+            plain.send(String(request[..<field.lowerBound]) + "\r\n\r\n")
+            #expect(Self.shape(try plain.readResponse(headRequest: isHead)) == Self.shape(answers[0]), "\(request)")
+            #expect(Self.templateAnswers(server) >= before + 2, "\(request)")
+        }
+
+        // A compressible file is encoded for a client that accepts it: never the template.
+        let before = Self.templateAnswers(server)
+        let connection = try TestConnection(port: server.port)
+        connection.send(String(repeating: "GET /page.html HTTP/1.1\r\nHost: a.test\r\n\(browser)\r\n\r\n", count: 3))
+        for _ in 0..<3 { #expect(try connection.readResponse().header("Content-Encoding") != nil) }
+        #expect(Self.templateAnswers(server) == before)
+
+        // A sidecar deployed for the image takes over on the next request, for the codings
+        // that have one; one that accepts only another coding still gets the template.
+        directory.write("a/image.png.br", Array("BR-SIDECAR".utf8))
+        let next = try get(server.port, "/image.png", headers: [browser])
+        #expect(next.header("Content-Encoding") == "br" && next.text == "BR-SIDECAR")
+        connection.send(String(repeating: "GET /image.png HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: gzip\r\n\r\n", count: 3))
+        let gzipOnly = try (0..<3).map { _ in try connection.readResponse() }
+        #expect(gzipOnly.allSatisfy { $0.header("Content-Encoding") == nil && $0.body == [UInt8](repeating: 0x89, count: 700) })
+        let afterSidecar = Self.templateAnswers(server)
+        #expect(try get(server.port, "/image.png", headers: ["Accept-Encoding: br"]).text == "BR-SIDECAR")
+        #expect(Self.templateAnswers(server) == afterSidecar)
     }
 
     @Test func aSiteWithPluginsHasNoTemplates() throws {
