@@ -188,9 +188,8 @@ final class FileCache {
     /// `entry` already knows that sidecar is absent (bit `slot` of `absentSidecars`).
     ///
     /// Every request that accepts an encoding asks for up to three sidecars, and most files
-    /// have none: opened every time, that was three failed `openat2` calls a request (a
-    /// browser's request for a 2 KiB image took 9.1-9.5 µs of the server's core instead of
-    /// 5.9-6.9 without `Accept-Encoding`). An absence is remembered on the file's entry, and
+    /// have none: opened every time, that was three failed `openat2` calls a request. An
+    /// absence is remembered on the file's entry, and
     /// the entry is made to depend on the sidecar's name too, so creating the sidecar (or
     /// renaming one into place) drops the entry and the next request looks again. Without a
     /// watch for that name the absence is remembered only as long as an entry that expires
