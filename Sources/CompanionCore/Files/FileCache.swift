@@ -174,12 +174,13 @@ final class FileCache {
 
     // MARK: - Sidecars
 
-    /// The cached answer for `path` in `site` when there is one and it has not expired: no
-    /// lookup is counted and no change is applied (the caller's own lookup of the same path,
-    /// earlier in the same request, did both).
-    func cachedEntry(_ path: String, in site: Site) -> Entry? {
+    /// The entry that answers `path` in `site` with `file`: the one a `lookup` earlier in the
+    /// same request returned (it was fresh then, and a newer entry would hold another file),
+    /// nil when it has left the cache. No lookup is counted and no change is applied: that
+    /// lookup did both.
+    func entry(for path: String, in site: Site, answering file: OpenFile) -> Entry? {
         guard ttlMilliseconds > 0, let entry = entries[Key(site: ObjectIdentifier(site), path: path)],
-              entry.expiresAt > monotonicMicroseconds() / 1000
+              case .success(let cached) = entry.result, cached === file
         else { return nil }
         return entry
     }

@@ -22,10 +22,7 @@ extension GzipMiddleware {
     func sidecarResponse(for identity: Response, file: OpenFile, path: String,
                          accepted: AcceptEncoding, site: Site, files: FileCache?) -> Response? {
         // The entry the static stage answered with (nil outside a loop, or without a cache).
-        let entry = files?.cachedEntry(path, in: site).flatMap { found -> FileCache.Entry? in
-            guard case .success(let cached) = found.result, cached === file else { return nil }
-            return found
-        }
+        let entry = files?.entry(for: path, in: site, answering: file)
         for (slot, (coding, suffix)) in Self.sidecars.enumerated() where Self.accepts(accepted, coding) {
             let opened = if let files, let entry {
                 files.openSidecar(suffix, slot: slot, of: path, entry: entry, in: site)

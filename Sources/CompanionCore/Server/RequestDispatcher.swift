@@ -151,7 +151,7 @@ extension RequestDispatcher {
         }
         if let template = entry.template, template.isFor(site, https: security.isHTTPS),
            head.knownSeen & HeaderName.acceptEncoding.bit == 0
-            || template.answers(acceptEncoding: head.value(.acceptEncoding), entry: entry, site: site) {
+            || template.answers(acceptEncoding: head.value(.acceptEncoding), entry: entry) {
             return .template(template, file, site)
         }
         // A template may come from a request that accepts encodings too: the connection keeps

@@ -39,10 +39,17 @@ final class ResponseTemplate {
     let status: HTTPStatus
     /// The body of a 404: the error page the full path sent.
     let page: [UInt8]
-    /// The site's gzip stage never encodes this answer, whatever the request accepts: a 404
-    /// (the stage encodes 200s only), a site without the stage, or a file whose type or size
-    /// it does not compress. Its sidecars are checked per request (`answers`).
-    let neverEncoded: Bool
+    /// What the site's gzip stage does with this answer for a request that accepts a coding.
+    enum Encoding {
+        /// Nothing: a 404 (the stage encodes 200s only), or a site without the stage.
+        case never
+        /// A sidecar of an accepted coding, if the file has one; else nothing (a file whose
+        /// type or size the stage does not compress).
+        case sidecarOnly
+        /// A sidecar or a variant it makes: the full way decides.
+        case variants
+    }
+    let encoding: Encoding
     /// The whole head of an HTTP/1.1 response that keeps its connection (no Connection
     /// line), with the Date of when it was written.
     let bytes: [UInt8]
@@ -91,9 +98,9 @@ final class ResponseTemplate {
         self.bytes = bytes
         self.dateOffset = start
         if let file, status == .ok, let gzip = site.chain.gzip {
-            neverEncoded = !gzip.mayEncode(file, isCompressible: gzip.isCompressible(contentType))
+            encoding = gzip.mayEncode(file, isCompressible: gzip.isCompressible(contentType)) ? .variants : .sidecarOnly
         } else {
-            neverEncoded = true
+            encoding = .never
         }
     }
 
@@ -103,14 +110,13 @@ final class ResponseTemplate {
     }
 
     /// Whether this template is the answer to a request with this Accept-Encoding value (nil:
-    /// none) for `entry`'s path in `site`: the gzip stage would send the identity answer,
+    /// none) for `entry`'s path: the gzip stage would send the identity answer,
     /// with no sidecar of an accepted coding to serve instead.
-    func answers(acceptEncoding value: ArraySlice<UInt8>?, entry: FileCache.Entry, site: Site) -> Bool {
-        guard let value else { return true }
+    func answers(acceptEncoding value: ArraySlice<UInt8>?, entry: FileCache.Entry) -> Bool {
+        guard let value, encoding != .never else { return true }
         let accepted = AcceptEncoding.parse(value)
         if accepted == .none { return true }
-        guard neverEncoded else { return false }
-        guard status == .ok, site.chain.gzip != nil else { return true }
+        guard encoding == .sidecarOnly else { return false }
         let wanted = GzipMiddleware.sidecarBits(accepted)
         return entry.absentSidecars & wanted == wanted
     }
